@@ -1,0 +1,103 @@
+"""Settings: one frozen dataclass, validated on creation; the only place that reads environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+EMBEDDERS = ("both", "minilm", "use")
+GENERATORS = ("qwen2.5-0.5b", "smollm2-135m", "none")
+CATALOG_FORMATS = ("auto", "jsonl", "csv", "redial")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be tuned; defaults are the embedded, single-machine setup."""
+
+    data_dir: Path = field(default_factory=lambda: Path(_env("CHATREC_DATA_DIR", ".chatrec") or ".chatrec"))
+    catalog: Path | None = None                # None: the bundled knowledge/ catalog
+    catalog_format: str = "auto"
+    skip_bad: bool = False                     # load the good rows of a catalog with bad ones
+    chroma_url: str | None = field(default_factory=lambda: _env("CHATREC_CHROMA_URL"))
+    collection: str = "items"
+    embedder: str = "both"                     # MiniLM + USE concatenated (see README, "Embeddings")
+    threads: int = field(default_factory=lambda: _env_int("CHATREC_THREADS", 1))  # 2 threads on a busy 2-core box: ~10x slower
+    generator: str = "qwen2.5-0.5b"            # generation arrives with the explainer; "none" = template replies
+    k: int = 5                                 # recommendations per chat turn
+    candidates: int = 100                      # Chroma top-N before scoring
+    max_message_chars: int = 4000
+    # interest tracking
+    half_life_short_s: float = 30 * 60         # session interest fades within an hour
+    half_life_long_s: float = 30 * 24 * 3600   # long-term taste fades over months
+    short_rate: float = 0.6                    # how far one message moves the short-term vector
+    long_rate: float = 0.15
+    negative_rate: float = 0.5
+    mention_weight: float = 1.5                # a named item says more than the words around it
+    max_negatives: int = 32
+    # scoring
+    long_weight: float = 0.35                  # share of long-term interest in the query vector
+    beta_negative: float = 0.6
+    delta_popularity: float = 0.05
+    mmr_lambda: float = 0.85                   # 1.0 = pure relevance, lower = more diverse
+    exclude_shown: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.catalog is not None:
+            object.__setattr__(self, "catalog", Path(self.catalog))
+        _check_choice("embedder", self.embedder, EMBEDDERS)
+        _check_choice("generator", self.generator, GENERATORS)
+        _check_choice("catalog_format", self.catalog_format, CATALOG_FORMATS)
+        for name in ("threads", "k", "candidates", "max_message_chars", "max_negatives"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("half_life_short_s", "half_life_long_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive")
+        for name in ("short_rate", "long_rate", "negative_rate", "long_weight", "mmr_lambda"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+
+    def with_(self, **changes: Any) -> "Settings":
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def profiles_path(self) -> Path:
+        return self.data_dir / "profiles.sqlite"
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def offline_environment() -> None:
+    """Keep every hub client offline and every telemetry quiet; called before any model code runs."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

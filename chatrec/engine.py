@@ -1,0 +1,197 @@
+"""The public `Engine`: wires catalog, embedder, store, tracker, recommender and explainer for each turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import numpy as np
+
+from .catalog import Catalog, Item, load_catalog
+from .config import Settings
+from .embedding import Embedder, load_embedder
+from .errors import InputError, UnknownItemError
+from .explain import Explainer
+from .ingest import IngestReport, sync
+from .interests import InterestState, blend, drift
+from .profiles import ProfileStore
+from .recommender import Recommender
+from .resources import knowledge_dir
+from .results import Recommendation, Turn
+from .store import ChromaStore
+from .tracker import Tracker
+from .understanding import Understander, Understanding
+
+MAX_USER_ID = 200
+TEXT_CACHE = 20_000
+
+
+class Engine:
+    """One catalog, one store, many users. Thread-safe per user; one Engine per data folder."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, embedder: Embedder, store: ChromaStore,
+                 report: IngestReport) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.embedder = embedder
+        self.store = store
+        self.ingest_report = report
+        self.items: dict[str, Item] = catalog.items
+        self.understander = Understander(list(catalog))
+        self.recommender = Recommender(store, self.items, settings)
+        self.tracker = Tracker(self._embed_cached, store.vectors, settings)
+        self.explainer = Explainer(self._embed_cached, self.items)
+        self.profiles = ProfileStore(settings.profiles_path)
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, progress: bool = False) -> "Engine":
+        """Open (and bring up to date) the store for the configured catalog; embeds only new or changed items."""
+        settings = settings or Settings()
+        catalog = load_catalog(settings.catalog or knowledge_dir(), skip_bad=settings.skip_bad, fmt=settings.catalog_format)
+        embedder = load_embedder(settings.embedder, settings.threads)
+        store = ChromaStore(settings, embedder.id, embedder.dim)
+        try:
+            report = sync(store, catalog, embedder, progress=progress)
+            return cls(settings, catalog, embedder, store, report)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.profiles.close()
+        self.store.close()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public API ------------------------------------------------------------------------------------------
+    def chat(self, user_id: str, message: str) -> Turn:
+        """Read one message, update the user's interests, and recommend."""
+        user_id, message = self._check_user(user_id), self._check_message(message)
+        with self._user_lock(user_id):
+            now = time.time()
+            state = self._state(user_id)
+            u = self.understander.read(message)
+            self.tracker.apply_message(state, u, now)
+            recs = self._recommend(state, state.kind, u.positive_text or message)
+            avoided = [*state.avoid_genres, *state.avoid_people]
+            reply = self.explainer.reply(recs, state, avoided)
+            state.shown = list(dict.fromkeys([*state.shown, *(r.item_id for r in recs)]))
+            state.turns += 1
+            self.profiles.save(user_id, state, now, [
+                ("message", {"text": message}),
+                ("shown", {"items": [r.item_id for r in recs]}),
+            ])
+        return Turn(reply=reply, recommendations=recs, language=state.language, notes=tuple(_notes(u)))
+
+    def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
+        """A thumbs up or down on one item; unknown item ids raise `ValueError`."""
+        user_id = self._check_user(user_id)
+        if item_id not in self.items:
+            raise UnknownItemError(f"unknown item id {item_id!r}")
+        with self._user_lock(user_id):
+            now = time.time()
+            state = self._state(user_id)
+            self.tracker.apply_feedback(state, item_id, bool(liked), now)
+            self.profiles.save(user_id, state, now, [("feedback", {"item": item_id, "liked": bool(liked)})])
+
+    def profile(self, user_id: str) -> dict[str, Any]:
+        """The user's interests as the tracker sees them."""
+        user_id = self._check_user(user_id)
+        state = self._state(user_id)
+        titled = lambda ids: [{"id": i, "title": self.items[i].display_title} for i in ids if i in self.items]  # noqa: E731
+        return {
+            "user_id": user_id,
+            "terms": [{"term": t, "weight": round(w, 3)} for t, w in state.terms.items()],
+            "liked": titled(state.liked),
+            "rejected": titled(state.rejected),
+            "mentioned": titled(state.seen),
+            "avoid_genres": list(state.avoid_genres),
+            "avoid_people": list(state.avoid_people),
+            "turns": state.turns,
+            "language": state.language,
+            "drift": round(drift(state.short, state.long), 4),
+            "cold_start": state.is_cold,
+        }
+
+    def forget(self, user_id: str) -> None:
+        """Delete everything stored about the user."""
+        user_id = self._check_user(user_id)
+        with self._user_lock(user_id):
+            self.profiles.forget(user_id)
+
+    def rank(self, context: Sequence[str], k: int = 50) -> list[str]:
+        """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids."""
+        state = InterestState(dim=self.embedder.dim)
+        for i, utterance in enumerate(context):
+            if not utterance or not utterance.strip():
+                continue
+            u = self.understander.read(utterance[: self.settings.max_message_chars], fuzzy=False)
+            seeker = i % 2 == 0
+            self.tracker.apply_message(state, u, now=0.0, text_weight=1.0 if seeker else 0.5)
+        if state.is_cold:
+            return self._popular(k)
+        exclude = set(state.rejected) | self.recommender.excluded_by(state.avoid_genres, state.avoid_people)
+        chosen = self.recommender.recommend(self._query(state), state.negative_matrix(), exclude, k, state.kind)
+        return [c.item_id for c in chosen]
+
+    # -- inside a turn ---------------------------------------------------------------------------------------
+    def _recommend(self, state: InterestState, kind: str | None, hint: str) -> list[Recommendation]:
+        if state.is_cold:
+            return []
+        exclude = set(state.rejected) | set(state.seen) | self.recommender.excluded_by(state.avoid_genres, state.avoid_people)
+        query, negatives, k = self._query(state), state.negative_matrix(), self.settings.k
+        chosen = self.recommender.recommend(query, negatives, exclude | set(state.shown) if self.settings.exclude_shown else exclude, k, kind)
+        if len(chosen) < k and self.settings.exclude_shown:  # everything new is used up: show again rather than nothing
+            chosen = self.recommender.recommend(query, negatives, exclude, k, kind)
+        return self.explainer.recommendations(chosen, state, hint)
+
+    def _query(self, state: InterestState) -> np.ndarray:
+        return blend(state.short, state.long, self.settings.long_weight)
+
+    def _popular(self, k: int) -> list[str]:
+        return sorted(self.items, key=lambda i: -(self.items[i].popularity or 0.0))[:k]
+
+    def _state(self, user_id: str) -> InterestState:
+        return self.profiles.load(user_id, self.embedder.dim) or InterestState(dim=self.embedder.dim)
+
+    def _embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing)):
+                self._text_cache[text] = vector
+            while len(self._text_cache) > TEXT_CACHE:
+                self._text_cache.popitem(last=False)
+        return np.vstack([self._text_cache[t] for t in texts])
+
+    def _user_lock(self, user_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(user_id, threading.Lock())
+
+    def _check_user(self, user_id: str) -> str:
+        if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID:
+            raise InputError(f"user id must be a non-empty string of at most {MAX_USER_ID} characters")
+        return user_id
+
+    def _check_message(self, message: str) -> str:
+        if not isinstance(message, str) or not message.strip():
+            raise InputError("The message is empty: tell me something you like, or a title you enjoyed.")
+        if len(message) > self.settings.max_message_chars:
+            raise InputError(
+                f"The message is too long ({len(message):,} characters; the limit is "
+                f"{self.settings.max_message_chars:,}). Nothing was changed."
+            )
+        return message.strip()
+
+
+def _notes(u: Understanding) -> list[str]:
+    notes = [f"avoiding {g}" for g in u.avoided_genres] + [f"avoiding {p}" for p in u.avoided_people]
+    return notes + [f"noted {t}" for t in u.mentioned]

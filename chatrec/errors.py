@@ -1,0 +1,66 @@
+"""The chatrec error hierarchy; the UI and CLI turn these into friendly text.
+
+    ChatrecError
+    ├── ConfigError          a setting is invalid
+    ├── CatalogError         a catalog file has bad rows (each with file, line and reason)
+    ├── InputError           a message or argument cannot be used (empty, too long)
+    ├── UnknownItemError     an item id that is not in the catalog (also a ValueError)
+    └── StoreError           the vector store cannot be used
+        ├── StoreLockedError     another process is writing to the same data folder
+        └── StoreCorruptedError  the store is damaged or was built differently; rebuild it
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ChatrecError(Exception):
+    """Base class of every error chatrec raises on purpose."""
+
+
+class ConfigError(ChatrecError):
+    """A setting is invalid."""
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One rejected catalog row."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+class CatalogError(ChatrecError):
+    """A catalog cannot be loaded as it is; `rows` says where and why."""
+
+    def __init__(self, rows: list[BadRow], hint: str = "") -> None:
+        self.rows = rows
+        shown = "\n".join(f"  {row}" for row in rows[:20])
+        more = f"\n  ... and {len(rows) - 20} more" if len(rows) > 20 else ""
+        tail = f"\n{hint}" if hint else ""
+        super().__init__(f"{len(rows)} bad catalog row(s):\n{shown}{more}{tail}")
+
+
+class InputError(ChatrecError, ValueError):
+    """A message or argument cannot be used."""
+
+
+class UnknownItemError(ChatrecError, ValueError):
+    """An item id that is not in the catalog."""
+
+
+class StoreError(ChatrecError):
+    """The vector store cannot be used."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the writer lock of the data folder."""
+
+
+class StoreCorruptedError(StoreError):
+    """The store is damaged or incompatible; `chatrec ingest --rebuild` rebuilds it from the catalog."""

@@ -1,0 +1,69 @@
+"""Explanations: a grounded `why` for each recommendation and the reply text around them.
+
+Replies come from the templates in `prompts/` in the user's language; the generative model plugs in here later.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .catalog import Item
+from .interests import InterestState
+from .prompts import render, reply_template
+from .reasons import Fact, best_pair, item_facts, reason, shared_fact
+from .recommender import Scored
+from .results import Recommendation
+
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
+
+
+class Explainer:
+    """Builds `Recommendation`s with reasons, and the reply that presents them."""
+
+    def __init__(self, embed: EmbedFn, items: dict[str, Item]) -> None:
+        self.embed = embed
+        self.items = items
+        self._cache: dict[str, np.ndarray] = {}
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of short texts (interest words, facts), cached: the same few recur all the time."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, vector in zip(missing, self.embed(missing)):
+                self._cache[text] = vector
+        return np.vstack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+
+    def why(self, item: Item, vector: np.ndarray, state: InterestState, interest_hint: str) -> str:
+        """The user's interest that fits this item best, and the item fact closest to that interest."""
+        lang = state.language
+        for liked_id in reversed([*state.seen, *state.liked]):
+            liked = self.items.get(liked_id)
+            if liked and liked.title in state.terms:
+                fact = shared_fact(item, liked)
+                if fact:
+                    return reason(liked.title, fact, item, lang, liked_title=liked.title)
+        terms = list(state.terms) or [interest_hint]
+        facts = item_facts(item)
+        term_i, fact_i = best_pair(
+            self.vectors(terms), np.array([state.terms.get(t, 1.0) for t in terms]), vector,
+            self.vectors([f.value for f in facts]) if facts else np.zeros((0, len(vector)), np.float32),
+        )
+        fact: Fact | None = facts[fact_i] if fact_i >= 0 else None
+        return reason(terms[term_i], fact, item, lang)
+
+    def recommendations(self, chosen: list[Scored], state: InterestState, interest_hint: str) -> list[Recommendation]:
+        out = []
+        for scored in chosen:
+            item = self.items[scored.item_id]
+            out.append(Recommendation(
+                item_id=item.id, title=item.title, score=round(scored.score, 4),
+                why=self.why(item, scored.vector, state, interest_hint),
+                year=item.year, kind=item.kind, description=item.description,
+            ))
+        return out
+
+    def reply(self, recs: list[Recommendation], state: InterestState, avoided: list[str]) -> str:
+        interests = [t for t in list(state.terms)[:3]]
+        return render(reply_template(state.language), recommendations=recs, interests=interests, avoided=avoided)

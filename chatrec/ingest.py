@@ -1,0 +1,82 @@
+"""Bring the vector store in line with a catalog: embed only new or changed items, delete removed ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from pathlib import Path
+
+from .catalog import Catalog, Item, content_hash, item_text
+from .config import Settings
+from .embedding import Embedder
+from .errors import StoreCorruptedError
+from .store import ChromaStore, set_aside
+
+BATCH = 256
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingestion did; `embedded` is the number of items that went through the model."""
+
+    added: int
+    updated: int
+    deleted: int
+    unchanged: int
+
+    @property
+    def embedded(self) -> int:
+        return self.added + self.updated
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
+            f"{self.unchanged} unchanged ({self.embedded} embedded)"
+        )
+
+
+def plan(catalog: Catalog, stored: dict[str, str], embedder_id: str) -> tuple[list[Item], list[Item], list[str], int]:
+    """(new items, changed items, ids to delete, unchanged count) from the stored content hashes."""
+    new: list[Item] = []
+    changed: list[Item] = []
+    for item in catalog:
+        old = stored.get(item.id)
+        if old is None:
+            new.append(item)
+        elif old != content_hash(item, embedder_id):
+            changed.append(item)
+    gone = [item_id for item_id in stored if item_id not in catalog]
+    return new, changed, gone, len(catalog) - len(new) - len(changed)
+
+
+def sync(store: ChromaStore, catalog: Catalog, embedder: Embedder, progress: bool = True) -> IngestReport:
+    """Idempotent: a second call with the same catalog embeds nothing."""
+    new, changed, gone, unchanged = plan(catalog, store.stored_hashes(), embedder.id)
+    _embed_and_store(store, [*new, *changed], embedder, progress)
+    store.delete(gone)
+    return IngestReport(len(new), len(changed), len(gone), unchanged)
+
+
+def _embed_and_store(store: ChromaStore, items: Sequence[Item], embedder: Embedder, progress: bool) -> None:
+    if not items:
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(items), desc="Embedding items", unit="item", disable=not progress) as bar:
+        for start in range(0, len(items), BATCH):
+            batch = items[start : start + BATCH]
+            vectors = embedder.embed([item_text(it) for it in batch])
+            store.upsert(batch, vectors, [content_hash(it, embedder.id) for it in batch])
+            bar.update(len(batch))
+
+
+def open_for_rebuild(settings: Settings, embedder: Embedder) -> tuple[ChromaStore, Path | None]:
+    """An empty store to fill again: a healthy one is cleared; a damaged one is moved aside (kept) first."""
+    try:
+        store = ChromaStore(settings, embedder.id, embedder.dim)
+    except StoreCorruptedError:
+        moved = set_aside(settings)
+        return ChromaStore(settings, embedder.id, embedder.dim), moved
+    store.clear()
+    return store, None

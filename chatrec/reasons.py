@@ -1,0 +1,79 @@
+"""Grounded reasons: for each recommendation, the user's interest and the item fact that matched it best."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalog import Item
+from .lexicon import GENRE_WORDS
+from .understanding import CJK
+
+KIND_ZH = {"movie": "电影", "book": "书", "series": "剧集"}
+GENRE_ZH = {g: next((w for w in words if CJK.search(w)), g) for g, words in GENRE_WORDS.items()}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One true statement about an item, as data: what kind of fact, and its value."""
+
+    field: str   # "genre", "tag", "creator", "cast"
+    value: str
+
+
+def item_facts(item: Item) -> list[Fact]:
+    """The facts a reason may cite; every one is read straight from the catalog row."""
+    return [
+        *(Fact("genre", g) for g in item.genres),
+        *(Fact("tag", t) for t in item.tags),
+        *(Fact("creator", c) for c in item.creators[:2]),
+        *(Fact("cast", c) for c in item.cast[:2]),
+    ]
+
+
+def best_pair(term_vectors: np.ndarray, term_weights: np.ndarray, item_vector: np.ndarray,
+              fact_vectors: np.ndarray) -> tuple[int, int]:
+    """(index of the interest that fits the item best, index of the item fact closest to that interest)."""
+    fit = (term_vectors @ item_vector) * (0.5 + 0.5 * term_weights / max(float(term_weights.max()), 1e-9))
+    term = int(np.argmax(fit))
+    fact = int(np.argmax(fact_vectors @ term_vectors[term])) if len(fact_vectors) else -1
+    return term, fact
+
+
+def shared_fact(item: Item, liked: Item) -> Fact | None:
+    """A genre, tag or person the item has in common with one the user named."""
+    for field, mine, theirs in (("creator", item.creators, liked.creators), ("tag", item.tags, liked.tags),
+                                ("genre", item.genres, liked.genres), ("cast", item.cast, liked.cast)):
+        common = [v for v in mine if v in theirs]
+        if common:
+            return Fact(field, common[0])
+    return None
+
+
+def phrase(fact: Fact, item: Item, language: str) -> str:
+    """The fact in words, in the user's language."""
+    kind = item.kind or "item"
+    if language == "zh":
+        value = GENRE_ZH.get(fact.value, fact.value) if fact.field == "genre" else fact.value
+        return {
+            "genre": f"它是一部{value}{KIND_ZH.get(kind, '作品')}",
+            "tag": f"它的主题包括“{value}”",
+            "creator": f"它出自{value}之手",
+            "cast": f"由{value}出演",
+        }[fact.field]
+    return {
+        "genre": f"it is a {fact.value} {kind}",
+        "tag": f"it is about {fact.value}",
+        "creator": f"it is by {fact.value}",
+        "cast": f"it stars {fact.value}",
+    }[fact.field]
+
+
+def reason(interest: str, fact: Fact | None, item: Item, language: str, liked_title: str | None = None) -> str:
+    """One short sentence naming the interest and the matching fact."""
+    if language == "zh":
+        lead = f"和你提到的《{liked_title}》相近" if liked_title else f"你对“{interest}”感兴趣"
+        return f"{lead}：{phrase(fact, item, 'zh')}。" if fact else f"{lead}。"
+    lead = f"Like {liked_title}, which you mentioned" if liked_title else f"You are interested in {interest}"
+    return f"{lead}: {phrase(fact, item, 'en')}." if fact else f"{lead}."

@@ -1,0 +1,28 @@
+"""What a chat turn returns: the reply and the recommendations, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended item; `why` names the user's interest and the item fact that matched."""
+
+    item_id: str
+    title: str
+    score: float
+    why: str
+    year: int | None = None
+    kind: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The bot's answer to one message."""
+
+    reply: str
+    recommendations: list[Recommendation] = field(default_factory=list)
+    language: str = "en"
+    notes: tuple[str, ...] = ()   # what was understood and applied ("left out horror", ...)

@@ -1,0 +1,193 @@
+"""The vector store: a Chroma collection in inner-product space holding our own item vectors.
+
+Embedded `PersistentClient` under the data folder by default, `HttpClient` when a server URL is set.
+Chroma's own embedding function is never used (it would download a model): vectors are always passed in.
+Only one process may write an embedded store, so opening one takes an exclusive lock on the folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .catalog import Item
+from .config import Settings, offline_environment
+from .errors import StoreCorruptedError, StoreError, StoreLockedError
+
+SCHEMA = 1
+LOCK_NAME = "chatrec-writer.lock"
+REBUILD_HINT = "Rebuild it from the catalog with `chatrec ingest CATALOG --rebuild` (the old folder is kept aside)."
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved item: its id, the dot product with the query, and its stored vector."""
+
+    item_id: str
+    score: float
+    vector: np.ndarray
+
+
+def item_metadata(item: Item, content_hash: str) -> dict[str, Any]:
+    """What Chroma keeps beside each vector: enough to filter on and to tell whether it is stale."""
+    meta: dict[str, Any] = {"item_id": item.id, "hash": content_hash, "kind": item.kind or "unknown"}
+    if item.language:
+        meta["language"] = item.language
+    if item.year is not None:
+        meta["year"] = item.year
+    return meta
+
+
+class _FolderLock:
+    """An exclusive, non-blocking flock on a file; released on close or process exit."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("a+")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise StoreLockedError(
+                f"{path.parent} is in use by another chatrec process; only one process may write a store "
+                "(two writers corrupt it). Stop the other one, use another CHATREC_DATA_DIR, or run a Chroma "
+                "server (CHATREC_CHROMA_URL)."
+            ) from None
+
+    def release(self) -> None:
+        if not self._handle.closed:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+
+
+class ChromaStore:
+    """Item vectors in one Chroma collection, tagged with the embedder that made them."""
+
+    def __init__(self, settings: Settings, embedder_id: str, dim: int) -> None:
+        offline_environment()
+        self.settings = settings
+        self.embedder_id = embedder_id
+        self.dim = dim
+        self._lock: _FolderLock | None = None
+        if settings.chroma_url is None:
+            self._lock = _FolderLock(settings.chroma_dir / LOCK_NAME)
+        try:
+            self._client = self._connect()
+            self._collection = self._open_collection()
+        except StoreError:
+            self.close()
+            raise
+        except Exception as exc:  # Chroma raises many kinds of errors on a damaged folder
+            self.close()
+            raise StoreCorruptedError(f"The vector store at {self.location} cannot be opened ({exc}). {REBUILD_HINT}") from exc
+
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.chroma_dir)
+
+    def _connect(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.settings.chroma_url:
+            url = urlparse(self.settings.chroma_url)
+            return chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+            )
+        return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
+
+    def _open_collection(self) -> Any:
+        collection = self._client.get_or_create_collection(
+            self.settings.collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "ip"}},
+            metadata={"embedder": self.embedder_id, "dim": self.dim, "schema": SCHEMA},
+        )
+        meta = collection.metadata or {}
+        if meta.get("embedder") != self.embedder_id or meta.get("schema") != SCHEMA:
+            raise StoreCorruptedError(
+                f"The vector store at {self.location} was built with embedder {meta.get('embedder')!r} "
+                f"(schema {meta.get('schema')}), not {self.embedder_id!r}. {REBUILD_HINT}"
+            )
+        collection.count()  # touches the segments: fails here, not mid-chat, on a damaged folder
+        return collection
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def stored_hashes(self) -> dict[str, str]:
+        """item id -> content hash of every stored item."""
+        got = self._collection.get(include=["metadatas"])
+        return {i: str((m or {}).get("hash", "")) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self._collection.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
+    def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None) -> list[Hit]:
+        """The `n` items with the largest dot product with `vector`, skipping `exclude` (and other kinds)."""
+        clauses: list[dict[str, Any]] = []
+        if exclude:
+            clauses.append({"item_id": {"$nin": sorted(set(exclude))}})
+        if kind:
+            clauses.append({"kind": kind})
+        where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        n = min(n, self.count())
+        if n <= 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, where=where, include=["distances", "embeddings"]
+        )
+        ids, dists, vecs = result["ids"][0], result["distances"][0], result["embeddings"][0]
+        return [Hit(i, 1.0 - float(d), np.asarray(v, dtype=np.float32)) for i, d, v in zip(ids, dists, vecs)]
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def upsert(self, items: Sequence[Item], vectors: np.ndarray, hashes: Sequence[str]) -> None:
+        self._collection.upsert(
+            ids=[it.id for it in items],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            metadatas=[item_metadata(it, h) for it, h in zip(items, hashes)],
+            documents=[it.title for it in items],
+        )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._collection.delete(ids=list(ids))
+
+    def clear(self) -> None:
+        """Drop every stored vector (the collection is made anew, empty)."""
+        self._client.delete_collection(self.settings.collection)
+        self._collection = self._open_collection()
+
+
+def set_aside(settings: Settings) -> Path | None:
+    """Move a damaged embedded store out of the way (never deleted) and return where it went."""
+    if settings.chroma_url or not settings.chroma_dir.exists():
+        return None
+    from chromadb.api.client import SharedSystemClient
+
+    lock = _FolderLock(settings.chroma_dir / LOCK_NAME)  # never move a folder another process is writing
+    try:
+        SharedSystemClient.clear_system_cache()
+        target = settings.data_dir / f"chroma.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        shutil.move(str(settings.chroma_dir), str(target))
+    finally:
+        lock.release()
+    return target

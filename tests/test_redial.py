@@ -1,0 +1,29 @@
+"""The ReDial catalog (6.5k movies) ingests through the contract's path, and re-ingesting it embeds nothing."""
+
+import pytest
+
+from chatrec import Engine, Settings
+from chatrec.cli import main as cli
+
+from conftest import SHARED
+
+REDIAL = SHARED / "redial" / "id2info.json"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not REDIAL.exists(), reason=f"ReDial data not found at {REDIAL} (../shared is absent)"),
+]
+
+
+def test_redial_ingests_and_reingests_without_embedding(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "redial"
+    assert cli(["ingest", str(REDIAL), "--format", "redial", "--data-dir", str(data), "--quiet"]) == 0
+    first = capsys.readouterr().out
+    assert "6583 items" in first and "6583 added" in first
+    assert cli(["ingest", str(REDIAL), "--data-dir", str(data), "--quiet"]) == 0  # format found from the name
+    assert "(0 embedded)" in capsys.readouterr().out
+    with Engine.load(Settings(data_dir=data, catalog=REDIAL, catalog_format="redial", generator="none")) as engine:
+        assert engine.ingest_report.embedded == 0 and engine.store.count() == 6583
+        ranked = engine.rank(["", "Hi! What do you like?", "I love horror like The Shining (1980) and It (2017)"], k=50)
+        assert len(ranked) == 50 and len(set(ranked)) == 50
+        top = [engine.items[i] for i in ranked[:10]]
+        assert sum("horror" in it.genres for it in top) >= 5
