@@ -45,6 +45,8 @@ class Engine:
         self.explainer = Explainer(self._embed_cached, self.items)
         self.profiles = ProfileStore(settings.profiles_path)
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -134,7 +136,7 @@ class Engine:
         for i, utterance in enumerate(context):
             if not utterance or not utterance.strip():
                 continue
-            u = self.understander.read(utterance[: self.settings.max_message_chars], fuzzy=False)
+            u = self._read_cached(utterance[: self.settings.max_message_chars])
             seeker = i % 2 == 0
             self.tracker.apply_message(state, u, now=0.0, text_weight=1.0 if seeker else 0.5)
         if state.is_cold:
@@ -157,6 +159,18 @@ class Engine:
     def _query(self, state: InterestState) -> np.ndarray:
         return blend(state.short, state.long, self.settings.long_weight)
 
+    def _read_cached(self, utterance: str) -> Understanding:
+        """Dialogue contexts repeat from turn to turn; each utterance is read once (exact titles only)."""
+        with self._cache_lock:
+            u = self._read_cache.get(utterance)
+        if u is None:
+            u = self.understander.read(utterance, fuzzy=False)
+            with self._cache_lock:
+                self._read_cache[utterance] = u
+                if len(self._read_cache) > TEXT_CACHE:
+                    self._read_cache.popitem(last=False)
+        return u
+
     def _popular(self, k: int) -> list[str]:
         return sorted(self.items, key=lambda i: -(self.items[i].popularity or 0.0))[:k]
 
@@ -164,13 +178,16 @@ class Engine:
         return self.profiles.load(user_id, self.embedder.dim) or InterestState(dim=self.embedder.dim)
 
     def _embed_cached(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        with self._cache_lock:
+            known = {t: self._text_cache[t] for t in texts if t in self._text_cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            for text, vector in zip(missing, self.embedder.embed(missing)):
-                self._text_cache[text] = vector
-            while len(self._text_cache) > TEXT_CACHE:
-                self._text_cache.popitem(last=False)
-        return np.vstack([self._text_cache[t] for t in texts])
+            known.update(zip(missing, self.embedder.embed(missing)))
+            with self._cache_lock:
+                self._text_cache.update((t, known[t]) for t in missing)
+                while len(self._text_cache) > TEXT_CACHE:
+                    self._text_cache.popitem(last=False)
+        return np.vstack([known[t] for t in texts])
 
     def _user_lock(self, user_id: str) -> threading.Lock:
         with self._locks_guard:

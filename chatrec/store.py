@@ -136,9 +136,10 @@ class ChromaStore:
         return {i: str((m or {}).get("hash", "")) for i, m in zip(got["ids"], got["metadatas"])}
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        ids = list(dict.fromkeys(ids))  # Chroma refuses duplicate ids
         if not ids:
             return {}
-        got = self._collection.get(ids=list(ids), include=["embeddings"])
+        got = self._collection.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None) -> list[Hit]:

@@ -35,7 +35,7 @@ def test_ingest_is_idempotent_and_tracks_changes(tmp_path: Path) -> None:
 def test_vectors_are_ours_in_inner_product_space(tmp_path: Path) -> None:
     catalog = write_jsonl(tmp_path / "c.jsonl", ROWS)
     with Engine.load(Settings(data_dir=tmp_path / "data", catalog=catalog)) as engine:
-        stored = engine.store.vectors(["p1"])["p1"]
+        stored = engine.store.vectors(["p1", "p1"])["p1"]  # repeated ids are fine
         fresh = engine.embedder.embed([item_text(engine.items["p1"])])[0]
         assert abs(float(stored @ fresh) - 1.0) < 1e-4
         hit = engine.store.query(fresh, 1)[0]
