@@ -8,6 +8,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .config import offline_environment
+from .language import detect_language
 
 BATCH = 64
 MAX_TOKENS = 128  # all-MiniLM-L6-v2 was trained on 128 word pieces; longer inputs cost time and add little
@@ -33,6 +34,7 @@ class MiniLMEmbedder:
 
     id = "minilm-l6-v2"
     dim = 384
+    languages = frozenset({"en"})  # its vocabulary and training are English
 
     def __init__(self, threads: int = 1) -> None:
         offline_environment()
@@ -74,16 +76,27 @@ class USEEmbedder:
 
 
 class ConcatEmbedder:
-    """Several embedders side by side, each part scaled by 1/sqrt(n): a dot product is the mean of their cosines."""
+    """Several embedders side by side, each part scaled by 1/sqrt(n): a dot product is the mean of their cosines.
+
+    A part that cannot read a text's language (MiniLM and Chinese) is zeroed for that text, and the rest rescaled,
+    so its noise never enters the dot product.
+    """
 
     def __init__(self, parts: Sequence[Embedder]) -> None:
         self.parts = list(parts)
-        self.id = "+".join(p.id for p in self.parts)
+        self.id = "+".join(p.id for p in self.parts) + "/lang1"
         self.dim = sum(p.dim for p in self.parts)
-        self._scale = np.float32(1.0 / np.sqrt(len(self.parts)))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return np.hstack([p.embed(texts) for p in self.parts]) * self._scale
+        languages = [detect_language(t) for t in texts]
+        blocks = []
+        for part in self.parts:
+            vectors = part.embed(texts)
+            readable = getattr(part, "languages", None)
+            if readable is not None:
+                vectors = vectors * np.array([[lang in readable] for lang in languages], dtype=np.float32)
+            blocks.append(vectors)
+        return normalise_rows(np.hstack(blocks))
 
 
 _CACHE: dict[tuple[str, int], Embedder] = {}

@@ -131,18 +131,17 @@ class Engine:
             self.profiles.forget(user_id)
 
     def rank(self, context: Sequence[str], k: int = 50) -> list[str]:
-        """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids."""
+        """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids.
+
+        A pure relevance order (no MMR): offline evaluation scores the ranking itself.
+        """
+        utterances = [self._read_cached(u[: self.settings.max_message_chars]) for u in context if u and u.strip()]
         state = InterestState(dim=self.embedder.dim)
-        for i, utterance in enumerate(context):
-            if not utterance or not utterance.strip():
-                continue
-            u = self._read_cached(utterance[: self.settings.max_message_chars])
-            seeker = i % 2 == 0
-            self.tracker.apply_message(state, u, now=0.0, text_weight=1.0 if seeker else 0.5)
+        self.tracker.apply_dialogue(state, utterances)
         if state.is_cold:
             return self._popular(k)
         exclude = set(state.rejected) | self.recommender.excluded_by(state.avoid_genres, state.avoid_people)
-        chosen = self.recommender.recommend(self._query(state), state.negative_matrix(), exclude, k, state.kind)
+        chosen = self.recommender.recommend(self._query(state), state.negative_matrix(), exclude, k, state.kind, diversity=False)
         return [c.item_id for c in chosen]
 
     # -- inside a turn ---------------------------------------------------------------------------------------

@@ -53,6 +53,12 @@ def weighted_signal(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return normalise((np.asarray(weights, dtype=np.float32)[:, None] * vectors).sum(axis=0))
 
 
+def recency_weights(n: int, decay_per_step: float) -> np.ndarray:
+    """Weights for n things in time order, the newest 1, each older one `decay_per_step` times the next; sum 1."""
+    w = decay_per_step ** np.arange(n, dtype=np.float64)[::-1]
+    return (w / w.sum()).astype(np.float32) if n else np.zeros(0, np.float32)
+
+
 def drift(short: np.ndarray, long: np.ndarray) -> float:
     """1 - cosine between session and long-term interest: near 0 when they agree, large when taste moves."""
     if not np.any(short) or not np.any(long):

@@ -64,6 +64,13 @@ EN_STOPWORDS = frozenset(
 # removed from Chinese text to leave the words of interest ("我喜欢太空探索的电影" -> "太空探索")
 ZH_FILLERS = (
     "有没有", "推荐", "喜欢", "爱看", "想看", "想要", "一些", "一部", "一本", "几部", "几本", "电影", "影片", "片子",
-    "小说", "类型", "看过", "读过", "过", "什么", "给我", "任何", "更多", "非常", "特别", "我们", "我", "的", "类", "请", "吗", "呢", "吧",
+    "小说", "类型", "看过", "读过", "好看", "好的", "过", "什么", "给我", "任何", "更多", "非常", "特别", "我们", "我", "的", "类", "请", "吗", "呢", "吧",
     "了", "很", "看", "读", "部", "本", "再", "片", "书", "些",
 )
+
+
+def _first_chinese(words: tuple[str, ...], default: str) -> str:
+    return next((w for w in words if any("\u4e00" <= c <= "\u9fff" for c in w)), default)
+
+
+GENRE_ZH: dict[str, str] = {g: _first_chinese(words, g) for g, words in GENRE_WORDS.items()}

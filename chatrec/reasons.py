@@ -7,11 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalog import Item
-from .lexicon import GENRE_WORDS
-from .understanding import CJK
+from .lexicon import GENRE_ZH
 
 KIND_ZH = {"movie": "电影", "book": "书", "series": "剧集"}
-GENRE_ZH = {g: next((w for w in words if CJK.search(w)), g) for g, words in GENRE_WORDS.items()}
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def phrase(fact: Fact, item: Item, language: str) -> str:
             "cast": f"由{value}出演",
         }[fact.field]
     return {
-        "genre": f"it is a {fact.value} {kind}",
+        "genre": f"it is {'an' if fact.value[:1] in 'aeiou' else 'a'} {fact.value} {kind}",
         "tag": f"it is about {fact.value}",
         "creator": f"it is by {fact.value}",
         "cast": f"it stars {fact.value}",

@@ -44,8 +44,8 @@ class Recommender:
         }
 
     def recommend(self, query: np.ndarray, negatives: np.ndarray, exclude: set[str], k: int,
-                  kind: str | None = None) -> list[Scored]:
-        """The best `k` items for `query`, none of them in `exclude`."""
+                  kind: str | None = None, diversity: bool = True) -> list[Scored]:
+        """The best `k` items for `query`, none of them in `exclude`; MMR-diversified unless `diversity` is off."""
         n = max(self.settings.candidates, 2 * k)
         hits = self.store.query(query, n, exclude=sorted(exclude), kind=kind)
         if len(hits) < k and kind:
@@ -61,5 +61,5 @@ class Recommender:
             self.settings.beta_negative,
             self.settings.delta_popularity,
         )
-        order = mmr(scores, vectors, k, self.settings.mmr_lambda)
+        order = mmr(scores, vectors, k, self.settings.mmr_lambda if diversity else 1.0)
         return [Scored(hits[i].item_id, float(scores[i]), hits[i].vector) for i in order]

@@ -10,14 +10,15 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 
 from .catalog import Item
-from .lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS, ZH_FILLERS
+from .language import CJK, detect_language
+from .lexicon import EN_STOPWORDS, GENRE_WORDS, GENRE_ZH, KIND_WORDS, ZH_FILLERS
 
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
 CLAUSE_END = r"(?=[,.;:!?，。；：！？、]|\s+(?:and|but|or|please|though)\b|和|但|也|$)"
 EN_NEGATION = re.compile(
-    r"\b(?:not|no(?:\s+more)?|nothing(?:\s+(?:with|by|from|starring|featuring|about|like))?|without|except|"
+    r"\b(?:not(?!\s+(?:yet|seen|heard|watched|read|sure|been|had|have|done|able|really|quite|much|many|that|very|so|too|only|just|bad)\b)|"
+    r"no(?:\s+more)?|nothing(?:\s+(?:with|by|from|starring|featuring|about|like))?|without|except|"
     r"anything\s+but|none\s+of|avoid|skip|hate|dislike|(?:do\s+not|don't|dont)\s+(?:want|like|need|show\s+me))\s+"
     r"(?P<what>.+?)" + CLAUSE_END,
     re.IGNORECASE,
@@ -28,14 +29,6 @@ FILLER_EN = re.compile(
     r"with|by|from|about|starring|featuring|too|please|again|at all|really|very|so)\b",
     re.IGNORECASE,
 )
-
-
-def detect_language(text: str) -> str:
-    """'zh' when a fair share of the letters are Chinese characters, else 'en'."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return "en"
-    return "zh" if sum(bool(CJK.match(c)) for c in letters) / len(letters) >= 0.2 else "en"
 
 
 def norm(text: str) -> str:
@@ -235,12 +228,16 @@ def core_words(phrase: str) -> str:
     return " ".join(text.split())
 
 
-def interest_terms(rest: str, titles: list[str], genres: list[str]) -> list[str]:
+def interest_terms(rest: str, titles: list[str], genres: list[str], language: str = "en") -> list[str]:
     """Words that say what the user cares about: genres, named titles, and the content words left in `rest`."""
-    words = [w for w in WORD.findall(core_words(rest)) if w.lower() not in EN_STOPWORDS and not w.isdigit()]
+    genre_words = {w for g in genres for w in GENRE_WORDS.get(g, ())}
+    words = [w for w in WORD.findall(core_words(rest))
+             if w.lower() not in EN_STOPWORDS and not w.isdigit() and w.lower() not in genre_words]
     phrase = " ".join(words)
-    for filler in ZH_FILLERS:
+    for filler in (*ZH_FILLERS, *(w for w in genre_words if CJK.search(w))):
         phrase = phrase.replace(filler, "")
+    phrase = " ".join(phrase.split())
+    genres = [GENRE_ZH.get(g, g) for g in genres] if language == "zh" else genres
     terms = [*genres, *titles]
     if phrase and phrase.lower() not in {g.lower() for g in genres} and len(phrase) <= 60:
         terms.append(phrase.lower() if not CJK.search(phrase) else phrase)
@@ -298,5 +295,5 @@ class Understander:
             avoided_people=tuple(dict.fromkeys(avoided_people)),
             negative_phrases=tuple(leftovers),
             kind=find_kind(positive, self.kinds),
-            terms=tuple(interest_terms(rest, titles, liked_genres)),
+            terms=tuple(interest_terms(rest, titles, liked_genres, detect_language(message))),
         )
