@@ -30,3 +30,18 @@ def test_settings_are_validated() -> None:
     with pytest.raises(chatrec.ConfigError):
         chatrec.Settings(short_rate=2.0)
     assert chatrec.Settings(data_dir="/tmp/x").data_dir.name == "x"
+
+
+def test_bundled_files_are_found_when_installed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """From a folder outside the checkout, the installed package must find its own catalog and templates."""
+    import os
+
+    import pytest
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = lambda code: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)  # noqa: E731
+    if run("import chatrec").returncode != 0:
+        pytest.skip("chatrec is not installed in this environment (pip install . installs it)")
+    out = run("import chatrec.resources as r; assert 'site-packages' in r.__file__, r.__file__; "
+              "assert any(r.knowledge_dir().glob('*.jsonl')); assert any(r.prompts_dir().glob('*.j2')); print('ok')")
+    assert out.stdout.strip() == "ok", out.stderr
