@@ -49,7 +49,7 @@ def test_bad_row_is_reported_with_file_line_and_reason(tmp_path: Path, line: str
         load_catalog(path)
     (row,) = err.value.rows
     assert row.path == str(path) and row.line == 3 and reason in row.reason
-    assert f"cat.jsonl:3: " in str(err.value) and "Nothing was changed" in str(err.value)
+    assert "cat.jsonl:3: " in str(err.value) and "Nothing was changed" in str(err.value)
     kept = load_catalog(path, skip_bad=True)   # asked for: the good rows load
     assert list(kept.items) == ["a"] and len(kept.bad_rows) == 1
 
