@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .language import CJK
+
 # canonical genre (as in catalogs) -> words that name it, in `understanding.norm` form
 GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "science fiction": ("science fiction", "sci fi", "scifi", "sf", "科幻"),
@@ -69,8 +71,4 @@ ZH_FILLERS = (
 )
 
 
-def _first_chinese(words: tuple[str, ...], default: str) -> str:
-    return next((w for w in words if any("\u4e00" <= c <= "\u9fff" for c in w)), default)
-
-
-GENRE_ZH: dict[str, str] = {g: _first_chinese(words, g) for g, words in GENRE_WORDS.items()}
+GENRE_ZH: dict[str, str] = {g: next((w for w in words if CJK.search(w)), g) for g, words in GENRE_WORDS.items()}

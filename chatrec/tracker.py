@@ -69,7 +69,7 @@ class Tracker:
             observe(state, weighted_signal(np.vstack(parts), np.array(weights)), 0.0, 1.0, 1.0,
                     s.half_life_short_s, s.half_life_long_s)
         for u in utterances:
-            state.rejected = list(dict.fromkeys([*state.rejected, *u.avoided_items]))
+            state.rejected = _merge(state.rejected, u.avoided_items)
             state.avoid_genres = [g for g in _merge(state.avoid_genres, u.avoided_genres) if g not in u.liked_genres]
             state.avoid_people = _merge(state.avoid_people, u.avoided_people)
             state.kind = u.kind or state.kind

@@ -285,8 +285,9 @@ class Understander:
                 leftovers.append(core)
         liked_genres = [g for g in find_genres(positive, self.genres) if g not in avoided_genres]
         titles = [self.items[i].title for i in mentioned]
+        language = detect_language(message)
         return Understanding(
-            language=detect_language(message),
+            language=language,
             positive_text=positive,
             mentioned=tuple(mentioned),
             avoided_items=tuple(dict.fromkeys(avoided_items)),
@@ -295,5 +296,5 @@ class Understander:
             avoided_people=tuple(dict.fromkeys(avoided_people)),
             negative_phrases=tuple(leftovers),
             kind=find_kind(positive, self.kinds),
-            terms=tuple(interest_terms(rest, titles, liked_genres, detect_language(message))),
+            terms=tuple(interest_terms(rest, titles, liked_genres, language)),
         )
