@@ -10,13 +10,18 @@ from typing import Any
 from .errors import ConfigError
 
 EMBEDDERS = ("both", "minilm", "use")
-GENERATORS = ("qwen2.5-0.5b", "smollm2-135m", "none")
+PACKAGED_GENERATORS = ("qwen2.5-0.5b", "smollm2-135m")  # or a local model folder / .gguf path; "none" = templates
 CATALOG_FORMATS = ("auto", "jsonl", "csv", "redial")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _env_path(name: str) -> Path | None:
+    raw = _env(name)
+    return Path(raw) if raw else None
 
 
 def _env_int(name: str, default: int) -> int:
@@ -39,7 +44,11 @@ class Settings:
     collection: str = "items"
     embedder: str = "both"                     # MiniLM + USE concatenated (see README, "Embeddings")
     threads: int = field(default_factory=lambda: _env_int("CHATREC_THREADS", 1))  # 2 threads on a busy 2-core box: ~10x slower
-    generator: str = "qwen2.5-0.5b"            # generation arrives with the explainer; "none" = template replies
+    generator: str = field(default_factory=lambda: _env("CHATREC_GENERATOR", "qwen2.5-0.5b") or "qwen2.5-0.5b")
+    models_dir: Path | None = field(default_factory=lambda: _env_path("CHATREC_MODELS_DIR"))  # None: data_dir/models
+    generator_threads: int = field(default_factory=lambda: _env_int("CHATREC_GENERATOR_THREADS", 2))
+    max_new_tokens: int = 110                  # ~20 s on 2 CPU cores; the cards carry the details
+    generation_budget_s: float = 30.0          # wall clock per reply; past it the template reply is used
     k: int = 5                                 # recommendations per chat turn
     candidates: int = 100                      # Chroma top-N before scoring
     max_message_chars: int = 4000
@@ -63,9 +72,14 @@ class Settings:
         if self.catalog is not None:
             object.__setattr__(self, "catalog", Path(self.catalog))
         _check_choice("embedder", self.embedder, EMBEDDERS)
-        _check_choice("generator", self.generator, GENERATORS)
+        if self.models_dir is not None:
+            object.__setattr__(self, "models_dir", Path(self.models_dir))
+        if not self.generator.strip():
+            raise ConfigError("generator must be a packaged model name, a model folder, a .gguf file or 'none'")
         _check_choice("catalog_format", self.catalog_format, CATALOG_FORMATS)
-        for name in ("threads", "k", "candidates", "max_message_chars", "max_negatives"):
+        if self.generation_budget_s <= 0:
+            raise ConfigError("generation_budget_s must be positive")
+        for name in ("threads", "generator_threads", "max_new_tokens", "k", "candidates", "max_message_chars", "max_negatives"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("half_life_short_s", "half_life_long_s"):
@@ -82,6 +96,10 @@ class Settings:
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def profiles_path(self) -> Path:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Sequence
+from dataclasses import replace
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from .config import Settings
 from .embedding import Embedder, load_embedder
 from .errors import InputError, UnknownItemError
 from .explain import Explainer
+from .generation import Generator, Limits, load_generator
+from .grounding import Grounding
 from .ingest import IngestReport, sync
 from .interests import InterestState, blend, drift
 from .profiles import ProfileStore
@@ -23,6 +26,7 @@ from .results import Recommendation, Turn
 from .store import ChromaStore
 from .tracker import Tracker
 from .understanding import Understander, Understanding
+from .writer import ReplyWriter
 
 MAX_USER_ID = 200
 TEXT_CACHE = 20_000
@@ -32,7 +36,7 @@ class Engine:
     """One catalog, one store, many users. Thread-safe per user; one Engine per data folder."""
 
     def __init__(self, settings: Settings, catalog: Catalog, embedder: Embedder, store: ChromaStore,
-                 report: IngestReport) -> None:
+                 report: IngestReport, generator: Generator | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.embedder = embedder
@@ -42,7 +46,11 @@ class Engine:
         self.understander = Understander(list(catalog))
         self.recommender = Recommender(store, self.items, settings)
         self.tracker = Tracker(self._embed_cached, store.vectors, settings)
-        self.explainer = Explainer(self._embed_cached, self.items)
+        self.grounding = Grounding(catalog)
+        self.explainer = Explainer(self._embed_cached, self.items, plain=self.grounding.is_plain)
+        self.generator = generator
+        self.writer = ReplyWriter(generator, self.grounding,
+                                  Limits(max_new_tokens=settings.max_new_tokens, budget_s=settings.generation_budget_s))
         self.profiles = ProfileStore(settings.profiles_path)
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
@@ -52,14 +60,20 @@ class Engine:
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: bool = False) -> "Engine":
-        """Open (and bring up to date) the store for the configured catalog; embeds only new or changed items."""
+        """Open (and bring up to date) the store for the configured catalog; embeds only new or changed items.
+
+        Also loads the configured generator (converted once into the model cache on first use).
+        """
         settings = settings or Settings()
         catalog = load_catalog(settings.catalog or knowledge_dir(), skip_bad=settings.skip_bad, fmt=settings.catalog_format)
         embedder = load_embedder(settings.embedder, settings.threads)
+        generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads)
         store = ChromaStore(settings, embedder.id, embedder.dim)
         try:
             report = sync(store, catalog, embedder, progress=progress)
-            return cls(settings, catalog, embedder, store, report)
+            engine = cls(settings, catalog, embedder, store, report, generator)
+            engine.writer.warm()
+            return engine
         except BaseException:
             store.close()
             raise
@@ -76,7 +90,16 @@ class Engine:
 
     # -- public API ------------------------------------------------------------------------------------------
     def chat(self, user_id: str, message: str) -> Turn:
-        """Read one message, update the user's interests, and recommend."""
+        """Read one message, update the user's interests, recommend, and reply (the whole turn at once)."""
+        turn = None
+        for turn in self.chat_stream(user_id, message):
+            pass
+        assert turn is not None and turn.final
+        return turn
+
+    def chat_stream(self, user_id: str, message: str) -> Iterator[Turn]:
+        """The same turn as `chat`, as it happens: first the recommendations with no text, then the reply growing,
+        and last a `final` turn whose reply is either the grounded generated text or the template reply."""
         user_id, message = self._check_user(user_id), self._check_message(message)
         with self._user_lock(user_id):
             now = time.time()
@@ -85,14 +108,19 @@ class Engine:
             self.tracker.apply_message(state, u, now)
             recs = self._recommend(state, state.kind, u.positive_text or message)
             avoided = [*state.avoid_genres, *state.avoid_people]
-            reply = self.explainer.reply(recs, state, avoided)
+            template = self.explainer.reply(recs, state, avoided)
+            interests = self.explainer.interests(state)
             state.shown = list(dict.fromkeys([*state.shown, *(r.item_id for r in recs)]))
             state.turns += 1
             self.profiles.save(user_id, state, now, [
                 ("message", {"text": message}),
                 ("shown", {"items": [r.item_id for r in recs]}),
             ])
-        return Turn(reply=reply, recommendations=recs, language=state.language, notes=tuple(_notes(u)))
+        base = Turn(reply="", recommendations=recs, language=state.language, notes=tuple(_notes(u)), final=False)
+        yield base
+        chosen = [self.items[r.item_id] for r in recs]
+        for draft in self.writer.write(message, interests, chosen, state.language, template):
+            yield replace(base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem)
 
     def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
         """A thumbs up or down on one item; unknown item ids raise `ValueError`."""

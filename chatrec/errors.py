@@ -5,6 +5,7 @@
     ├── CatalogError         a catalog file has bad rows (each with file, line and reason)
     ├── InputError           a message or argument cannot be used (empty, too long)
     ├── UnknownItemError     an item id that is not in the catalog (also a ValueError)
+    ├── GeneratorError       the generative model cannot be found, verified or loaded
     └── StoreError           the vector store cannot be used
         ├── StoreLockedError     another process is writing to the same data folder
         └── StoreCorruptedError  the store is damaged or was built differently; rebuild it
@@ -52,6 +53,10 @@ class InputError(ChatrecError, ValueError):
 
 class UnknownItemError(ChatrecError, ValueError):
     """An item id that is not in the catalog."""
+
+
+class GeneratorError(ChatrecError):
+    """The generative model cannot be found, verified or loaded."""
 
 
 class StoreError(ChatrecError):

@@ -1,6 +1,6 @@
-"""Explanations: a grounded `why` for each recommendation and the reply text around them.
+"""Explanations: a grounded `why` for each recommendation, and the template reply (used whenever generation is not).
 
-Replies come from the templates in `prompts/` in the user's language; the generative model plugs in here later.
+Only interest terms that pass `plain` (words the catalog itself uses) are ever shown back to the user.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from .recommender import Scored
 from .results import Recommendation
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
+UNNAMED = {"en": "what you described", "zh": "你描述的内容"}
 
 
 class Explainer:
     """Builds `Recommendation`s with reasons, and the reply that presents them."""
 
-    def __init__(self, embed: EmbedFn, items: dict[str, Item]) -> None:
+    def __init__(self, embed: EmbedFn, items: dict[str, Item], plain: Callable[[str], bool] = lambda t: True) -> None:
         self.embed = embed
         self.items = items
+        self.plain = plain
         self._cache: dict[str, np.ndarray] = {}
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -44,14 +46,16 @@ class Explainer:
                 fact = shared_fact(item, liked)
                 if fact:
                     return reason(liked.title, fact, item, lang, liked_title=liked.title)
-        terms = list(state.terms) or [interest_hint]
+        terms = self.interests(state, limit=None)
+        labels = terms or [UNNAMED.get(lang, UNNAMED["en"])]
+        terms = terms or [interest_hint]
         facts = item_facts(item)
         term_i, fact_i = best_pair(
             self.vectors(terms), np.array([state.terms.get(t, 1.0) for t in terms]), vector,
             self.vectors([f.value for f in facts]) if facts else np.zeros((0, len(vector)), np.float32),
         )
         fact: Fact | None = facts[fact_i] if fact_i >= 0 else None
-        return reason(terms[term_i], fact, item, lang)
+        return reason(labels[term_i], fact, item, lang)
 
     def recommendations(self, chosen: list[Scored], state: InterestState, interest_hint: str) -> list[Recommendation]:
         out = []
@@ -64,6 +68,10 @@ class Explainer:
             ))
         return out
 
+    def interests(self, state: InterestState, limit: int | None = 3) -> list[str]:
+        """The user's interest terms that may be shown back, strongest first."""
+        return [t for t in state.terms if self.plain(t)][:limit]
+
     def reply(self, recs: list[Recommendation], state: InterestState, avoided: list[str]) -> str:
-        interests = [t for t in list(state.terms)[:3]]
-        return render(reply_template(state.language), recommendations=recs, interests=interests, avoided=avoided)
+        return render(reply_template(state.language), recommendations=recs, interests=self.interests(state),
+                      avoided=[a for a in avoided if self.plain(a)])

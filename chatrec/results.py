@@ -26,3 +26,6 @@ class Turn:
     recommendations: list[Recommendation] = field(default_factory=list)
     language: str = "en"
     notes: tuple[str, ...] = ()   # what was understood and applied ("left out horror", ...)
+    final: bool = True            # False while the reply is still streaming
+    source: str = "template"      # "generator": grounded generated text; "template": the template reply
+    problem: str = ""             # why generated text was not used (empty when it was, or was not tried)

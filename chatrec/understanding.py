@@ -65,15 +65,26 @@ class TitleIndex:
     """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos."""
 
     def __init__(self, items: Iterable[Item]) -> None:
+        self.all_items = list(items)
         self.by_title: dict[str, list[Item]] = {}
-        for item in items:
+        for item in self.all_items:
             for title in (item.title, *item.aliases):
                 key = norm(title)
                 if key:
                     self.by_title.setdefault(key, []).append(item)
         self.max_words = max((len(k.split()) for k in self.by_title), default=1)
         self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
+        # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
+        # character, a genre word, or two characters that other items' descriptions use as a plain word.
+        genre_words = {w for words in GENRE_WORDS.values() for w in words}
+        self.bracket_only = {k for k in self.cjk_titles if len(k) == 1 or k in genre_words
+                             or (len(k) == 2 and self._used_as_word(k) >= 2)}
         self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
+
+    def _used_as_word(self, key: str) -> int:
+        """How many descriptions of items not titled with `key` contain it."""
+        return sum(key in unicodedata.normalize("NFKC", it.description) for it in self.all_items
+                   if not any(key in norm(t) for t in (it.title, *it.aliases)))
 
     def find(self, text: str, fuzzy: bool = True) -> list[str]:
         """Item ids mentioned in `text`, in order of appearance, each once."""
@@ -131,6 +142,8 @@ class TitleIndex:
         lowered = unicodedata.normalize("NFKC", text).lower()
         for key in self.cjk_titles:
             at = lowered.find(key)
+            if key in self.bracket_only:
+                at = next((m.start() + 1 for m in re.finditer(rf"[《“「『\"]{re.escape(key)}[》”」』\"]", lowered)), -1)
             if at < 0 or any(s.start <= at < s.end for s in [*taken, *spans]):
                 continue
             year_match = YEAR_AFTER.match(lowered[at + len(key):])

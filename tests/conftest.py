@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from chatrec import Engine, Settings
-
 ROOT = Path(__file__).resolve().parent.parent
+# Tests choose their generator explicitly (most need none); a converted model is shared by every test and the app.
+os.environ.setdefault("CHATREC_GENERATOR", "none")
+os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
+
+from chatrec import Engine, Settings  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "datasets"
 ATTEMPTS: list[str] = []
 _real_connect = socket.socket.connect
@@ -65,3 +71,70 @@ def small_catalog(tmp_path: Path) -> Path:
          "description": "A village football team reaches the national cup final.", "tags": ["football"]},
     ]
     return write_jsonl(tmp_path / "small.jsonl", rows)
+
+
+@pytest.fixture(scope="session")
+def talker(engine: Engine) -> Iterator[Engine]:
+    """The default catalog with the real default generator (Qwen2.5-0.5B), sharing the `engine` fixture's store."""
+    from chatrec.generation import load_generator
+
+    settings = engine.settings.with_(generator="qwen2.5-0.5b")
+    generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads)
+    eng = Engine(settings, engine.catalog, engine.embedder, engine.store, engine.ingest_report, generator)
+    eng.writer.warm()
+    try:
+        yield eng
+    finally:
+        eng.profiles.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load_app():  # type: ignore[no-untyped-def]
+    """app.py as a module (it is a script beside the package, not part of it)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("chatrec_app", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["chatrec_app"] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@contextmanager
+def serve(engine: Engine) -> Iterator[str]:
+    """The real web app over `engine`, served on a free loopback port; yields its URL."""
+    app = load_app()
+    demo = app.build(engine)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(talker: Engine) -> Iterator[str]:
+    """The web app with the real generator, for the session."""
+    with serve(talker) as url:
+        yield url
+
+
+def foreign_titles(engine: Engine, turn: Any) -> list[str]:
+    """Catalog titles in a reply that belong to no recommended item, found by the title matcher the understanding
+    layer uses (not by the grounding validator, which is what is being checked)."""
+    from chatrec.understanding import norm
+
+    allowed = [norm(t) for r in turn.recommendations for t in (r.title, *engine.items[r.item_id].aliases)]
+    bad = []
+    for span in engine.understander.titles.spans(turn.reply, fuzzy=False):
+        key = norm(turn.reply[span.start:span.end])
+        if not any(f" {key} " in f" {title} " or (key in title and not key.isascii()) for title in allowed):
+            bad.append(turn.reply[span.start:span.end])
+    return bad

@@ -1,7 +1,5 @@
 """The terminal chat and the web app's handler, driven as a person would use them."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +7,7 @@ import pytest
 from chatrec import Engine
 from chatrec.cli import main as cli
 
-from conftest import ROOT, write_jsonl
+from conftest import load_app, write_jsonl
 
 
 def test_terminal_chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -24,25 +22,31 @@ def test_terminal_chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     assert "Star Voyage" in out and "noted." in out and "unknown item id 'nope'" in out
 
 
-def load_app():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("chatrec_app", ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules["chatrec_app"] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-def test_web_app_builds_and_answers(engine: Engine) -> None:
+def test_web_app_builds_with_stable_api_names(engine: Engine) -> None:
     app = load_app()
     demo = app.build(engine)
-    assert demo is not None
+    names = {d.get("api_name") for d in demo.config["dependencies"] if d.get("api_visibility", "public") == "public"}
+    assert {"chat", "feedback"} <= names
+
+
+def test_web_rendering_escapes_catalog_and_user_text() -> None:
+    app = load_app()
+    rec = {"item_id": 'x"><script>', "title": "<b>Bold</b>", "year": 2001, "kind": "movie",
+           "description": "<img src=x onerror=alert(1)>", "why": "<script>alert(2)</script>"}
+    card = app.card_html(rec)
+    assert "<b>" not in card and "<img" not in card and "<script>" not in card and "&lt;b&gt;Bold" in card
+    profile = {"terms": [{"term": "<i>x</i>", "weight": 1}], "liked": [], "mentioned": [], "rejected": [],
+               "avoid_genres": ["<u>"], "avoid_people": []}
+    panel = app.profile_html(profile)
+    assert "<i>" not in panel and "<u>" not in panel
+
+
+def test_api_users_are_separate_and_not_guessable() -> None:
+    app = load_app()
 
     class Request:
-        session_hash = "abc123"
+        def __init__(self, session: str) -> None:
+            self.session_hash = session
 
-    fn = demo.fn  # the respond function given to ChatInterface
-    reply = fn("I love space exploration films", [], Request())
-    assert "1." in reply
-    assert "empty" in fn("   ", [], Request())
-    escaped = fn("<b>bold</b> I like <script>alert(1)</script> space films", [], Request())
-    assert "<script>" not in escaped and "<b>" not in escaped
+    a, b = app.api_user(Request("s1")), app.api_user(Request("s2"))
+    assert a != b and a == app.api_user(Request("s1")) and "s1" not in a and a.startswith("api-")

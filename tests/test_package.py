@@ -16,7 +16,7 @@ def test_import_chatrec_pulls_in_no_heavy_library() -> None:
 
 def test_public_names() -> None:
     assert set(chatrec.__all__) == {
-        "CatalogError", "ChatrecError", "ConfigError", "Engine", "InputError", "Recommendation", "Settings",
+        "CatalogError", "ChatrecError", "ConfigError", "Engine", "GeneratorError", "InputError", "Recommendation", "Settings",
         "StoreCorruptedError", "StoreError", "StoreLockedError", "Turn", "UnknownItemError",
     }
     assert issubclass(chatrec.UnknownItemError, ValueError)

@@ -1,0 +1,339 @@
+"""Grounding checks for generated replies: only recommended titles, no leaked prompt, the user's language.
+
+`Grounding.check` looks at every title-like span of a reply (quoted or 《bracketed》 text, runs of capitalised words,
+Chinese catalog titles) and accepts it only when it belongs to a recommended item or is plain vocabulary from those
+items' own facts. `StreamGuard` runs the same check on the text a stream has safely completed so far, so a bad
+span stops generation at once and the template reply is shown instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from rapidfuzz import fuzz
+
+from .catalog import Item
+from .language import CJK, detect_language
+from .lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS
+from .understanding import norm
+
+CONNECTORS = frozenset("of the a an and in on to for with at from de la le du des del von van y or vs".split())
+LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ'’\\-"
+TITLE_WORD = rf"(?:[A-Z0-9][{LATIN}]*[:!?]?)"
+CAPITALISED_RUN = re.compile(
+    rf"{TITLE_WORD}(?:[ ](?:(?:{'|'.join(sorted(CONNECTORS))})[ ])*{TITLE_WORD})*"
+)
+QUOTED = re.compile(r"[\"“«]([^\"”»\n]{1,80})[\"”»]|\*\*?([^*\n]{1,80})\*\*?|_([^_\n]{1,80})_")
+BOOK_MARKS = re.compile(r"[《〈「『]([^》〉」』\n]{1,40})[》〉」』]")
+SENTENCE_START = re.compile(r"(?:^|[.!?:;。！？\n\-–—•]\s*|\d+[.)]\s+)$")
+CJK_PUNCT = "，。！？；：、\n"
+GENERIC = frozenset(
+    """i i'm i've i'd you we it this that these those if also both each here there they he she his her its their
+    my your our chatrec english chinese american british french japanese korean indian italian german spanish
+    mexican russian swedish danish polish brazilian iranian nigerian taiwanese hong kong mainland china japan korea
+    india france italy germany spain britain america europe asia africa earth world sci-fi tv one two three first
+    second third enjoy try check consider watch read start dive explore discover perfect great classic modern
+    based whether whatever however plus finally lastly next then while though so thanks happy let's hope""".split()
+)
+NUMBER = re.compile(r"^\d+(?:st|nd|rd|th|s)?$")
+YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]?")
+KIND_NAMES = {"movie": ("movie", "film", "电影", "影片"), "book": ("book", "novel", "小说", "书"),
+              "series": ("series", "tv show", "剧集", "电视剧")}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a grounding check; `problem` says what failed, for logs and benchmarks."""
+
+    ok: bool
+    problem: str = ""
+
+
+OK = Verdict(True)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What one reply may mention: the chosen items' titles and the words of their own facts."""
+
+    titles: tuple[str, ...]                 # normalised titles and aliases of the chosen items
+    kinds: tuple[tuple[str, str], ...]      # (normalised title, kind) of each chosen item
+    years: frozenset[str]                   # the chosen items' years
+    raw_titles: tuple[str, ...]             # the chosen items' titles and aliases as written
+    vocabulary: frozenset[str]              # lower-cased words the reply may capitalise freely
+    language: str
+    secrets: tuple[str, ...] = ()           # prompt text that must never be echoed
+
+
+class Grounding:
+    """Knows every catalog title, so it can tell a recommended title from any other one."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        items_list = list(items)
+        self.titles: dict[str, str] = {}
+        for item in items_list:
+            for title in (item.title, *item.aliases):
+                key = norm(title)
+                if key:
+                    self.titles.setdefault(key, item.id)
+        self.cjk_titles = {k for k in self.titles if CJK.search(k) and len(k) >= 3}
+        self.base_vocabulary = _base_vocabulary()
+        self.catalog_words: set[str] = set(self.base_vocabulary)
+        self.catalog_ngrams: set[str] = set()      # Chinese strings of 2 to 6 characters the catalog uses
+        for item in items_list:
+            text = norm(" ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags,
+                                  *item.creators, *item.cast]))
+            self.catalog_words.update(text.split())
+            for run in re.findall(r"[\u3400-\u9fff]+", text):
+                self.catalog_ngrams.update(run[i:i + n] for n in range(2, 7) for i in range(len(run) - n + 1))
+
+    def is_plain(self, term: str) -> bool:
+        """True when every word of an interest term occurs somewhere in the catalog: safe to show back.
+
+        An invented title typed by the user ("recommend The Zorblax Saga") is not repeated in any reply.
+        """
+        folded = norm(term)
+        words = [w for w in folded.split() if not CJK.search(w)]
+        runs = re.findall(r"[\u3400-\u9fff]+", folded)
+        return bool(folded) and all(w in self.catalog_words for w in words) and all(map(self._covered, runs))
+
+    def _covered(self, run: str) -> bool:
+        """A Chinese run splits into pieces of 2+ characters that all occur in the catalog ("太空" + "探索")."""
+        i = 0
+        while i < len(run):
+            n = next((n for n in range(min(6, len(run) - i), 1, -1) if run[i:i + n] in self.catalog_ngrams), 0)
+            if not n:
+                return False
+            i += n
+        return True
+
+    def allowed(self, chosen: Iterable[Item], language: str, secrets: Iterable[str] = (),
+                extra_words: Iterable[str] = ()) -> Allowed:
+        """The titles and words a reply about `chosen` may use (`extra_words`: the interests shown to the model)."""
+        chosen = list(chosen)
+        titles = tuple(dict.fromkeys(k for item in chosen for k in map(norm, (item.title, *item.aliases)) if k))
+        words = set(self.base_vocabulary)
+        words.update(w for term in extra_words if self.is_plain(term) for w in norm(term).split())
+        for item in chosen:
+            text = " ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags,
+                             *item.creators, *item.cast, item.kind, str(item.year or "")])
+            words.update(norm(text).split())
+        kinds = tuple((k, item.kind) for item in chosen for k in map(norm, (item.title, *item.aliases)) if k)
+        years = frozenset(str(item.year) for item in chosen if item.year)
+        raw = tuple(sorted({t for item in chosen for t in (item.title, *item.aliases)}, key=len, reverse=True))
+        return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s))
+
+    def check(self, text: str, allowed: Allowed, complete: bool = True) -> Verdict:
+        """Accept `text` only if every title-like span in it is grounded (see the module docstring)."""
+        for check in (self._leak, self._brackets, self._quoted, self._runs, self._cjk, self._years, self._kinds):
+            verdict = check(text, allowed)
+            if not verdict.ok:
+                return verdict
+        if complete:
+            if not text.strip():
+                return Verdict(False, "empty reply")
+            if detect_language(text) != allowed.language:
+                return Verdict(False, f"reply is not in {allowed.language}")
+        return OK
+
+    # -- the individual checks ----------------------------------------------------------------------------
+    def _leak(self, text: str, allowed: Allowed) -> Verdict:
+        lowered = " ".join(norm(text).split())
+        packed = lowered.replace(" ", "")
+        for secret in allowed.secrets:
+            for window in _windows(secret):
+                if window in (packed if CJK.search(window) else lowered):
+                    return Verdict(False, "reply repeats the instructions")
+        return OK
+
+    def _brackets(self, text: str, allowed: Allowed) -> Verdict:
+        for match in BOOK_MARKS.finditer(text):
+            if not self._is_chosen(norm(match.group(1)), allowed, fuzzy=True):
+                return Verdict(False, f"names 《{match.group(1)}》, which was not recommended")
+        return OK
+
+    def _quoted(self, text: str, allowed: Allowed) -> Verdict:
+        for match in QUOTED.finditer(text):
+            span = next(g for g in match.groups() if g is not None)
+            verdict = self._span(span, allowed, sentence_start=True)
+            if not verdict.ok:
+                return verdict
+        return OK
+
+    def _runs(self, text: str, allowed: Allowed) -> Verdict:
+        for match in CAPITALISED_RUN.finditer(text):
+            start = bool(SENTENCE_START.search(text[: match.start()]))
+            verdict = self._span(match.group(0), allowed, sentence_start=start)
+            if not verdict.ok:
+                return verdict
+        return OK
+
+    def _cjk(self, text: str, allowed: Allowed) -> Verdict:
+        if not CJK.search(text):
+            return OK
+        folded = norm(text)
+        for key in self.cjk_titles:
+            if key in folded and not self._is_chosen(key, allowed):
+                return Verdict(False, f"names {key}, which was not recommended")
+        return OK
+
+    def _years(self, text: str, allowed: Allowed) -> Verdict:
+        for title in allowed.raw_titles:   # "2001" in "2001: A Space Odyssey" is no year
+            text = re.sub(re.escape(title), " ", text, flags=re.IGNORECASE)
+        for match in YEAR.finditer(text):
+            if match.group(1) not in allowed.years:
+                return Verdict(False, f"gives the year {match.group(1)}, which no recommended item has")
+        return OK
+
+    def _kinds(self, text: str, allowed: Allowed) -> Verdict:
+        """A sentence about exactly one item may not call it the wrong kind ("Stalker is a series")."""
+        for sentence in SENTENCE.findall(text):
+            folded = f" {norm(sentence)} "
+            named = {kind for title, kind in allowed.kinds if f" {title} " in folded or (CJK.search(title) and title in folded)}
+            if len(named) != 1:
+                continue
+            (kind,) = named
+            wrong = [w for other, words in KIND_NAMES.items() if other != kind for w in words
+                     if (w in folded if CJK.search(w) else re.search(rf"\b{w}s?\b", folded))]
+            if kind in KIND_NAMES and wrong:
+                return Verdict(False, f"calls a {kind} a {wrong[0]}")
+        return OK
+
+    # -- one span ------------------------------------------------------------------------------------------
+    def _span(self, span: str, allowed: Allowed, sentence_start: bool) -> Verdict:
+        """A run of words: parts that are chosen titles pass, other catalog titles fail, the rest must be known."""
+        words = norm(span).split()
+        i = 0
+        while i < len(words):
+            end = self._longest_title(words, i, allowed)
+            if end:
+                i = end
+                continue
+            other = self._other_title(words, i, first=sentence_start and i == 0, vocabulary=allowed.vocabulary)
+            if other:
+                return Verdict(False, f"names {other!r}, which was not recommended")
+            word = words[i]
+            known = word in allowed.vocabulary or (word.endswith("s") and word[:-1] in allowed.vocabulary)
+            if not (known or NUMBER.match(word) or (sentence_start and i == 0)):
+                return Verdict(False, f"mentions {span.strip()!r}, which is not among the recommendations")
+            i += 1
+        return OK
+
+    def _longest_title(self, words: list[str], i: int, allowed: Allowed) -> int:
+        """End index of the longest run from `i` that is part of a chosen title (0 if none)."""
+        for end in range(len(words), i, -1):
+            piece = " ".join(words[i:end])
+            if len(piece) >= 3 and any(_contains(title, piece) for title in allowed.titles):
+                return end
+        return 0
+
+    def _other_title(self, words: list[str], i: int, first: bool, vocabulary: frozenset[str]) -> str:
+        """A catalog title starting at `i`; a lone word that is plain vocabulary here ("Family") does not count."""
+        for end in range(len(words), i, -1):
+            piece = " ".join(words[i:end])
+            if piece in self.titles:
+                lone_common = end - i == 1 and (piece in vocabulary or first)
+                if not lone_common:
+                    return piece
+        return ""
+
+    @staticmethod
+    def _is_chosen(key: str, allowed: Allowed, fuzzy: bool = False) -> bool:
+        if any(key == t or (len(key) >= 2 and _contains(t, key)) for t in allowed.titles):
+            return True
+        return fuzzy and any(fuzz.ratio(key, t) >= 85 for t in allowed.titles)
+
+
+class StreamGuard:
+    """Feeds a stream through `Grounding.check`, releasing only text whose title-like spans are complete."""
+
+    def __init__(self, grounding: Grounding, allowed: Allowed) -> None:
+        self.grounding = grounding
+        self.allowed = allowed
+        self.text = ""
+        self.released = 0
+        self.verdict = OK
+
+    def feed(self, piece: str) -> str:
+        """Add a piece of the stream; returns the newly releasable text ("" while a span may still grow)."""
+        self.text += piece
+        cut = safe_cut(self.text)
+        if cut <= self.released:
+            return ""
+        self.verdict = self.grounding.check(self.text[:cut], self.allowed, complete=False)
+        if not self.verdict.ok:
+            return ""
+        new, self.released = self.text[self.released:cut], cut
+        return new
+
+    def finish(self) -> tuple[str, Verdict]:
+        """The whole reply, trimmed to its last complete sentence, and the final verdict on it."""
+        if not self.verdict.ok:
+            return self.text, self.verdict
+        text = complete_sentences(self.text)
+        return text, self.grounding.check(text, self.allowed, complete=True)
+
+
+def safe_cut(text: str) -> int:
+    """Where the text can be released: before the last word, and before any span the next words could extend."""
+    if CJK.search(text):
+        cut = max(text.rfind(p) for p in CJK_PUNCT) + 1
+    else:
+        tokens = list(re.finditer(r"\S+", text))
+        if not tokens:
+            return 0
+        i = len(tokens) - 1                       # the last word may still be growing
+        while i > 0 and _titleish(tokens[i - 1].group()):
+            i -= 1
+        cut = tokens[i].start()
+    if _unbalanced(text[:cut]):
+        cut = max(text.rfind(c, 0, cut) for c in "\"“«*《「")
+    return max(cut, 0)
+
+
+def _titleish(token: str) -> bool:
+    return token[:1].isupper() or token[:1].isdigit() or token[:1] in "\"“«*_《「" or token.lower() in CONNECTORS
+
+
+def complete_sentences(text: str) -> str:
+    """The text up to its last sentence end (all of it when there is none, as long as it has several words)."""
+    text = text.strip()
+    ends = [m.end() for m in re.finditer(r"[.!?。！？](?=\s|$)|[。！？]", text)]
+    if ends and ends[-1] < len(text):
+        return text[: ends[-1]].strip()
+    return text
+
+
+def _unbalanced(text: str) -> bool:
+    return (text.count('"') % 2 == 1 or text.count("“") > text.count("”") or text.count("«") > text.count("»")
+            or text.count("《") > text.count("》") or text.count("**") % 2 == 1 or text.count("「") > text.count("」"))
+
+
+def _contains(title: str, piece: str) -> bool:
+    """`piece` is a whole-word part of `title` (or, for Chinese, a substring)."""
+    if CJK.search(piece):
+        return piece in title
+    return f" {piece} " in f" {title} "
+
+
+def _windows(secret: str) -> list[str]:
+    """Overlapping stretches of the instructions: 6 words, or 10 Chinese characters."""
+    folded = " ".join(norm(secret).split())
+    if CJK.search(folded):
+        chars = folded.replace(" ", "")
+        return [chars[i:i + 10] for i in range(0, max(len(chars) - 9, 1), 3)]
+    words = folded.split()
+    return [" ".join(words[i:i + 6]) for i in range(0, max(len(words) - 5, 1))]
+
+
+def _base_vocabulary() -> frozenset[str]:
+    words = set(EN_STOPWORDS) | GENERIC | CONNECTORS
+    for table in (GENRE_WORDS, KIND_WORDS):
+        for name, synonyms in table.items():
+            words.update(norm(name).split())
+            for synonym in synonyms:
+                words.update(norm(synonym).split())
+    return frozenset(words)

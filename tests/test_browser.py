@@ -1,0 +1,143 @@
+"""The web app in headless Chromium (Debian's, driven by Playwright): cards, a streamed reply, thumbs down, escaping.
+
+Saves a screenshot of the chat to test-artifacts/chat.png (the README shows a copy).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatrec import Engine, Settings
+
+from conftest import ROOT, serve, write_jsonl
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif((not CHROMIUM.exists() or shutil.which("chromium") is None)
+                       and not os.environ.get("CHATREC_REQUIRE_BROWSER"),
+                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_chat(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url, wait_until="load")
+    page.locator("#message textarea").wait_for(state="visible", timeout=30_000)
+    return page
+
+
+def send(page: Any, text: str) -> None:
+    box = page.locator("#message textarea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def bot_text(page: Any) -> str:
+    bots = page.locator('#chat [data-testid="bot"]')
+    return bots.last.inner_text() if bots.count() else ""
+
+
+def card_titles(page: Any) -> list[str]:
+    titles = []
+    for i in range(5):
+        body = page.locator(f"#card-body-{i} h4")
+        if body.count() and body.first.is_visible():
+            titles.append(body.first.inner_text())
+    return titles
+
+
+def wait_for_reply(page: Any, turns: int, timeout_s: float = 120) -> list[str]:
+    """Watch the last bot message until turn `turns` is over; returns the distinct texts seen along the way."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = bot_text(page)
+        if text and (not seen or seen[-1] != text):
+            seen.append(text)
+        started = page.locator('#chat [data-testid="bot"]').count() >= turns
+        if started and "Ready" in page.locator("#status").first.inner_text():
+            final = bot_text(page)
+            if final != seen[-1]:
+                seen.append(final)
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"turn {turns} did not finish in {timeout_s} s; saw {seen[-3:]}")
+
+
+def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> None:
+    page = open_chat(browser, app_url)
+    send(page, "I love space exploration films")
+    page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
+    first_cards = card_titles(page)
+    text_when_cards_came = bot_text(page)
+    seen = wait_for_reply(page, turns=1)
+    final = bot_text(page)
+    assert len(first_cards) == 5
+    assert len(final) > len(text_when_cards_came), "the cards come before the reply is finished"
+    assert len(seen) >= 3, f"the reply streams in pieces: {seen}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+    rejected = first_cards[0]
+    page.locator("#down-0").first.click()
+    page.locator("#card-body-0").first.get_by_text("will not be recommended again").wait_for(timeout=30_000)
+    page.locator("#profile").get_by_text(rejected).wait_for(timeout=30_000)   # the side panel shows it
+    send(page, "more films about space like those")
+    page.wait_for_function("document.querySelectorAll('#chat [data-testid=\"bot\"]').length >= 2", timeout=60_000)
+    page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
+    wait_for_reply(page, turns=2)
+    assert rejected not in card_titles(page)
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An app over a catalog whose fields carry HTML and scripts (no generator: the cards are what is tested)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    catalog = write_jsonl(folder / "hostile.jsonl", [
+        {"id": "h1", "title": "<b>Orbit</b> <img src=x onerror=\"window.__pwned='title'\">", "year": 2001,
+         "kind": "movie", "genres": ["science fiction"], "tags": ["space"],
+         "description": "<script>window.__pwned='description'</script> Astronauts travel to Jupiter."},
+        {"id": "h2", "title": "Garden Days", "kind": "movie", "genres": ["drama"],
+         "description": "A retired teacher tends roses. <a href=javascript:alert(1)>click</a>"},
+    ])
+    with Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine, \
+            serve(engine) as url:
+        yield url
+
+
+def test_html_in_messages_and_catalog_is_shown_as_text(browser: Any, hostile_url: str) -> None:
+    page = open_chat(browser, hostile_url)
+    message = "<img src=x onerror=\"window.__pwned='message'\"> I love space <script>window.__pwned='script'</script>"
+    send(page, message)
+    page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
+    wait_for_reply(page, turns=1, timeout_s=30)
+    assert page.evaluate("window.__pwned === undefined")
+    user_text = page.locator('#chat [data-testid="user"]').last.inner_text()
+    assert "<img src=x" in user_text and "<script>" in user_text, "shown as text"
+    cards = page.locator("#cards").first.inner_text()
+    assert "<b>Orbit</b>" in cards and "<script>window.__pwned='description'</script>" in cards
+    assert page.locator("#cards img, #cards script, #cards a[href^=javascript], #chat img[src=x]").count() == 0
+    page.close()

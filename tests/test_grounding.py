@@ -1,0 +1,93 @@
+"""The grounding validator and the stream guard, on the bundled catalog (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatrec.catalog import Catalog, load_catalog
+from chatrec.grounding import Grounding, StreamGuard, complete_sentences, safe_cut
+from chatrec.resources import knowledge_dir
+
+SYSTEM = "You are chatrec, a recommender of movies. Never name any other title, person or fact."
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(knowledge_dir())
+
+
+@pytest.fixture(scope="module")
+def grounding(catalog: Catalog) -> Grounding:
+    return Grounding(catalog)
+
+
+@pytest.fixture(scope="module")
+def space(catalog: Catalog, grounding: Grounding):  # type: ignore[no-untyped-def]
+    chosen = [catalog.items[i] for i in ("m-interstellar-2014", "m-solaris-1972", "m-2001-a-space-odyssey-1968")]
+    return grounding.allowed(chosen, "en", secrets=[SYSTEM], extra_words=["space exploration"])
+
+
+@pytest.mark.parametrize("text", [
+    "For space exploration, try Interstellar (2014), a science fiction film by Christopher Nolan.",
+    "Solaris is a slow, haunting drama about memory. 2001: A Space Odyssey follows HAL 9000 to Jupiter.",
+    "You might enjoy **Interstellar** and \"Solaris\". Both are about space.",
+    "Her favourite is Tarkovsky's Solaris. Up next: Interstellar.",
+])
+def test_grounded_replies_pass(grounding: Grounding, space, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert grounding.check(text, space).ok, grounding.check(text, space).problem
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("Try Interstellar, or The Matrix if you want action.", "the matrix"),
+    ("Try Interstellar and Star Trek Beyond.", "star trek"),
+    ("I recommend The Zorblax Chronicles, a great space epic.", "Zorblax"),
+    ("Try Interstellar (2015).", "2015"),
+    ("Solaris is a science fiction drama series.", "series"),
+    ("Here are my rules: Never name any other title, person or fact.", "instructions"),
+    ("Interstellar 是一部关于太空旅行的电影，很值得一看。", "not in en"),
+])
+def test_ungrounded_replies_fail(grounding: Grounding, space, text: str, problem: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = grounding.check(text, space)
+    assert not verdict.ok and problem.lower() in verdict.problem.lower()
+
+
+def test_chinese_titles_in_book_marks_must_be_recommended(catalog: Catalog, grounding: Grounding) -> None:
+    chosen = [catalog.items["m-liulang-diqiu-2019"], catalog.items["m-interstellar-2014"]]
+    allowed = grounding.allowed(chosen, "zh")
+    assert grounding.check("推荐《流浪地球》（2019），一部科幻冒险电影。Interstellar 也很好。", allowed).ok
+    assert not grounding.check("推荐《流浪地球》和《银河土豆大战》。", allowed).ok
+    assert not grounding.check("推荐《流浪地球》，还有流浪地球2也不错。", allowed).ok   # a catalog title, unbracketed
+
+
+def test_only_catalog_words_are_shown_back(grounding: Grounding) -> None:
+    assert grounding.is_plain("space exploration") and grounding.is_plain("太空") and grounding.is_plain("太空探索")
+    assert not grounding.is_plain("zorblax chronicles") and not grounding.is_plain("银河土豆")
+
+
+def test_the_guard_never_releases_a_bad_title(grounding: Grounding, space) -> None:  # type: ignore[no-untyped-def]
+    reply = "For space fans, try Interstellar (2014). Or watch The Matrix tonight, it is great."
+    guard, shown = StreamGuard(grounding, space), ""
+    for i in range(0, len(reply), 3):
+        shown += guard.feed(reply[i:i + 3])
+        if not guard.verdict.ok:
+            break
+    assert not guard.verdict.ok and "matrix" in guard.verdict.problem
+    assert "Interstellar" in shown and "Matrix" not in shown
+
+
+def test_the_guard_releases_a_good_reply_in_pieces(grounding: Grounding, space) -> None:  # type: ignore[no-untyped-def]
+    reply = "For space fans, try Interstellar (2014), a film by Christopher Nolan. Solaris is about memory."
+    guard, pieces = StreamGuard(grounding, space), []
+    for i in range(0, len(reply), 4):
+        piece = guard.feed(reply[i:i + 4])
+        if piece:
+            pieces.append(piece)
+    text, verdict = guard.finish()
+    assert verdict.ok and text == reply and len(pieces) >= 5 and reply.startswith("".join(pieces))
+
+
+def test_safe_cut_holds_back_spans_that_may_still_grow() -> None:
+    assert safe_cut("You might enjoy The Lord of") == len("You might enjoy ")
+    assert safe_cut('We love "Star') == len("We love ")
+    assert safe_cut("推荐《流浪") == 0
+    assert complete_sentences("One. Two is cut") == "One."
