@@ -23,6 +23,8 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
         values["catalog_format"] = args.format
     if getattr(args, "skip_bad", False):
         values["skip_bad"] = True
+    if getattr(args, "generator", None):
+        values["generator"] = args.generator
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -69,12 +71,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     engine.feedback(args.user, words[1], liked=words[0] == "like")
                     print("bot> noted.")
                     continue
-                turn = engine.chat(args.user, line)
+                turn = None
+                for turn in engine.chat_stream(args.user, line):
+                    if not turn.final and not turn.reply:   # the picks are ready before the reply is written
+                        print("     picks: " + ", ".join(f"{r.title} [{r.item_id}]" for r in turn.recommendations))
             except (InputError, ValueError) as exc:
                 print(f"bot> {exc}")
                 continue
+            assert turn is not None
             print("bot> " + turn.reply.replace("\n", "\n     "))
-            print("     ids: " + ", ".join(r.item_id for r in turn.recommendations))
     return 0
 
 
@@ -100,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the recommender in the terminal")
     chat.add_argument("--user", default=f"cli-{os.environ.get('USER', 'user')}")
     chat.add_argument("--catalog", type=Path, default=None)
+    chat.add_argument("--generator", default=None, help="qwen2.5-0.5b (default), smollm2-135m, a model path, or none")
     serve = sub.add_parser("serve", help="start the web app (same as python app.py)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)

@@ -37,8 +37,13 @@ class Explainer:
                 self._cache[text] = vector
         return np.vstack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
 
-    def why(self, item: Item, vector: np.ndarray, state: InterestState, interest_hint: str) -> str:
-        """The user's interest that fits this item best, and the item fact closest to that interest."""
+    def why(self, item: Item, vector: np.ndarray, state: InterestState, interest_hint: str,
+            cited: set[str] | None = None) -> str:
+        """The user's interest that fits this item best, and the item fact closest to that interest.
+
+        `cited` holds the fact values earlier items of this turn cited; a fresh fact is preferred, and used is added.
+        """
+        cited = set() if cited is None else cited
         lang = state.language
         for liked_id in reversed([*state.seen, *state.liked]):
             liked = self.items.get(liked_id)
@@ -53,17 +58,20 @@ class Explainer:
         term_i, fact_i = best_pair(
             self.vectors(terms), np.array([state.terms.get(t, 1.0) for t in terms]), vector,
             self.vectors([f.value for f in facts]) if facts else np.zeros((0, len(vector)), np.float32),
+            used=np.array([f.value in cited for f in facts], dtype=bool),
         )
         fact: Fact | None = facts[fact_i] if fact_i >= 0 else None
+        if fact:
+            cited.add(fact.value)
         return reason(labels[term_i], fact, item, lang)
 
     def recommendations(self, chosen: list[Scored], state: InterestState, interest_hint: str) -> list[Recommendation]:
-        out = []
+        out, cited = [], set()
         for scored in chosen:
             item = self.items[scored.item_id]
             out.append(Recommendation(
                 item_id=item.id, title=item.title, score=round(scored.score, 4),
-                why=self.why(item, scored.vector, state, interest_hint),
+                why=self.why(item, scored.vector, state, interest_hint, cited),
                 year=item.year, kind=item.kind, description=item.description,
             ))
         return out

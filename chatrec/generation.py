@@ -125,10 +125,10 @@ class TransformersGenerator:
             ids = self._encode(messages[:1], generation_prompt=False)["input_ids"].to(self.model.device)
             with self._torch.inference_mode():
                 cache = self.model(input_ids=ids, use_cache=True).past_key_values
-            self._prefixes[key] = (ids, cache)
+            self._prefixes[key] = (ids.cpu(), cache)
         ids, cache = self._prefixes[key]
         n = ids.shape[1]
-        if input_ids.shape[1] <= n or not bool((input_ids[0, :n] == ids[0]).all()):
+        if input_ids.shape[1] <= n or not bool((input_ids[0, :n].cpu() == ids[0]).all()):
             return None
         return copy.deepcopy(cache)
 

@@ -31,12 +31,20 @@ def item_facts(item: Item) -> list[Fact]:
 
 
 def best_pair(term_vectors: np.ndarray, term_weights: np.ndarray, item_vector: np.ndarray,
-              fact_vectors: np.ndarray) -> tuple[int, int]:
-    """(index of the interest that fits the item best, index of the item fact closest to that interest)."""
+              fact_vectors: np.ndarray, used: np.ndarray | None = None) -> tuple[int, int]:
+    """(index of the interest that fits the item best, index of the item fact closest to that interest).
+
+    `used` marks facts already cited for other items of the same turn; they are passed over while others remain,
+    so five space films do not all get "it is about space".
+    """
     fit = (term_vectors @ item_vector) * (0.5 + 0.5 * term_weights / max(float(term_weights.max()), 1e-9))
     term = int(np.argmax(fit))
-    fact = int(np.argmax(fact_vectors @ term_vectors[term])) if len(fact_vectors) else -1
-    return term, fact
+    if not len(fact_vectors):
+        return term, -1
+    closeness = fact_vectors @ term_vectors[term]
+    if used is not None and not used.all():
+        closeness = np.where(used, -np.inf, closeness)
+    return term, int(np.argmax(closeness))
 
 
 def shared_fact(item: Item, liked: Item) -> Fact | None:

@@ -91,3 +91,15 @@ def test_metrics_against_hand_computed_values() -> None:
     assert hits_at_k(ranked, ["a", "d"], 4) == 2
     assert reciprocal_rank(ranked, "c") == pytest.approx(1 / 3)
     assert reciprocal_rank(ranked, "z") == 0.0
+
+
+def test_best_pair_prefers_a_fact_not_yet_cited() -> None:
+    from chatrec.reasons import best_pair
+
+    terms = np.array([[1.0, 0.0], [0.0, 1.0]])
+    item = np.array([0.9, 0.1])
+    facts = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    assert best_pair(terms, np.array([1.0, 1.0]), item, facts) == (0, 0)
+    assert best_pair(terms, np.array([1.0, 1.0]), item, facts, used=np.array([True, False, False])) == (0, 1)
+    assert best_pair(terms, np.array([1.0, 1.0]), item, facts, used=np.array([True, True, True])) == (0, 0)
+    assert best_pair(terms, np.array([1.0, 1.0]), item, np.zeros((0, 2))) == (0, -1)
