@@ -66,6 +66,13 @@ def profile_html(profile: dict[str, Any] | None) -> str:
     return "".join(f'<div class="profile-row"><b>{name}</b><br>{value}</div>' for name, value in rows)
 
 
+def reply_note(turn: Turn | None) -> str:
+    """The status line after a turn: where the reply came from, and why generated text was dropped if it was."""
+    if turn is None or turn.source == "generator":
+        return f"{READY} · generated, checked against the catalog"
+    return f"{READY} · template reply" + (f" ({turn.problem})" if turn.problem else "")
+
+
 def rec_dict(rec: Any) -> dict[str, Any]:
     return {"item_id": rec.item_id, "title": rec.title, "year": rec.year, "kind": rec.kind,
             "description": rec.description, "why": rec.why, "score": rec.score}
@@ -167,6 +174,7 @@ def build(engine: Engine) -> gr.Blocks:
             user_id = user_id or new_user()
             yield {chatbot: history, user: user_id, status: WRITING}
             try:
+                turn = None
                 for turn in engine.chat_stream(user_id, message):
                     if not turn.reply:   # the recommendations are ready: show the cards before any text
                         shown = [rec_dict(r) for r in turn.recommendations]
@@ -174,7 +182,7 @@ def build(engine: Engine) -> gr.Blocks:
                         continue
                     history[-1]["content"] = esc(turn.reply)
                     yield {chatbot: history}
-                yield {panel: profile_html(engine.profile(user_id)), status: READY}
+                yield {panel: profile_html(engine.profile(user_id)), status: esc(reply_note(turn))}
             except InputError as exc:
                 history[-1]["content"] = esc(exc)
                 yield {chatbot: history, status: READY}

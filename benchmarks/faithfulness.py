@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -107,8 +108,24 @@ def foreign_titles(engine: Engine, reply: str, rec_ids: list[str]) -> list[str]:
     return found
 
 
+class Rejections(logging.Handler):
+    """Keeps the writer's notes on generated replies it dropped, to show what the checks caught."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.notes: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("generated reply replaced"):
+            self.notes.append(record.getMessage())
+
+
 def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
     engine = Engine.load(Settings(data_dir=data_dir, generator=generator), progress=True)
+    rejections = Rejections()
+    writer_log = logging.getLogger("chatrec.writer")
+    writer_log.setLevel(logging.INFO)
+    writer_log.addHandler(rejections)
     counts: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
@@ -140,6 +157,7 @@ def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
             if foreign:
                 examples.append({"message": message, "reply": turn.reply, "foreign": foreign})
     engine.close()
+    writer_log.removeHandler(rejections)
     n = counts["turns"]
     return {
         "generator": generator,
@@ -155,6 +173,7 @@ def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
         "fallback_reasons": dict(problems.most_common()),
         "seconds": round(time.perf_counter() - started, 1),
         "examples": examples,
+        "rejected": rejections.notes,
     }
 
 
@@ -172,9 +191,10 @@ def main() -> None:
               f"{r['asked']} asked; right language {r['right_language_share']:.3f}; {r['seconds']} s")
         print(f"  fallbacks: {r['fallback_reasons']}")
     summary = {"benchmark": "faithfulness", "dialogues": len(DIALOGUES[: args.limit] if args.limit else DIALOGUES),
-               "results": [{k: v for k, v in r.items() if k != "examples"} for r in results]}
+               "results": [{k: v for k, v in r.items() if k not in ("examples", "rejected")} for r in results]}
     if args.out:
-        args.out.write_text(json.dumps({**summary, "examples": {r["generator"]: r["examples"] for r in results}},
+        args.out.write_text(json.dumps({**summary, "examples": {r["generator"]: r["examples"] for r in results},
+                                        "rejected": {r["generator"]: r["rejected"] for r in results}},
                                        ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(summary, ensure_ascii=False))
 

@@ -50,7 +50,7 @@ class Explainer:
             if liked and liked.title in state.terms:
                 fact = shared_fact(item, liked)
                 if fact:
-                    return reason(liked.title, fact, item, lang, liked_title=liked.title)
+                    return reason(liked.title, fact, item, lang, liked_kind=liked.kind)
         terms = self.interests(state, limit=None)
         labels = terms or [UNNAMED.get(lang, UNNAMED["en"])]
         terms = terms or [interest_hint]

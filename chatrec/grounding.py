@@ -38,7 +38,7 @@ GENERIC = frozenset(
     based whether whatever however plus finally lastly next then while though so thanks happy let's hope""".split()
 )
 NUMBER = re.compile(r"^\d+(?:st|nd|rd|th|s)?$")
-YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d|['’]?s\b|年代)")   # "1950s" is a decade, not a year
 SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]?")
 KIND_NAMES = {"movie": ("movie", "film", "电影", "影片"), "book": ("book", "novel", "小说", "书"),
               "series": ("series", "tv show", "剧集", "电视剧")}
@@ -60,7 +60,7 @@ class Allowed:
     """What one reply may mention: the chosen items' titles and the words of their own facts."""
 
     titles: tuple[str, ...]                 # normalised titles and aliases of the chosen items
-    kinds: tuple[tuple[str, str], ...]      # (normalised title, kind) of each chosen item
+    kinds: tuple[tuple[str, str, str], ...]  # (normalised title, kind, own text) of each chosen item
     years: frozenset[str]                   # the chosen items' years
     raw_titles: tuple[str, ...]             # the chosen items' titles and aliases as written
     vocabulary: frozenset[str]              # lower-cased words the reply may capitalise freely
@@ -93,9 +93,12 @@ class Grounding:
     def is_plain(self, term: str) -> bool:
         """True when every word of an interest term occurs somewhere in the catalog: safe to show back.
 
-        An invented title typed by the user ("recommend The Zorblax Saga") is not repeated in any reply.
+        An invented title typed by the user ("recommend The Zorblax Saga") is not repeated in any reply, and
+        neither is a catalog title (a reply names only the recommended items), unless it is also a genre word.
         """
         folded = norm(term)
+        if folded in self.titles and folded not in self.base_vocabulary:
+            return False
         words = [w for w in folded.split() if not CJK.search(w)]
         runs = re.findall(r"[\u3400-\u9fff]+", folded)
         return bool(folded) and all(w in self.catalog_words for w in words) and all(map(self._covered, runs))
@@ -121,7 +124,8 @@ class Grounding:
             text = " ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags,
                              *item.creators, *item.cast, item.kind, str(item.year or "")])
             words.update(norm(text).split())
-        kinds = tuple((k, item.kind) for item in chosen for k in map(norm, (item.title, *item.aliases)) if k)
+        kinds = tuple((k, item.kind, norm(f"{item.description} {' '.join(item.tags)}"))
+                      for item in chosen for k in map(norm, (item.title, *item.aliases)) if k)
         years = frozenset(str(item.year) for item in chosen if item.year)
         raw = tuple(sorted({t for item in chosen for t in (item.title, *item.aliases)}, key=len, reverse=True))
         return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s))
@@ -189,32 +193,38 @@ class Grounding:
         return OK
 
     def _kinds(self, text: str, allowed: Allowed) -> Verdict:
-        """A sentence about exactly one item may not call it the wrong kind ("Stalker is a series")."""
+        """A sentence about exactly one item may not call it the wrong kind ("Stalker is a series"), unless the
+        item's own text uses that word (a film "adapted from the novel")."""
         for sentence in SENTENCE.findall(text):
             folded = f" {norm(sentence)} "
-            named = {kind for title, kind in allowed.kinds if f" {title} " in folded or (CJK.search(title) and title in folded)}
-            if len(named) != 1:
+            named = {(kind, own) for title, kind, own in allowed.kinds
+                     if f" {title} " in folded or (CJK.search(title) and title in folded)}
+            if len({kind for kind, _ in named}) != 1:
                 continue
-            (kind,) = named
+            kind, own = next(iter(named))
             wrong = [w for other, words in KIND_NAMES.items() if other != kind for w in words
-                     if (w in folded if CJK.search(w) else re.search(rf"\b{w}s?\b", folded))]
+                     if (w in folded if CJK.search(w) else re.search(rf"\b{w}s?\b", folded)) and w not in own]
             if kind in KIND_NAMES and wrong:
                 return Verdict(False, f"calls a {kind} a {wrong[0]}")
         return OK
 
     # -- one span ------------------------------------------------------------------------------------------
     def _span(self, span: str, allowed: Allowed, sentence_start: bool) -> Verdict:
-        """A run of words: parts that are chosen titles pass, other catalog titles fail, the rest must be known."""
+        """A run of words: parts of chosen titles pass, other catalog titles fail, the rest must be known words.
+
+        At each word the longest chosen-title part and the longest other catalog title are compared, so "The"
+        (part of the chosen "The Killing") cannot carry "The Godfather" through.
+        """
         words = norm(span).split()
         i = 0
         while i < len(words):
-            end = self._longest_title(words, i, allowed)
-            if end:
-                i = end
-                continue
+            mine = self._longest_title(words, i, allowed)
             other = self._other_title(words, i, first=sentence_start and i == 0, vocabulary=allowed.vocabulary)
-            if other:
+            if other and i + len(other.split()) > mine and not self._is_chosen(other, allowed):
                 return Verdict(False, f"names {other!r}, which was not recommended")
+            if mine:
+                i = mine
+                continue
             word = words[i]
             known = word in allowed.vocabulary or (word.endswith("s") and word[:-1] in allowed.vocabulary)
             if not (known or NUMBER.match(word) or (sentence_start and i == 0)):
@@ -223,15 +233,20 @@ class Grounding:
         return OK
 
     def _longest_title(self, words: list[str], i: int, allowed: Allowed) -> int:
-        """End index of the longest run from `i` that is part of a chosen title (0 if none)."""
+        """End index of the longest run from `i` that is part of a chosen title (0 if none).
+
+        A run of only small words ("the", "of") is no title part: it proves nothing about what follows.
+        """
         for end in range(len(words), i, -1):
             piece = " ".join(words[i:end])
-            if len(piece) >= 3 and any(_contains(title, piece) for title in allowed.titles):
+            if any(w not in CONNECTORS and w not in EN_STOPWORDS for w in words[i:end]) and \
+                    any(_contains(title, piece) for title in allowed.titles):
                 return end
         return 0
 
     def _other_title(self, words: list[str], i: int, first: bool, vocabulary: frozenset[str]) -> str:
-        """A catalog title starting at `i`; a lone word that is plain vocabulary here ("Family") does not count."""
+        """The longest catalog title starting at `i`; a lone word that is plain vocabulary here ("Family") does
+        not count, nor a lone word opening a sentence."""
         for end in range(len(words), i, -1):
             piece = " ".join(words[i:end])
             if piece in self.titles:

@@ -76,10 +76,15 @@ def phrase(fact: Fact, item: Item, language: str) -> str:
     }[fact.field]
 
 
-def reason(interest: str, fact: Fact | None, item: Item, language: str, liked_title: str | None = None) -> str:
-    """One short sentence naming the interest and the matching fact."""
+def reason(interest: str, fact: Fact | None, item: Item, language: str, liked_kind: str | None = None) -> str:
+    """One short sentence naming the interest (or the kind of item the user mentioned) and the matching fact.
+
+    A reason never names another title: the reply may name only the recommended items.
+    """
     if language == "zh":
-        lead = f"和你提到的《{liked_title}》相近" if liked_title else f"你对“{interest}”感兴趣"
+        lead = f"和你提到的那部{KIND_ZH.get(liked_kind or '', '作品')}相近" if liked_kind is not None \
+            else f"你对“{interest}”感兴趣"
         return f"{lead}：{phrase(fact, item, 'zh')}。" if fact else f"{lead}。"
-    lead = f"Like {liked_title}, which you mentioned" if liked_title else f"You are interested in {interest}"
+    lead = f"Like the {liked_kind or 'title'} you mentioned" if liked_kind is not None \
+        else f"You are interested in {interest}"
     return f"{lead}: {phrase(fact, item, 'en')}." if fact else f"{lead}."

@@ -115,7 +115,7 @@ class ReplyWriter:
         if verdict.ok and time.monotonic() - started > self.limits.budget_s:
             verdict = type(verdict)(False, "out of time")
         if not verdict.ok:
-            log.info("generated reply replaced by the template: %s", verdict.problem)
+            log.info("generated reply replaced by the template: %s; it read: %r", verdict.problem, guard.text)
             yield Draft(template, final=True, problem=verdict.problem)
             return
         yield Draft(text, final=True, source="generator")

@@ -94,9 +94,11 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
     text_when_cards_came = bot_text(page)
     seen = wait_for_reply(page, turns=1)
     final = bot_text(page)
+    status = page.locator("#status").first.inner_text()
     assert len(first_cards) == 5
     assert len(final) > len(text_when_cards_came), "the cards come before the reply is finished"
-    assert len(seen) >= 3, f"the reply streams in pieces: {seen}"
+    assert "generated" in status or "template reply (" in status, status
+    turns = [(status, seen)]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
@@ -107,8 +109,11 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
     send(page, "more films about space like those")
     page.wait_for_function("document.querySelectorAll('#chat [data-testid=\"bot\"]').length >= 2", timeout=60_000)
     page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
-    wait_for_reply(page, turns=2)
+    seen = wait_for_reply(page, turns=2)
+    turns.append((page.locator("#status").first.inner_text(), seen))
     assert rejected not in card_titles(page)
+    # a generated reply streams in pieces (a turn whose text failed a check ends with the template instead)
+    assert any("generated" in status and len(seen) >= 3 for status, seen in turns), turns
     page.close()
 
 

@@ -62,6 +62,15 @@ def test_chinese_titles_in_book_marks_must_be_recommended(catalog: Catalog, grou
 def test_only_catalog_words_are_shown_back(grounding: Grounding) -> None:
     assert grounding.is_plain("space exploration") and grounding.is_plain("太空") and grounding.is_plain("太空探索")
     assert not grounding.is_plain("zorblax chronicles") and not grounding.is_plain("银河土豆")
+    assert not grounding.is_plain("Spirited Away") and not grounding.is_plain("流浪地球"), "titles are not echoed"
+
+
+def test_a_small_word_of_a_chosen_title_does_not_carry_another_title(catalog: Catalog, grounding: Grounding) -> None:
+    chosen = [i for i in catalog if i.title in ("The Killing", "Lupin", "Breaking Bad")]
+    allowed = grounding.allowed(chosen, "en")
+    assert grounding.check("For crime fans: The Killing, then Lupin.", allowed).ok
+    verdict = grounding.check("They recommended The Godfather, a classic.", allowed)
+    assert not verdict.ok and "godfather" in verdict.problem
 
 
 def test_the_guard_never_releases_a_bad_title(grounding: Grounding, space) -> None:  # type: ignore[no-untyped-def]
