@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 from .catalog import Item
 from .language import CJK, detect_language
 from .lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS
-from .understanding import norm
+from .understanding import TitleIndex, norm
 
 CONNECTORS = frozenset("of the a an and in on to for with at from de la le du des del von van y or vs".split())
 LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ'’\\-"
@@ -80,6 +80,7 @@ class Grounding:
                 if key:
                     self.titles.setdefault(key, item.id)
         self.cjk_titles = {k for k in self.titles if CJK.search(k) and len(k) >= 3}
+        self.title_index = TitleIndex(items_list)   # the matcher that reads users' messages, as a last pass
         self.base_vocabulary = _base_vocabulary()
         self.catalog_words: set[str] = set(self.base_vocabulary)
         self.catalog_ngrams: set[str] = set()      # Chinese strings of 2 to 6 characters the catalog uses
@@ -132,7 +133,8 @@ class Grounding:
 
     def check(self, text: str, allowed: Allowed, complete: bool = True) -> Verdict:
         """Accept `text` only if every title-like span in it is grounded (see the module docstring)."""
-        for check in (self._leak, self._brackets, self._quoted, self._runs, self._cjk, self._years, self._kinds):
+        for check in (self._leak, self._brackets, self._quoted, self._runs, self._cjk, self._matched, self._years,
+                      self._kinds):
             verdict = check(text, allowed)
             if not verdict.ok:
                 return verdict
@@ -182,6 +184,14 @@ class Grounding:
         for key in self.cjk_titles:
             if key in folded and not self._is_chosen(key, allowed):
                 return Verdict(False, f"names {key}, which was not recommended")
+        return OK
+
+    def _matched(self, text: str, allowed: Allowed) -> Verdict:
+        """Any title the message reader would recognise ("活着", "the godfather") must belong to a chosen item."""
+        for span in self.title_index.spans(text, fuzzy=False):
+            key = norm(text[span.start:span.end])
+            if not self._is_chosen(key, allowed):
+                return Verdict(False, f"names {key!r}, which was not recommended")
         return OK
 
     def _years(self, text: str, allowed: Allowed) -> Verdict:

@@ -114,6 +114,10 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
     assert rejected not in card_titles(page)
     # a generated reply streams in pieces (a turn whose text failed a check ends with the template instead)
     assert any("generated" in status and len(seen) >= 3 for status, seen in turns), turns
+
+    page.locator("#forget").first.click()   # "forget me" empties the chat, the cards and the interests
+    page.locator("#profile").get_by_text("Nothing yet").wait_for(timeout=30_000)
+    assert page.locator('#chat [data-testid="bot"]').count() == 0 and card_titles(page) == []
     page.close()
 
 

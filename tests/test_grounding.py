@@ -57,6 +57,7 @@ def test_chinese_titles_in_book_marks_must_be_recommended(catalog: Catalog, grou
     assert grounding.check("推荐《流浪地球》（2019），一部科幻冒险电影。Interstellar 也很好。", allowed).ok
     assert not grounding.check("推荐《流浪地球》和《银河土豆大战》。", allowed).ok
     assert not grounding.check("推荐《流浪地球》，还有流浪地球2也不错。", allowed).ok   # a catalog title, unbracketed
+    assert not grounding.check("推荐《流浪地球》，它和活着一样动人。", allowed).ok      # a short one, too
 
 
 def test_only_catalog_words_are_shown_back(grounding: Grounding) -> None:
