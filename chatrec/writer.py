@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 from .catalog import Item
 from .generation import Generator, Limits, Message
-from .grounding import Grounding, StreamGuard
+from .grounding import Grounding, StreamGuard, Verdict
 from .lexicon import GENRE_ZH
 from .prompts import render
 from .reasons import KIND_ZH
@@ -113,7 +113,7 @@ class ReplyWriter:
             return
         text, verdict = guard.finish()
         if verdict.ok and time.monotonic() - started > self.limits.budget_s:
-            verdict = type(verdict)(False, "out of time")
+            verdict = Verdict(False, "out of time")
         if not verdict.ok:
             log.info("generated reply replaced by the template: %s; it read: %r", verdict.problem, guard.text)
             yield Draft(template, final=True, problem=verdict.problem)

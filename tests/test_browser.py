@@ -129,8 +129,9 @@ def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         {"id": "h1", "title": "<b>Orbit</b> <img src=x onerror=\"window.__pwned='title'\">", "year": 2001,
          "kind": "movie", "genres": ["science fiction"], "tags": ["space"],
          "description": "<script>window.__pwned='description'</script> Astronauts travel to Jupiter."},
-        {"id": "h2", "title": "Garden Days", "kind": "movie", "genres": ["drama"],
-         "description": "A retired teacher tends roses. <a href=javascript:alert(1)>click</a>"},
+        {"id": "h2", "title": "[Garden](javascript:window.__pwned='markdown') Days", "kind": "movie",
+         "genres": ["science fiction"], "tags": ["space"],
+         "description": "A retired astronaut tends roses. <a href=javascript:alert(1)>click</a>"},
     ])
     with Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine, \
             serve(engine) as url:
@@ -149,4 +150,5 @@ def test_html_in_messages_and_catalog_is_shown_as_text(browser: Any, hostile_url
     cards = page.locator("#cards").first.inner_text()
     assert "<b>Orbit</b>" in cards and "<script>window.__pwned='description'</script>" in cards
     assert page.locator("#cards img, #cards script, #cards a[href^=javascript], #chat img[src=x]").count() == 0
+    assert page.locator("#chat a[href^=javascript], #chat a[href^='javascript']").count() == 0
     page.close()
