@@ -67,6 +67,9 @@ class Explainer:
 
     def recommendations(self, chosen: list[Scored], state: InterestState, interest_hint: str) -> list[Recommendation]:
         out, cited = [], set()
+        # one embedding call for every fact and interest of the turn (cached), instead of one per item
+        self.vectors([*self.interests(state, limit=None), interest_hint,
+                      *(f.value for s in chosen for f in item_facts(self.items[s.item_id]))])
         for scored in chosen:
             item = self.items[scored.item_id]
             out.append(Recommendation(
