@@ -10,7 +10,6 @@ from typing import Any
 from .errors import ConfigError
 
 EMBEDDERS = ("both", "minilm", "use")
-PACKAGED_GENERATORS = ("qwen2.5-0.5b", "smollm2-135m")  # or a local model folder / .gguf path; "none" = templates
 CATALOG_FORMATS = ("auto", "jsonl", "csv", "redial")
 
 
