@@ -139,7 +139,13 @@ def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_html_in_messages_and_catalog_is_shown_as_text(browser: Any, hostile_url: str) -> None:
-    page = open_chat(browser, hostile_url)
+    from urllib.parse import urlparse
+
+    requested: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(hostile_url, wait_until="load")
+    page.locator("#message textarea").wait_for(state="visible", timeout=30_000)
     message = "<img src=x onerror=\"window.__pwned='message'\"> I love space <script>window.__pwned='script'</script>"
     send(page, message)
     page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
@@ -151,4 +157,8 @@ def test_html_in_messages_and_catalog_is_shown_as_text(browser: Any, hostile_url
     assert "<b>Orbit</b>" in cards and "<script>window.__pwned='description'</script>" in cards
     assert page.locator("#cards img, #cards script, #cards a[href^=javascript], #chat img[src=x]").count() == 0
     assert page.locator("#chat a[href^=javascript], #chat a[href^='javascript']").count() == 0
+    # every asset and call went to the app itself: no CDN, fonts, analytics or other outside request
+    outside = [u for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")
+               and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+    assert requested and outside == [], outside
     page.close()

@@ -16,12 +16,15 @@ def test_bundled_catalog_meets_the_brief() -> None:
     items = list(load_catalog(knowledge_dir()))
     movies = [i for i in items if i.kind == "movie"]
     books = [i for i in items if i.kind == "book"]
+    series = [i for i in items if i.kind == "series"]
     chinese = [i for i in items if i.language == "zh"]
-    assert len(movies) >= 150 and len(books) >= 50
+    assert len(items) >= 500 and len(movies) >= 300 and len(books) >= 150 and len(series) >= 50
     assert len(chinese) >= len(items) / 4
     assert all(any("\u4e00" <= c <= "\u9fff" for c in i.description) for i in chinese)  # Chinese descriptions
     assert len({i.year // 10 for i in items if i.year}) >= 8  # many decades
     assert len({i.language for i in items}) >= 8              # many countries and languages
+    assert len({g for i in items for g in i.genres}) >= 25    # many genres
+    assert all(i.popularity is None for i in items)           # no prior we could not state honestly
 
 
 def test_jsonl_and_csv_load_the_same_fields(tmp_path: Path) -> None:

