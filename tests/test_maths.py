@@ -103,3 +103,17 @@ def test_best_pair_prefers_a_fact_not_yet_cited() -> None:
     assert best_pair(terms, np.array([1.0, 1.0]), item, facts, used=np.array([True, False, False])) == (0, 1)
     assert best_pair(terms, np.array([1.0, 1.0]), item, facts, used=np.array([True, True, True])) == (0, 0)
     assert best_pair(terms, np.array([1.0, 1.0]), item, np.zeros((0, 2))) == (0, -1)
+
+
+def test_ndcg_and_coverage_by_hand() -> None:
+    from chatrec.evaluation import coverage_at_k, ndcg_at_k
+
+    ranked = ["a", "b", "c", "d"]
+    # one gold item at rank 2: gain 1/log2(3) = 0.6309, best 1/log2(2) = 1
+    assert ndcg_at_k(ranked, ["b"], 10) == pytest.approx(0.63093, abs=1e-5)
+    # gold at ranks 1 and 3: (1 + 1/log2(4)) / (1 + 1/log2(3)) = 1.5 / 1.63093
+    assert ndcg_at_k(ranked, ["a", "c"], 10) == pytest.approx(1.5 / 1.63093, abs=1e-5)
+    assert ndcg_at_k(ranked, ["c"], 2) == 0.0 and ndcg_at_k(ranked, [], 3) == 0.0
+    assert ndcg_at_k(ranked, ["a"], 1) == 1.0
+    assert coverage_at_k([["a", "b"], ["b", "c"]], 10, 2) == 0.3
+    assert coverage_at_k([["a", "b"], ["b", "c"]], 10, 1) == 0.2 and coverage_at_k([], 0, 5) == 0.0
