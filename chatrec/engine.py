@@ -46,7 +46,7 @@ class Engine:
         self.understander = Understander(list(catalog))
         self.recommender = Recommender(store, self.items, settings)
         self.tracker = Tracker(self._embed_cached, store.vectors, settings)
-        self.grounding = Grounding(catalog)
+        self.grounding = Grounding(catalog, self.understander.titles)
         self.explainer = Explainer(self._embed_cached, self.items, plain=self.grounding.is_plain)
         self.generator = generator
         self.writer = ReplyWriter(generator, self.grounding,

@@ -71,7 +71,7 @@ class Allowed:
 class Grounding:
     """Knows every catalog title, so it can tell a recommended title from any other one."""
 
-    def __init__(self, items: Iterable[Item]) -> None:
+    def __init__(self, items: Iterable[Item], title_index: TitleIndex | None = None) -> None:
         items_list = list(items)
         self.titles: dict[str, str] = {}
         for item in items_list:
@@ -80,7 +80,8 @@ class Grounding:
                 if key:
                     self.titles.setdefault(key, item.id)
         self.cjk_titles = {k for k in self.titles if CJK.search(k) and len(k) >= 3}
-        self.title_index = TitleIndex(items_list)   # the matcher that reads users' messages, as a last pass
+        # the matcher that reads users' messages, as a last pass (the engine shares its own: built once)
+        self.title_index = title_index or TitleIndex(items_list)
         self.base_vocabulary = _base_vocabulary()
         self.catalog_words: set[str] = set(self.base_vocabulary)
         self.catalog_ngrams: set[str] = set()      # Chinese strings of 2 to 6 characters the catalog uses
