@@ -50,6 +50,57 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"{len(catalog)} items in {settings.catalog}: {report}. Store: {store.location}")
+    if args.interactions:
+        from .collaborative import store_and_fit
+
+        model, bad, rows = store_and_fit(settings.collaborative_dir, args.interactions, list(catalog.items), settings.skip_bad)
+        for row in bad:
+            print(f"skipped {row}", file=sys.stderr)
+        print(f"{rows} interactions from {args.interactions}; collaborative model fitted "
+              f"({int((model.counts > 0).sum())} items with interactions) in {settings.collaborative_dir}")
+    return 0
+
+
+def cmd_refit(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .collaborative import refit
+
+    settings = _settings(args)
+    catalog = load_catalog(settings.catalog, skip_bad=True, fmt=settings.catalog_format)  # type: ignore[arg-type]
+    model, rows = refit(settings.collaborative_dir, list(catalog.items))
+    print(f"refitted from {rows} interactions ({int((model.counts > 0).sum())} items with interactions)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from .offline import EvalSpec, evaluate, last_line, table
+
+    if not (args.data / "id2info.json").is_file():
+        print(f"error: {args.data} has no id2info.json (give --data the dataset folder, e.g. ../shared/datasets/{args.dataset})",
+              file=sys.stderr)
+        return 2
+    spec = EvalSpec(dataset=args.dataset, data=args.data, turns=args.turns, data_dir=args.data_dir, limit=args.limit,
+                    seed=args.seed, movielens=args.movielens if args.movielens and args.movielens.is_dir() else None,
+                    ablations=not args.no_ablations, tune=args.tune, whole_file=args.whole_file)
+    result = evaluate(spec, log=lambda m: print(m, file=sys.stderr))
+    out = args.out or (spec.data_dir or Path(".chatrec-eval") / spec.dataset) / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(table(result))
+    print(f"turns: {result['turns']}; ranking {result['seconds_per_turn']:.3f} s per turn (mean); "
+          f"whole run {result['total_seconds']:.0f} s; details in {out}")
+    print(last_line(result))
+    return 0
+
+
+def cmd_train_adapter(args: argparse.Namespace) -> int:
+    from .training import TrainSpec, train
+
+    spec = TrainSpec(data=args.data, data_dir=args.data_dir, out=args.out, seed=args.seed, epochs=args.epochs,
+                     device=args.device)
+    train(spec, log=lambda m: print(m, file=sys.stderr))
     return 0
 
 
@@ -102,6 +153,31 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--skip-bad", action="store_true", help="load the good rows even if some are bad")
     ingest.add_argument("--rebuild", action="store_true", help="embed everything anew (moves a damaged store aside)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument("--interactions", type=Path, default=None,
+                        help="a CSV of user,item,rating,timestamp: fits the collaborative model for this catalog")
+    refit = sub.add_parser("refit", help="fit the collaborative model again from the interactions kept in the data folder")
+    refit.add_argument("catalog", type=Path, nargs="?", default=None, help="the catalog (default: the bundled one)")
+    refit.add_argument("--format", choices=CATALOG_FORMATS, default="auto")
+    shared = Path("..") / "shared" / "datasets"   # the README runs commands from the project folder
+    ev = sub.add_parser("eval", help="offline evaluation on ReDial or OpenDialKG recommendation turns")
+    ev.add_argument("dataset", choices=("redial", "opendialkg"))
+    ev.add_argument("--data", type=Path, default=None, help="the dataset folder (default: ../shared/datasets/DATASET)")
+    ev.add_argument("--turns", type=Path, default=None, help="a turns file of the same schema (default: valid_turns.jsonl)")
+    ev.add_argument("--limit", type=int, default=0, help="only the first N turns (quick runs)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the dialog_id split")
+    ev.add_argument("--movielens", type=Path, default=shared / "movielens-small",
+                    help="MovieLens folder for the '+ MovieLens' row (skipped when absent)")
+    ev.add_argument("--no-ablations", action="store_true", help="only the system and the two baselines")
+    ev.add_argument("--tune", action="store_true", help="also search the term weights on these turns and print them")
+    ev.add_argument("--whole-file", action="store_true",
+                    help="ReDial: score every validation turn, not only the tuning part (for timing; optimistic)")
+    ev.add_argument("--out", type=Path, default=None, help="where to write the JSON (default: DATA_DIR/results.json)")
+    ta = sub.add_parser("train-adapter", help="learn the query adapter from ReDial's training-part dialogues")
+    ta.add_argument("--data", type=Path, default=shared / "redial")
+    ta.add_argument("--out", type=Path, default=None, help="default: the bundled adapter file in chatrec/adapters/")
+    ta.add_argument("--seed", type=int, default=0)
+    ta.add_argument("--epochs", type=int, default=12)
+    ta.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     chat = sub.add_parser("chat", help="talk to the recommender in the terminal")
     chat.add_argument("--user", default=f"cli-{os.environ.get('USER', 'user')}")
     chat.add_argument("--catalog", type=Path, default=None)
@@ -109,15 +185,21 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the web app (same as python app.py)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
-    for p in (ingest, chat):
+    for p in (ingest, chat, refit):
         p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
+    for p in (ev, ta):
+        p.add_argument("--data-dir", type=Path, default=None, help="the evaluation's data folder (default: ./.chatrec-eval/DATASET)")
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return {"ingest": cmd_ingest, "chat": cmd_chat, "serve": cmd_serve}[args.command](args)
+        if args.command == "eval" and args.data is None:
+            args.data = Path("..") / "shared" / "datasets" / args.dataset
+        commands = {"ingest": cmd_ingest, "chat": cmd_chat, "serve": cmd_serve, "refit": cmd_refit, "eval": cmd_eval,
+                    "train-adapter": cmd_train_adapter}
+        return commands[args.command](args)
     except StoreCorruptedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

@@ -65,6 +65,16 @@ class Settings:
     delta_popularity: float = 0.05
     mmr_lambda: float = 0.85                   # 1.0 = pure relevance, lower = more diverse
     exclude_shown: bool = True
+    # ranking a whole dialogue (`Engine.rank`, offline evaluation): weights of the terms in chatrec/signals.py,
+    # tuned on the ReDial tuning part (README, "Evaluation"); the text term's weight is 1
+    adapter: str = field(default_factory=lambda: _env("CHATREC_ADAPTER", "auto") or "auto")  # 'auto', 'none' or a path
+    rank_candidates: int = 800                 # Chroma top-N for a dialogue, joined with dialogue and collaborative items
+    mention_recency: float = 0.7               # a mention one utterance older counts this much of the newer one
+    w_seeker: float = 0.3                      # the seeker named it (people often ask about what they name)
+    w_recommender: float = 2.0                 # the recommender already suggested it (suggestions are repeated)
+    w_stated: float = 0.1                      # it has a genre, person or decade the seeker asked for
+    w_popularity: float = 0.2                  # off in effect when the catalog has neither interactions nor popularity
+    w_collaborative: float = 0.3               # off in effect without a fitted collaborative model
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -78,15 +88,26 @@ class Settings:
         _check_choice("catalog_format", self.catalog_format, CATALOG_FORMATS)
         if self.generation_budget_s <= 0:
             raise ConfigError("generation_budget_s must be positive")
-        for name in ("threads", "generator_threads", "max_new_tokens", "k", "candidates", "max_message_chars", "max_negatives"):
+        for name in ("threads", "generator_threads", "max_new_tokens", "k", "candidates", "max_message_chars", "max_negatives",
+                     "rank_candidates"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("half_life_short_s", "half_life_long_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
-        for name in ("short_rate", "long_rate", "negative_rate", "long_weight", "mmr_lambda"):
+        for name in ("short_rate", "long_rate", "negative_rate", "long_weight", "mmr_lambda", "mention_recency"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+
+    @property
+    def term_weights(self) -> dict[str, float]:
+        """Weights of the ranking terms by name (see chatrec/signals.py)."""
+        return {"text": 1.0, "seeker": self.w_seeker, "recommender": self.w_recommender, "stated": self.w_stated,
+                "popularity": self.w_popularity, "collaborative": self.w_collaborative}
+
+    @property
+    def collaborative_dir(self) -> Path:
+        return self.data_dir / "collaborative"
 
     def with_(self, **changes: Any) -> "Settings":
         """A copy with some fields changed (validated again)."""

@@ -10,7 +10,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from .adapter import Adapter, resolve as resolve_adapter
 from .catalog import Catalog, Item, load_catalog
+from .collaborative import Collaborative
 from .config import Settings
 from .embedding import Embedder, load_embedder
 from .errors import InputError, UnknownItemError
@@ -20,6 +22,7 @@ from .grounding import Grounding
 from .ingest import IngestReport, sync
 from .interests import InterestState, blend, drift
 from .profiles import ProfileStore
+from .ranking import DialogueRanker
 from .recommender import Recommender
 from .resources import knowledge_dir
 from .results import Recommendation, Turn
@@ -36,7 +39,8 @@ class Engine:
     """One catalog, one store, many users. Thread-safe per user; one Engine per data folder."""
 
     def __init__(self, settings: Settings, catalog: Catalog, embedder: Embedder, store: ChromaStore,
-                 report: IngestReport, generator: Generator | None = None) -> None:
+                 report: IngestReport, generator: Generator | None = None, collaborative: Collaborative | None = None,
+                 adapter: Adapter | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.embedder = embedder
@@ -51,6 +55,8 @@ class Engine:
         self.generator = generator
         self.writer = ReplyWriter(generator, self.grounding,
                                   Limits(max_new_tokens=settings.max_new_tokens, budget_s=settings.generation_budget_s))
+        self.ranker = DialogueRanker(settings, store, self.items, self.tracker, self._read_cached, self.recommender.excluded_by,
+                                     collaborative, adapter)
         self.profiles = ProfileStore(settings.profiles_path)
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
@@ -62,16 +68,19 @@ class Engine:
     def load(cls, settings: Settings | None = None, progress: bool = False) -> "Engine":
         """Open (and bring up to date) the store for the configured catalog; embeds only new or changed items.
 
-        Also loads the configured generator (converted once into the model cache on first use).
+        Also loads the configured generator (converted once into the model cache on first use), the collaborative
+        model fitted by `chatrec ingest --interactions` for this catalog (if any) and the query adapter.
         """
         settings = settings or Settings()
         catalog = load_catalog(settings.catalog or knowledge_dir(), skip_bad=settings.skip_bad, fmt=settings.catalog_format)
         embedder = load_embedder(settings.embedder, settings.threads)
         generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads)
+        adapter = resolve_adapter(settings.adapter, embedder.id)
         store = ChromaStore(settings, embedder.id, embedder.dim)
         try:
             report = sync(store, catalog, embedder, progress=progress)
-            engine = cls(settings, catalog, embedder, store, report, generator)
+            collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
+            engine = cls(settings, catalog, embedder, store, report, generator, collaborative, adapter)
             engine.writer.warm()
             return engine
         except BaseException:
@@ -161,16 +170,11 @@ class Engine:
     def rank(self, context: Sequence[str], k: int = 50) -> list[str]:
         """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids.
 
-        A pure relevance order (no MMR): offline evaluation scores the ranking itself.
-        """
-        utterances = [self._read_cached(u[: self.settings.max_message_chars]) for u in context if u and u.strip()]
-        state = InterestState(dim=self.embedder.dim)
-        self.tracker.apply_dialogue(state, utterances)
-        if state.is_cold:
-            return self._popular(k)
-        exclude = set(state.rejected) | self.recommender.excluded_by(state.avoid_genres, state.avoid_people)
-        chosen = self.recommender.recommend(self._query(state), state.negative_matrix(), exclude, k, state.kind, diversity=False)
-        return [c.item_id for c in chosen]
+        A pure relevance order (no MMR): offline evaluation scores the ranking itself. The terms and their weights
+        are in chatrec/signals.py and `Settings` (README, "Evaluation")."""
+        if not 1 <= k <= len(self.items):
+            k = max(1, min(k, len(self.items)))
+        return self.ranker.rank(context, k)
 
     # -- inside a turn ---------------------------------------------------------------------------------------
     def _recommend(self, state: InterestState, kind: str | None, hint: str) -> list[Recommendation]:
@@ -197,9 +201,6 @@ class Engine:
                 if len(self._read_cache) > TEXT_CACHE:
                     self._read_cache.popitem(last=False)
         return u
-
-    def _popular(self, k: int) -> list[str]:
-        return sorted(self.items, key=lambda i: -(self.items[i].popularity or 0.0))[:k]
 
     def _state(self, user_id: str) -> InterestState:
         return self.profiles.load(user_id, self.embedder.dim) or InterestState(dim=self.embedder.dim)

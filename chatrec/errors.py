@@ -47,6 +47,10 @@ class CatalogError(ChatrecError):
         super().__init__(f"{len(rows)} bad catalog row(s):\n{shown}{more}{tail}")
 
 
+class InteractionsError(ChatrecError):
+    """An interactions file cannot be used as it is (the message names the lines)."""
+
+
 class InputError(ChatrecError, ValueError):
     """A message or argument cannot be used."""
 

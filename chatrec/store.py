@@ -29,11 +29,11 @@ REBUILD_HINT = "Rebuild it from the catalog with `chatrec ingest CATALOG --rebui
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved item: its id, the dot product with the query, and its stored vector."""
+    """One retrieved item: its id, the dot product with the query, and its stored vector (None if not asked for)."""
 
     item_id: str
     score: float
-    vector: np.ndarray
+    vector: np.ndarray | None
 
 
 def item_metadata(item: Item, content_hash: str) -> dict[str, Any]:
@@ -142,8 +142,11 @@ class ChromaStore:
         got = self._collection.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
-    def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None) -> list[Hit]:
-        """The `n` items with the largest dot product with `vector`, skipping `exclude` (and other kinds)."""
+    def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None,
+              with_vectors: bool = True) -> list[Hit]:
+        """The `n` items with the largest dot product with `vector`, skipping `exclude` (and other kinds).
+
+        Without `with_vectors` only ids and scores come back, which is much faster for large `n`."""
         clauses: list[dict[str, Any]] = []
         if exclude:
             clauses.append({"item_id": {"$nin": sorted(set(exclude))}})
@@ -153,11 +156,13 @@ class ChromaStore:
         n = min(n, self.count())
         if n <= 0:
             return []
+        include = ["distances", "embeddings"] if with_vectors else ["distances"]
         result = self._collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, where=where, include=["distances", "embeddings"]
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, where=where, include=include
         )
-        ids, dists, vecs = result["ids"][0], result["distances"][0], result["embeddings"][0]
-        return [Hit(i, 1.0 - float(d), np.asarray(v, dtype=np.float32)) for i, d, v in zip(ids, dists, vecs)]
+        ids, dists = result["ids"][0], result["distances"][0]
+        vecs = result["embeddings"][0] if with_vectors else [None] * len(ids)
+        return [Hit(i, 1.0 - float(d), None if v is None else np.asarray(v, dtype=np.float32)) for i, d, v in zip(ids, dists, vecs)]
 
     # -- writing -------------------------------------------------------------------------------------------
     def upsert(self, items: Sequence[Item], vectors: np.ndarray, hashes: Sequence[str]) -> None:

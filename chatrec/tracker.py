@@ -11,7 +11,6 @@ from .interests import InterestState, add_terms, observe, recency_weights, rejec
 from .understanding import Understanding, core_words
 
 CONTEXT_WINDOW = 4      # utterances of a dialogue read together as its text (measured on ReDial: 2-6 all close)
-MENTION_RECENCY = 0.7   # each earlier-mentioned item counts 0.7 times the next
 
 VectorsOf = Callable[[Sequence[str]], dict[str, np.ndarray]]
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
@@ -64,7 +63,7 @@ class Tracker:
         item_vectors = self.vectors_of(mentioned)
         mentioned = [m for m in mentioned if m in item_vectors]
         parts = ([self.embed([text])[0]] if text else []) + [item_vectors[m] for m in mentioned]
-        weights = ([1.0] if text else []) + list(s.mention_weight * recency_weights(len(mentioned), MENTION_RECENCY))
+        weights = ([1.0] if text else []) + list(s.mention_weight * recency_weights(len(mentioned), s.mention_recency))
         if parts:
             observe(state, weighted_signal(np.vstack(parts), np.array(weights)), 0.0, 1.0, 1.0,
                     s.half_life_short_s, s.half_life_long_s)

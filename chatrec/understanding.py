@@ -52,6 +52,8 @@ class Understanding:
     negative_phrases: tuple[str, ...] = ()   # negated words that matched nothing in the catalog
     kind: str | None = None
     terms: tuple[str, ...] = ()              # interest words, for explanations and the profile
+    liked_people: tuple[str, ...] = ()       # full names of creators or cast asked for
+    decades: tuple[int, ...] = ()            # decades asked for ('80s' -> 1980)
 
 
 @dataclass
@@ -180,21 +182,52 @@ class PeopleIndex:
 
     def __init__(self, items: Iterable[Item]) -> None:
         self.names: dict[str, str] = {}
+        self.cjk: dict[str, str] = {}
         for item in items:
             for person in (*item.creators, *item.cast):
                 full = norm(person)
                 if not full:
+                    continue
+                if CJK.search(full):
+                    self.cjk.setdefault(full, person)
                     continue
                 self.names.setdefault(full, person)
                 parts = full.split()
                 if len(parts) > 1 and len(parts[-1]) >= 4 and parts[-1] not in EN_STOPWORDS:
                     self.names.setdefault(parts[-1], person)
 
-    def find(self, text: str) -> list[str]:
-        """People named in `text` (their catalog spelling)."""
+    def find(self, text: str, full_names_only: bool = False) -> list[str]:
+        """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
         key = norm(text)
-        found = [person for name, person in self.names.items() if _contains_words(key, name)]
+        words = key.split()
+        found: list[str] = []
+        used = [False] * len(words)
+        for n in (4, 3, 2) if full_names_only else (4, 3, 2, 1):
+            for i in range(len(words) - n + 1):
+                if any(used[i : i + n]):
+                    continue
+                person = self.names.get(" ".join(words[i : i + n]))
+                if person is not None:
+                    found.append(person)
+                    used[i : i + n] = [True] * n
+        found += [person for name, person in self.cjk.items() if name in key]
         return list(dict.fromkeys(found))
+
+
+DECADE = re.compile(r"(?<![\w'’])(?:19([5-9])0|20([01])0|['’]?([5-9])0)['’]?s\b", re.IGNORECASE)
+
+
+def find_decades(text: str) -> list[int]:
+    """Decades named like '80s', "'90s", '1990s' or '2000s' (1950-2010), as their first year."""
+    out = []
+    for m in DECADE.finditer(text):
+        if m.group(1):
+            out.append(1900 + 10 * int(m.group(1)))
+        elif m.group(2):
+            out.append(2000 + 10 * int(m.group(2)))
+        else:
+            out.append(1900 + 10 * int(m.group(3)))
+    return list(dict.fromkeys(out))
 
 
 def _contains_words(text: str, phrase: str) -> bool:
@@ -310,4 +343,6 @@ class Understander:
             negative_phrases=tuple(leftovers),
             kind=find_kind(positive, self.kinds),
             terms=tuple(interest_terms(rest, titles, liked_genres, language)),
+            liked_people=tuple(p for p in self.people.find(rest, full_names_only=True) if p not in avoided_people),
+            decades=tuple(find_decades(rest)),
         )

@@ -138,3 +138,21 @@ def foreign_titles(engine: Engine, turn: Any) -> list[str]:
         if not any(f" {key} " in f" {title} " or (key in title and not key.isascii()) for title in allowed):
             bad.append(turn.reply[span.start:span.end])
     return bad
+
+
+@pytest.fixture(scope="session")
+def redial_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """ReDial's 6,583 movies ingested once through the command line: (data folder, what the first ingest printed)."""
+    import contextlib
+    import io
+
+    from chatrec.cli import main as cli
+
+    catalog = SHARED / "redial" / "id2info.json"
+    if not catalog.exists():
+        pytest.skip(f"ReDial data not found at {catalog} (../shared is absent)")
+    data = tmp_path_factory.mktemp("redial")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli(["ingest", str(catalog), "--format", "redial", "--data-dir", str(data), "--quiet"]) == 0
+    return data, out.getvalue()

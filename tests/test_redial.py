@@ -14,10 +14,8 @@ pytestmark = [
 ]
 
 
-def test_redial_ingests_and_reingests_without_embedding(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    data = tmp_path / "redial"
-    assert cli(["ingest", str(REDIAL), "--format", "redial", "--data-dir", str(data), "--quiet"]) == 0
-    first = capsys.readouterr().out
+def test_redial_ingests_and_reingests_without_embedding(redial_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    data, first = redial_dir
     assert "6583 items" in first and "6583 added" in first
     assert cli(["ingest", str(REDIAL), "--data-dir", str(data), "--quiet"]) == 0  # format found from the name
     assert "(0 embedded)" in capsys.readouterr().out

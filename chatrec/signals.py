@@ -1,0 +1,72 @@
+"""Scoring terms for ranking a dialogue, as pure functions on numpy arrays, and their weighted sum.
+
+Each term gives one score per candidate item; `combine_terms` adds them with the weights in `Settings`
+(a weight of 0 switches a term off). The terms:
+
+- `text`: dot product of the (adapted) dialogue vector with each item vector;
+- `seeker` / `recommender`: the item was already named in the dialogue by that side, recent mentions counting more;
+- `stated`: the item carries genres or people the seeker asked for, or comes from a decade they named;
+- `popularity`: log-scaled interaction count (from an interactions file, else the catalog's `popularity` field);
+- `collaborative`: item-item similarity from interactions to the items named in the dialogue.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+TERMS = ("text", "seeker", "recommender", "stated", "popularity", "collaborative")
+
+
+def mention_weights(positions: Sequence[int], decay: float) -> np.ndarray:
+    """Recency weight of each mention from how many utterances ago it was made: `decay ** ago` (1 for the last)."""
+    return np.power(float(decay), np.asarray(positions, dtype=np.float64)).astype(np.float32)
+
+
+def in_dialogue(candidates: Sequence[str], mentions: Mapping[str, float]) -> np.ndarray:
+    """For each candidate, its recency weight if it was named in the dialogue (the largest if named twice), else 0."""
+    return np.array([mentions.get(c, 0.0) for c in candidates], dtype=np.float32)
+
+
+def stated_match(item_genres: Sequence[Sequence[str]], item_people: Sequence[Sequence[str]], item_years: Sequence[int | None],
+                 genres: Sequence[str], people: Sequence[str], decades: Sequence[int]) -> np.ndarray:
+    """Share of what the seeker asked for (genres, people, decades) that each item has; 0 when nothing was asked."""
+    wanted = len(genres) + len(people) + len(decades)
+    if wanted == 0:
+        return np.zeros(len(item_genres), np.float32)
+    g, p, d = set(genres), set(people), set(decades)
+    out = [
+        (len(g.intersection(ig)) + len(p.intersection(ip)) + (1 if y is not None and (y // 10) * 10 in d else 0)) / wanted
+        for ig, ip, y in zip(item_genres, item_people, item_years)
+    ]
+    return np.asarray(out, dtype=np.float32)
+
+
+def log_counts(counts: np.ndarray) -> np.ndarray:
+    """Counts scaled to [0, 1] by log1p over the largest (all zeros stay zeros)."""
+    counts = np.nan_to_num(np.asarray(counts, dtype=np.float64), nan=0.0).clip(min=0.0)
+    top = np.log1p(counts.max()) if len(counts) else 0.0
+    return (np.log1p(counts) / top).astype(np.float32) if top > 0 else np.zeros(len(counts), np.float32)
+
+
+def neighbour_score(similarity_rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Collaborative term: rows are the mentioned items' similarities to each candidate; a weighted sum of them."""
+    if len(weights) == 0:
+        return np.zeros(similarity_rows.shape[1] if similarity_rows.ndim == 2 else 0, np.float32)
+    return (np.asarray(weights, np.float32) @ np.asarray(similarity_rows, np.float32)).astype(np.float32)
+
+
+def combine_terms(terms: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """The final score: the weighted sum of the terms (missing terms and zero weights add nothing)."""
+    total: np.ndarray | None = None
+    for name, values in terms.items():
+        w = float(weights.get(name, 0.0))
+        if w == 0.0:
+            continue
+        part = w * np.asarray(values, dtype=np.float32)
+        total = part if total is None else total + part
+    if total is None:
+        size = len(next(iter(terms.values()))) if terms else 0
+        return np.zeros(size, np.float32)
+    return total.astype(np.float32)

@@ -1,0 +1,108 @@
+"""`chatrec eval` on ReDial and OpenDialKG: its output, quality floors, and proof that gold items never leak in."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from chatrec import Engine, Settings
+from chatrec.adapter import bundled_path
+from chatrec.cli import main as cli
+from chatrec.datasets import RecTurn, load_turns, tuning_part
+from chatrec.offline import ranking_input
+
+from conftest import SHARED
+
+REDIAL = SHARED / "redial"
+OPENDIALKG = SHARED / "opendialkg"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (REDIAL / "valid_turns.jsonl").exists(), reason=f"ReDial data not found at {REDIAL} (../shared is absent)"),
+]
+KEYS = {"recall@1", "recall@10", "recall@50", "ndcg@10", "mrr"}
+
+
+@pytest.fixture(scope="module")
+def redial_eval(redial_dir, tmp_path_factory) -> tuple[Path, dict, str]:  # type: ignore[no-untyped-def]
+    """One quick evaluation run (150 tuning-part turns, every ablation), through the command line."""
+    import contextlib
+    import io
+
+    data, _ = redial_dir
+    out_file = tmp_path_factory.mktemp("eval") / "results.json"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli(["eval", "redial", "--data", str(REDIAL), "--data-dir", str(data), "--limit", "150",
+                    "--movielens", str(SHARED / "movielens-small"), "--out", str(out_file)])
+    assert code == 0
+    return data, json.loads(out_file.read_text(encoding="utf-8")), out.getvalue()
+
+
+def test_eval_prints_the_contract_json_last_and_beats_its_baselines(redial_eval) -> None:  # type: ignore[no-untyped-def]
+    _, result, printed = redial_eval
+    last = json.loads(printed.strip().splitlines()[-1])
+    assert set(last) == {"dataset", "turns", "all", "excluding_mentioned", "seconds_per_turn"}
+    assert last["turns"] == 150 and "tuning part" in last["dataset"]
+    assert set(last["all"]) == KEYS and set(last["excluding_mentioned"]) == KEYS
+    rows = result["rows"]
+    assert {"baseline: popularity", "baseline: plain text embedding", "without the adapter", "without collaborative",
+            "without recommender", "with MovieLens in the collaborative model"} <= set(rows)
+    ours = rows["chatrec"]["all"]
+    # quality floors well under what the full run measures (README, "Evaluation"), on 150 turns
+    assert ours["recall@10"] >= 0.15 and ours["recall@50"] >= 0.30
+    for baseline in ("baseline: popularity", "baseline: plain text embedding"):
+        assert ours["recall@50"] > rows[baseline]["all"]["recall@50"]
+        assert ours["recall@10"] > rows[baseline]["all"]["recall@10"]
+    assert rows["chatrec"]["excluding_mentioned"]["recall@10"] <= ours["recall@10"]
+    assert 0 < ours["coverage@10"] <= 1 and 0 < ours["ndcg@10"] <= 1
+
+
+def test_no_gold_item_leaks_into_the_ranking_input(redial_eval) -> None:  # type: ignore[no-untyped-def]
+    data, _, _ = redial_eval
+    turns = [t for t in load_turns(REDIAL / "valid_turns.jsonl") if tuning_part(t.dialog_id)][:40]
+    settings = Settings(data_dir=data, catalog=REDIAL / "id2info.json", catalog_format="redial", generator="none")
+    with Engine.load(settings) as engine:
+        read, embedded = [], []
+        real_read, real_embed = engine.ranker.read, engine.tracker.embed
+        engine.ranker.read = lambda text: read.append(text) or real_read(text)  # type: ignore[method-assign]
+        engine.tracker.embed = lambda texts: embedded.extend(texts) or real_embed(texts)  # type: ignore[method-assign]
+        for turn in turns:
+            read.clear()
+            embedded.clear()
+            given = ranking_input(engine, turn)
+            # everything the ranker read or embedded is the context itself
+            assert set(read) <= set(turn.context)
+            context_words = set(re.findall(r"\w+", " ".join(turn.context)))
+            assert all(set(re.findall(r"\w+", text)) <= context_words for text in embedded)
+            # a gold title that the context does not name is in none of it
+            for gold in turn.rec:
+                if gold not in " ".join(turn.context):
+                    assert not any(gold in text for text in [*read, *embedded])
+            # the rest of the turn changes nothing: the same ranking without its gold, entities or turn id
+            bare = RecTurn(turn.dialog_id, -1, turn.context, ())
+            again = ranking_input(engine, bare)
+            assert again.candidates == given.candidates
+            assert all((again.terms[k] == given.terms[k]).all() for k in given.terms)
+            assert engine.rank(list(turn.context), 50) == engine.ranker.top(given, settings.term_weights, 50)
+    # the collaborative model saw training-part dialogues only
+    users = {row["user"] for row in csv.DictReader((data / "collaborative" / "interactions.csv").open(encoding="utf-8"))}
+    assert users and not any(tuning_part(u.removeprefix("dialog-")) for u in users)
+    # and the bundled adapter was trained with the same split, so it never saw a tuning-part dialogue
+    from chatrec.adapter import Adapter
+
+    info = Adapter.load(bundled_path(engine.embedder.id)).info
+    assert info["split_seed"] == 0 and info["tuning_share"] == pytest.approx(0.3)
+
+
+def test_opendialkg_eval_runs_without_interactions(redial_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    if not (OPENDIALKG / "valid_turns.jsonl").exists():
+        pytest.skip("OpenDialKG data not found (../shared is absent)")
+    assert cli(["eval", "opendialkg", "--data", str(OPENDIALKG), "--data-dir", str(tmp_path / "odkg"), "--limit", "40",
+                "--no-ablations"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["turns"] == 40 and last["dataset"] == "opendialkg"
+    assert last["all"]["recall@50"] > 0.0  # no interactions: the collaborative terms are off, the rest still ranks
