@@ -93,11 +93,13 @@ class DialogueRanker:
         seeker, recommender = _mentions(read, last, s.mention_recency)
         mentioned = list(dict.fromkeys([*seeker, *recommender]))
         excluded = set(state.rejected) | self.excluded_by(state.avoid_genres, state.avoid_people)
-        hits = [] if state.is_cold else self.store.query(q, s.rank_candidates, exclude=sorted(excluded), with_vectors=False)
+        kind = state.kind   # "a book like ...": only that kind, as in chat
+        hits = [] if state.is_cold else self.store.query(q, s.rank_candidates, exclude=sorted(excluded), kind=kind,
+                                                         with_vectors=False)
         neighbours = self._neighbours(seeker, recommender)
         text = {h.item_id: h.score for h in hits if h.item_id in self.items}
         extra = [i for i in dict.fromkeys([*mentioned, *list(neighbours)[:NEIGHBOUR_CANDIDATES], *self._popular()])
-                 if i not in text and i in self.items]
+                 if i not in text and i in self.items and (kind is None or self.items[i].kind == kind)]
         if extra:
             vectors = self._vectors(extra)
             text.update({i: float(vectors[i] @ q) if np.any(q) else 0.0 for i in extra if i in vectors})
