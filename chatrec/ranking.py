@@ -85,6 +85,7 @@ class DialogueRanker:
         return q, state
 
     def terms(self, context: Sequence[str]) -> RankInput:
+        """Read the context (and nothing else), gather the candidates, and compute every term for each of them."""
         s = self.settings
         read = [(i, self.read(u[: s.max_message_chars])) for i, u in enumerate(context) if u and u.strip()]
         utterances = [u for _, u in read]
