@@ -81,6 +81,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: {args.data} has no id2info.json (give --data the dataset folder, e.g. ../shared/datasets/{args.dataset})",
               file=sys.stderr)
         return 2
+    turns = args.turns or args.data / "valid_turns.jsonl"
+    if not turns.is_file():
+        print(f"error: turns file not found: {turns}", file=sys.stderr)
+        return 2
     spec = EvalSpec(dataset=args.dataset, data=args.data, turns=args.turns, data_dir=args.data_dir, limit=args.limit,
                     seed=args.seed, movielens=args.movielens if args.movielens and args.movielens.is_dir() else None,
                     ablations=not args.no_ablations, tune=args.tune, whole_file=args.whole_file)
