@@ -162,10 +162,9 @@ class DialogueRanker:
         return dict(sorted(found.items(), key=lambda kv: -kv[1]))
 
     def _popular(self) -> list[str]:
-        if self.collaborative is not None:
-            return self.collaborative.top(POPULAR_CANDIDATES)
-        ranked = sorted(self._catalog_pop.items(), key=lambda kv: -kv[1])
-        return [i for i, v in ranked[:POPULAR_CANDIDATES] if v > 0]
+        """The most popular items that have any popularity at all (candidates for every dialogue)."""
+        pop = self._collab_pop if self.collaborative is not None else self._catalog_pop
+        return [i for i in self.popular()[:POPULAR_CANDIDATES] if pop.get(i, 0.0) > 0]
 
 
 def _mentions(read: Sequence[tuple[int, Understanding]], last: int, decay: float) -> tuple[dict[str, float], dict[str, float]]:
