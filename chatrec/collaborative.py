@@ -149,11 +149,6 @@ class Collaborative:
             out.pop(seed, None)
         return out
 
-    def top(self, n: int) -> list[str]:
-        """The `n` items with the most interactions (ties by catalog order)."""
-        order = np.argsort(-self.counts, kind="stable")[:n]
-        return [self.ids[k] for k in order if self.counts[k] > 0]
-
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / MODEL_FILE

@@ -49,13 +49,13 @@ class Engine:
         self.items: dict[str, Item] = catalog.items
         self.understander = Understander(list(catalog))
         self.recommender = Recommender(store, self.items, settings)
-        self.tracker = Tracker(self._embed_cached, store.vectors, settings)
+        self.tracker = Tracker(self.embed_texts, store.vectors, settings)
         self.grounding = Grounding(catalog, self.understander.titles)
-        self.explainer = Explainer(self._embed_cached, self.items, plain=self.grounding.is_plain)
+        self.explainer = Explainer(self.embed_texts, self.items, plain=self.grounding.is_plain)
         self.generator = generator
         self.writer = ReplyWriter(generator, self.grounding,
                                   Limits(max_new_tokens=settings.max_new_tokens, budget_s=settings.generation_budget_s))
-        self.ranker = DialogueRanker(settings, store, self.items, self.tracker, self._read_cached, self.recommender.excluded_by,
+        self.ranker = DialogueRanker(settings, store, self.items, self.tracker, self.read_utterance, self.recommender.excluded_by,
                                      collaborative, adapter)
         self.profiles = ProfileStore(settings.profiles_path)
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -176,6 +176,42 @@ class Engine:
             k = max(1, min(k, len(self.items)))
         return self.ranker.rank(context, k)
 
+    def ranker_variant(self, settings: Settings | None = None, adapter: Adapter | None | object = ...,
+                       collaborative: Collaborative | None | object = ...) -> DialogueRanker:
+        """A `DialogueRanker` over this engine's store and caches with other settings, adapter or collaborative
+        model (`...` keeps the engine's own): what offline ablations compare against `Engine.rank`."""
+        settings = settings or self.settings
+        return DialogueRanker(settings, self.store, self.items, Tracker(self.embed_texts, self.store.vectors, settings),
+                              self.read_utterance, self.recommender.excluded_by,
+                              self.ranker.collaborative if collaborative is ... else collaborative,  # type: ignore[arg-type]
+                              self.ranker.adapter if adapter is ... else adapter)  # type: ignore[arg-type]
+
+    def read_utterance(self, utterance: str) -> Understanding:
+        """One dialogue utterance as the ranker reads it (exact titles only), cached: contexts repeat from turn to
+        turn, so each utterance is read once."""
+        with self._cache_lock:
+            u = self._read_cache.get(utterance)
+        if u is None:
+            u = self.understander.read(utterance, fuzzy=False)
+            with self._cache_lock:
+                self._read_cache[utterance] = u
+                if len(self._read_cache) > TEXT_CACHE:
+                    self._read_cache.popitem(last=False)
+        return u
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """The embedder's vectors for `texts`, cached (the same utterances come back turn after turn)."""
+        with self._cache_lock:
+            known = {t: self._text_cache[t] for t in texts if t in self._text_cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self.embedder.embed(missing)))
+            with self._cache_lock:
+                self._text_cache.update((t, known[t]) for t in missing)
+                while len(self._text_cache) > TEXT_CACHE:
+                    self._text_cache.popitem(last=False)
+        return np.vstack([known[t] for t in texts])
+
     # -- inside a turn ---------------------------------------------------------------------------------------
     def _recommend(self, state: InterestState, kind: str | None, hint: str) -> list[Recommendation]:
         if state.is_cold:
@@ -190,32 +226,8 @@ class Engine:
     def _query(self, state: InterestState) -> np.ndarray:
         return blend(state.short, state.long, self.settings.long_weight)
 
-    def _read_cached(self, utterance: str) -> Understanding:
-        """Dialogue contexts repeat from turn to turn; each utterance is read once (exact titles only)."""
-        with self._cache_lock:
-            u = self._read_cache.get(utterance)
-        if u is None:
-            u = self.understander.read(utterance, fuzzy=False)
-            with self._cache_lock:
-                self._read_cache[utterance] = u
-                if len(self._read_cache) > TEXT_CACHE:
-                    self._read_cache.popitem(last=False)
-        return u
-
     def _state(self, user_id: str) -> InterestState:
         return self.profiles.load(user_id, self.embedder.dim) or InterestState(dim=self.embedder.dim)
-
-    def _embed_cached(self, texts: Sequence[str]) -> np.ndarray:
-        with self._cache_lock:
-            known = {t: self._text_cache[t] for t in texts if t in self._text_cache}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            known.update(zip(missing, self.embedder.embed(missing)))
-            with self._cache_lock:
-                self._text_cache.update((t, known[t]) for t in missing)
-                while len(self._text_cache) > TEXT_CACHE:
-                    self._text_cache.popitem(last=False)
-        return np.vstack([known[t] for t in texts])
 
     def _user_lock(self, user_id: str) -> threading.Lock:
         with self._locks_guard:

@@ -198,7 +198,7 @@ def _baselines(engine, settings: Settings) -> list[System]:  # noqa: ANN001
         text = " ".join(u for u in turn.context[-4:] if u and u.strip()).strip()
         if not text:
             return popular
-        vector = engine._embed_cached([text])[0]
+        vector = engine.embed_texts([text])[0]
         return [h.item_id for h in engine.store.query(vector, LISTED)]
 
     return [System("baseline: popularity", lambda t: popular), System("baseline: plain text embedding", plain)]
@@ -207,8 +207,6 @@ def _baselines(engine, settings: Settings) -> list[System]:  # noqa: ANN001
 def _ablations(engine, settings: Settings, cached: dict, spec: EvalSpec, ids: list[str],  # noqa: ANN001
                dialogue_file: Path | None) -> list[System]:
     """Each signal off in turn. Term weights re-weight the same candidates; the others re-run the ranker."""
-    from .ranking import DialogueRanker
-
     systems = []
     for term in TERMS[1:]:
         w = settings.term_weights
@@ -217,11 +215,8 @@ def _ablations(engine, settings: Settings, cached: dict, spec: EvalSpec, ids: li
         w = {**w, term: 0.0}
         systems.append(System(f"without {term}", lambda t, w=w: engine.ranker.top(cached[id(t)], w, LISTED)))
 
-    def rerun(name: str, changed: Settings, adapter=..., collaborative=...) -> System:  # noqa: ANN001
-        variant = DialogueRanker(changed, engine.store, engine.items, type(engine.tracker)(engine._embed_cached, engine.store.vectors, changed),
-                                 engine._read_cached, engine.recommender.excluded_by,
-                                 engine.ranker.collaborative if collaborative is ... else collaborative,
-                                 engine.ranker.adapter if adapter is ... else adapter)
+    def rerun(name: str, changed: Settings, **swap) -> System:  # noqa: ANN003
+        variant = engine.ranker_variant(changed, **swap)
         return System(name, lambda t: variant.rank(list(t.context), LISTED))
 
     if engine.ranker.adapter is not None:

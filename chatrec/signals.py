@@ -50,13 +50,6 @@ def log_counts(counts: np.ndarray) -> np.ndarray:
     return (np.log1p(counts) / top).astype(np.float32) if top > 0 else np.zeros(len(counts), np.float32)
 
 
-def neighbour_score(similarity_rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Collaborative term: rows are the mentioned items' similarities to each candidate; a weighted sum of them."""
-    if len(weights) == 0:
-        return np.zeros(similarity_rows.shape[1] if similarity_rows.ndim == 2 else 0, np.float32)
-    return (np.asarray(weights, np.float32) @ np.asarray(similarity_rows, np.float32)).astype(np.float32)
-
-
 def combine_terms(terms: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
     """The final score: the weighted sum of the terms (missing terms and zero weights add nothing)."""
     total: np.ndarray | None = None

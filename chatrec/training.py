@@ -56,7 +56,7 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
         vectors = engine.store.vectors(ids)
         items = np.vstack([vectors[i] for i in ids])
         def query(context: list[str]) -> np.ndarray:
-            return engine.ranker.query([engine._read_cached(u) for u in context if u and u.strip()], use_adapter=False)[0]
+            return engine.ranker.query([engine.read_utterance(u) for u in context if u and u.strip()], use_adapter=False)[0]
 
         examples: list[tuple[list[str], str, bool]] = []   # (context, item id, held out?)
         for turn in turns:

@@ -10,7 +10,7 @@ from chatrec.collaborative import Collaborative, cooccurrence_neighbours, read_i
 from chatrec.datasets import opendialkg_item, tuning_part
 from chatrec.errors import ConfigError, InteractionsError
 from chatrec.ranking import RankInput
-from chatrec.signals import combine_terms, in_dialogue, log_counts, mention_weights, neighbour_score, stated_match
+from chatrec.signals import combine_terms, in_dialogue, log_counts, mention_weights, stated_match
 from chatrec.understanding import find_decades
 
 
@@ -35,11 +35,9 @@ def test_stated_match_is_the_share_of_wishes_an_item_meets() -> None:
     assert stated_match([("horror",)], [()], [1999], [], [], []) == pytest.approx([0.0])
 
 
-def test_log_counts_and_neighbour_score() -> None:
+def test_log_counts() -> None:
     assert log_counts(np.array([0.0, 1.0, 3.0])) == pytest.approx([0.0, np.log(2) / np.log(4), 1.0])
     assert log_counts(np.zeros(2)) == pytest.approx([0.0, 0.0])
-    rows = np.array([[0.5, 0.0, 1.0], [0.2, 0.4, 0.0]])
-    assert neighbour_score(rows, np.array([1.0, 0.5])) == pytest.approx([0.6, 0.2, 1.0])
 
 
 def test_combine_terms_weights_and_switches_terms_off() -> None:
@@ -68,7 +66,6 @@ def test_cooccurrence_cosine_by_hand() -> None:
     model = Collaborative(["a", "b", "c"], counts, neighbours, sims, "hand")
     assert model.similar({"a": 1.0}) == pytest.approx({"b": 1.0, "c": 0.5})
     assert model.similar({"a": 1.0, "b": 0.5}) == pytest.approx({"c": 0.5 + 0.5 * 0.5})  # seeds are not their own neighbours
-    assert model.top(2) == ["a", "b"]
 
 
 def test_collaborative_model_round_trips_and_refuses_another_catalog(tmp_path) -> None:  # type: ignore[no-untyped-def]
