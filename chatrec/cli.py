@@ -12,6 +12,8 @@ from typing import Sequence
 from .config import CATALOG_FORMATS, Settings
 from .errors import ChatrecError, InputError, StoreCorruptedError
 
+SHARED_DATASETS = Path("..") / "shared" / "datasets"   # the README runs commands from the project folder
+
 
 def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     values: dict[str, object] = dict(extra)
@@ -75,7 +77,7 @@ def cmd_refit(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from .offline import EvalSpec, evaluate, last_line, table
+    from .offline import EvalSpec, eval_data_dir, evaluate, last_line, table
 
     if not (args.data / "id2info.json").is_file():
         print(f"error: {args.data} has no id2info.json (give --data the dataset folder, e.g. ../shared/datasets/{args.dataset})",
@@ -89,7 +91,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     seed=args.seed, movielens=args.movielens if args.movielens and args.movielens.is_dir() else None,
                     ablations=not args.no_ablations, tune=args.tune, whole_file=args.whole_file)
     result = evaluate(spec, log=lambda m: print(m, file=sys.stderr))
-    out = args.out or (spec.data_dir or Path(".chatrec-eval") / spec.dataset) / "results.json"
+    out = args.out or eval_data_dir(spec.dataset, spec.data_dir) / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(table(result))
@@ -162,7 +164,7 @@ def parser() -> argparse.ArgumentParser:
     refit = sub.add_parser("refit", help="fit the collaborative model again from the interactions kept in the data folder")
     refit.add_argument("catalog", type=Path, nargs="?", default=None, help="the catalog (default: the bundled one)")
     refit.add_argument("--format", choices=CATALOG_FORMATS, default="auto")
-    shared = Path("..") / "shared" / "datasets"   # the README runs commands from the project folder
+    shared = SHARED_DATASETS
     ev = sub.add_parser("eval", help="offline evaluation on ReDial or OpenDialKG recommendation turns")
     ev.add_argument("dataset", choices=("redial", "opendialkg"))
     ev.add_argument("--data", type=Path, default=None, help="the dataset folder (default: ../shared/datasets/DATASET)")
@@ -200,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "eval" and args.data is None:
-            args.data = Path("..") / "shared" / "datasets" / args.dataset
+            args.data = SHARED_DATASETS / args.dataset
         commands = {"ingest": cmd_ingest, "chat": cmd_chat, "serve": cmd_serve, "refit": cmd_refit, "eval": cmd_eval,
                     "train-adapter": cmd_train_adapter}
         return commands[args.command](args)

@@ -29,6 +29,12 @@ from .signals import TERMS
 KS = (1, 10, 50)
 DEPTH = 50
 LISTED = 100   # ranked this deep, so that removing mentioned items still leaves DEPTH
+EVAL_DATA = Path(".chatrec-eval")
+
+
+def eval_data_dir(dataset: str, given: Path | None = None) -> Path:
+    """The evaluation's own data folder for a dataset (its ingested catalog, models and results)."""
+    return given or EVAL_DATA / dataset
 
 
 @dataclass
@@ -134,7 +140,7 @@ def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
 
     started = time.perf_counter()
     catalog = spec.data / "id2info.json"
-    settings = Settings(data_dir=spec.data_dir or Path(".chatrec-eval") / spec.dataset, catalog=catalog,
+    settings = Settings(data_dir=eval_data_dir(spec.dataset, spec.data_dir), catalog=catalog,
                         catalog_format="redial", generator="none")
     ids = list(json.loads(catalog.read_text(encoding="utf-8")))
     dialogue_file = prepare_interactions(spec, settings, ids, log)

@@ -21,6 +21,7 @@ import numpy as np
 from .adapter import Adapter, bundled_path
 from .config import Settings
 from .datasets import load_turns, name_to_id, redial_dialogue_pairs, tuning_part
+from .offline import eval_data_dir
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
     from .engine import Engine
 
     started = time.perf_counter()
-    settings = Settings(data_dir=spec.data_dir or Path(".chatrec-eval") / "redial", catalog=spec.data / "id2info.json",
+    settings = Settings(data_dir=eval_data_dir("redial", spec.data_dir), catalog=spec.data / "id2info.json",
                         catalog_format="redial", generator="none", adapter="none")
     turns_path = spec.data / "valid_turns.jsonl"
     names = name_to_id(spec.data / "id2info.json")
