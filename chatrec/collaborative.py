@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -164,10 +165,15 @@ class Collaborative:
         path = Path(folder) / MODEL_FILE
         if not path.is_file():
             return None
-        with np.load(path, allow_pickle=False) as data:
-            if list(data["ids"]) != list(ids):
-                return None
-            return cls(list(data["ids"]), data["counts"], data["neighbours"], data["sims"].astype(np.float32), str(data["source"]))
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if list(data["ids"]) != list(ids):
+                    return None
+                return cls(list(data["ids"]), data["counts"], data["neighbours"], data["sims"].astype(np.float32),
+                           str(data["source"]))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise InteractionsError(f"the collaborative model {path} cannot be read ({exc}); fit it again with "
+                                    "`chatrec refit`") from exc
 
 
 def fingerprint(path: Path) -> str:

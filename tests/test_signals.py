@@ -120,3 +120,9 @@ def test_decades_and_opendialkg_items() -> None:
                                  "director": ["Joe Pytka"], "actor": ["Michael Jordan", "Michael Jordan"]})
     assert item.year == 1996 and item.genres == ("comedy", "animation") and item.cast == ("Michael Jordan",)
     assert "Joe Pytka" in item.description and item.description.startswith("Space Jam (1996)")
+
+
+def test_a_damaged_collaborative_model_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "collaborative.npz").write_bytes(b"not a zip file")
+    with pytest.raises(InteractionsError, match="chatrec refit"):
+        Collaborative.load(tmp_path, ["a"])
