@@ -75,6 +75,7 @@ class Settings:
     w_stated: float = 0.1                      # it has a genre, person or decade the seeker asked for
     w_popularity: float = 0.2                  # off in effect when the catalog has neither interactions nor popularity
     w_collaborative: float = 0.3               # off in effect without a fitted collaborative model
+    w_people: float = 0.2                      # it shares directors, writers or cast with the items the dialogue names
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -103,7 +104,7 @@ class Settings:
     def term_weights(self) -> dict[str, float]:
         """Weights of the ranking terms by name (see chatrec/signals.py)."""
         return {"text": 1.0, "seeker": self.w_seeker, "recommender": self.w_recommender, "stated": self.w_stated,
-                "popularity": self.w_popularity, "collaborative": self.w_collaborative}
+                "popularity": self.w_popularity, "collaborative": self.w_collaborative, "people": self.w_people}
 
     @property
     def collaborative_dir(self) -> Path:

@@ -1,7 +1,7 @@
 """Ranking the catalog for one whole dialogue (`Engine.rank`): read the context, gather candidates, score the terms.
 
 Candidates are the store's nearest items to the dialogue vector, joined with the items the dialogue names, their
-collaborative neighbours and the most popular items; every candidate then gets every term of `signals`, and the
+collaborative neighbours, the items sharing the most people with them and the most popular items; every candidate then gets every term of `signals`, and the
 weighted sum orders them. Offline evaluation and its ablations go through `DialogueRanker.terms`, so they score
 exactly what `Engine.rank` scores.
 """
@@ -19,7 +19,7 @@ from .catalog import Item
 from .collaborative import Collaborative
 from .config import Settings
 from .interests import InterestState, blend
-from .signals import combine_terms, in_dialogue, log_counts, mention_weights, stated_match
+from .signals import combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people, stated_match
 from .store import ChromaStore
 from .tracker import Tracker
 from .understanding import Understanding
@@ -68,6 +68,9 @@ class DialogueRanker:
         self.collaborative = collaborative
         self.adapter = adapter
         ids = list(items)
+        self._ids = ids
+        self._row = {item: row for row, item in enumerate(ids)}
+        self._people = people_index([(*items[i].creators, *items[i].cast) for i in ids])
         self._catalog_pop = dict(zip(ids, log_counts(np.array([items[i].popularity or 0.0 for i in ids]))))
         self._collab_pop: dict[str, float] = {}
         self._popular_order: list[str] | None = None
@@ -97,9 +100,12 @@ class DialogueRanker:
         kind = state.kind   # "a book like ...": only that kind, as in chat
         hits = [] if state.is_cold else self.store.query(q, s.rank_candidates, exclude=sorted(excluded), kind=kind,
                                                          with_vectors=False)
-        neighbours = self._neighbours(seeker, recommender)
+        seeds = _seeds(seeker, recommender)
+        neighbours = self._neighbours(seeds)
+        shared = self._shared_people(seeds)
         text = {h.item_id: h.score for h in hits if h.item_id in self.items}
-        extra = [i for i in dict.fromkeys([*mentioned, *list(neighbours)[:NEIGHBOUR_CANDIDATES], *self._popular()])
+        extra = [i for i in dict.fromkeys([*mentioned, *list(neighbours)[:NEIGHBOUR_CANDIDATES],
+                                           *list(shared)[:NEIGHBOUR_CANDIDATES], *self._popular()])
                  if i not in text and i in self.items and (kind is None or self.items[i].kind == kind)]
         if extra:
             vectors = self._vectors(extra)
@@ -121,6 +127,7 @@ class DialogueRanker:
                                    [it.year for it in its], genres, people, decades),
             "popularity": np.array([pop.get(i, 0.0) for i in candidates], np.float32),
             "collaborative": np.array([neighbours.get(i, 0.0) for i in candidates], np.float32),
+            "people": np.array([shared.get(i, 0.0) for i in candidates], np.float32),
         }
         return RankInput(candidates, terms, mentioned, excluded)
 
@@ -152,19 +159,32 @@ class DialogueRanker:
                 self._vector_cache.popitem(last=False)
         return {i: self._vector_cache[i] for i in ids if i in self._vector_cache}
 
-    def _neighbours(self, seeker: dict[str, float], recommender: dict[str, float]) -> dict[str, float]:
+    def _neighbours(self, seeds: dict[str, float]) -> dict[str, float]:
         if self.collaborative is None:
             return {}
-        seeds = dict(recommender)
-        for item, w in seeker.items():
-            seeds[item] = max(seeds.get(item, 0.0), w)
         found = self.collaborative.similar(seeds)
         return dict(sorted(found.items(), key=lambda kv: -kv[1]))
+
+    def _shared_people(self, seeds: dict[str, float]) -> dict[str, float]:
+        """Items that share people with the seeds -> the `people` term, best first (only those above 0)."""
+        rows = {self._row[i]: w for i, w in seeds.items() if i in self._row}
+        scores = shared_people(self._people, rows)
+        found = np.flatnonzero(scores)
+        order = found[np.argsort(-scores[found], kind="stable")]
+        return {self._ids[r]: float(scores[r]) for r in order}
 
     def _popular(self) -> list[str]:
         """The most popular items that have any popularity at all (candidates for every dialogue)."""
         pop = self._collab_pop if self.collaborative is not None else self._catalog_pop
         return [i for i in self.popular()[:POPULAR_CANDIDATES] if pop.get(i, 0.0) > 0]
+
+
+def _seeds(seeker: dict[str, float], recommender: dict[str, float]) -> dict[str, float]:
+    """Every item the dialogue names -> its largest recency weight on either side."""
+    seeds = dict(recommender)
+    for item, w in seeker.items():
+        seeds[item] = max(seeds.get(item, 0.0), w)
+    return seeds
 
 
 def _mentions(read: Sequence[tuple[int, Understanding]], last: int, decay: float) -> tuple[dict[str, float], dict[str, float]]:

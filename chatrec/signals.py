@@ -7,16 +7,17 @@ Each term gives one score per candidate item; `combine_terms` adds them with the
 - `seeker` / `recommender`: the item was already named in the dialogue by that side, recent mentions counting more;
 - `stated`: the item carries genres or people the seeker asked for, or comes from a decade they named;
 - `popularity`: log-scaled interaction count (from an interactions file, else the catalog's `popularity` field);
-- `collaborative`: item-item similarity from interactions to the items named in the dialogue.
+- `collaborative`: item-item similarity from interactions to the items named in the dialogue;
+- `people`: the item shares directors, writers or cast with the items named in the dialogue (rare names count more).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-TERMS = ("text", "seeker", "recommender", "stated", "popularity", "collaborative")
+TERMS = ("text", "seeker", "recommender", "stated", "popularity", "collaborative", "people")
 
 
 def mention_weights(positions: Sequence[int], decay: float) -> np.ndarray:
@@ -41,6 +42,46 @@ def stated_match(item_genres: Sequence[Sequence[str]], item_people: Sequence[Seq
         for ig, ip, y in zip(item_genres, item_people, item_years)
     ]
     return np.asarray(out, dtype=np.float32)
+
+
+class PeopleIndex(NamedTuple):
+    """Each item's people as one flat array: item `r` has `people[starts[r]:starts[r + 1]]`; `idf` per person."""
+
+    starts: np.ndarray   # int64, one more than there are items
+    people: np.ndarray   # int64 person numbers
+    idf: np.ndarray      # float32, log(items / items with that person)
+
+
+def people_index(item_people: Sequence[Sequence[str]]) -> PeopleIndex:
+    """Number the people of every item (names compared case-folded; an item's duplicates count once)."""
+    vocab: dict[str, int] = {}
+    starts, flat = [0], []
+    for names in item_people:
+        flat.extend(dict.fromkeys(vocab.setdefault(n.strip().casefold(), len(vocab)) for n in names if n and n.strip()))
+        starts.append(len(flat))
+    people = np.asarray(flat, np.int64)
+    df = np.bincount(people, minlength=len(vocab))
+    idf = np.log(max(len(item_people), 1) / np.maximum(df, 1)).astype(np.float32)
+    return PeopleIndex(np.asarray(starts, np.int64), people, idf)
+
+
+def shared_people(index: PeopleIndex, seeds: Mapping[int, float]) -> np.ndarray:
+    """For every item, the people it shares with the seed items (item row -> weight), each person counted by the
+    seeds' weights times their IDF, over sqrt(1 + the item's number of people); scaled so that the best item scores 1.
+    The seeds themselves score 0."""
+    n = len(index.starts) - 1
+    if not seeds or len(index.people) == 0:
+        return np.zeros(n, np.float32)
+    profile = np.zeros(len(index.idf), np.float64)
+    for row, weight in seeds.items():
+        profile[index.people[index.starts[row]:index.starts[row + 1]]] += weight
+    profile *= index.idf
+    sizes = np.diff(index.starts)
+    scores = np.bincount(np.repeat(np.arange(n), sizes), weights=profile[index.people], minlength=n)
+    scores /= np.sqrt(1.0 + sizes)
+    scores[list(seeds)] = 0.0
+    top = scores.max()
+    return (scores / top).astype(np.float32) if top > 0 else np.zeros(n, np.float32)
 
 
 def log_counts(counts: np.ndarray) -> np.ndarray:

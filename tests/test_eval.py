@@ -50,7 +50,7 @@ def test_eval_prints_the_contract_json_last_and_beats_its_baselines(redial_eval)
     assert set(last["all"]) == KEYS and set(last["excluding_mentioned"]) == KEYS
     rows = result["rows"]
     assert {"baseline: popularity", "baseline: plain text embedding", "without the adapter", "without collaborative",
-            "without recommender", "with MovieLens in the collaborative model"} <= set(rows)
+            "without recommender", "without people", "with MovieLens in the collaborative model"} <= set(rows)
     ours = rows["chatrec"]["all"]
     # quality floors well under what the full run measures (README, "Evaluation"), on 150 turns
     assert ours["recall@10"] >= 0.15 and ours["recall@50"] >= 0.30

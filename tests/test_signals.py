@@ -10,7 +10,8 @@ from chatrec.collaborative import Collaborative, cooccurrence_neighbours, read_i
 from chatrec.datasets import opendialkg_item, tuning_part
 from chatrec.errors import ConfigError, InteractionsError
 from chatrec.ranking import RankInput
-from chatrec.signals import combine_terms, in_dialogue, log_counts, mention_weights, stated_match
+from chatrec.signals import (combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people,
+                             stated_match)
 from chatrec.understanding import find_decades
 
 
@@ -33,6 +34,22 @@ def test_stated_match_is_the_share_of_wishes_an_item_meets() -> None:
     )
     assert got == pytest.approx([4 / 4, 1 / 4, 1 / 4])
     assert stated_match([("horror",)], [()], [1999], [], [], []) == pytest.approx([0.0])
+
+
+def test_shared_people_by_hand() -> None:
+    # six items; "nolan" is the same person as "Nolan" and a repeated name counts once
+    index = people_index([["Nolan", "Caine"], ["nolan", "Bale", "Bale"], ["Caine"], ["Bale", "Caine", "Hardy"], [], ["Zed"]])
+    assert index.starts.tolist() == [0, 2, 4, 5, 8, 8, 9]
+    idf_nolan, idf_caine = np.log(6 / 2), np.log(6 / 3)
+    raw = np.array([0.0, idf_nolan / np.sqrt(3), idf_caine / np.sqrt(2), idf_caine / np.sqrt(4), 0.0, 0.0])
+    assert shared_people(index, {0: 1.0}) == pytest.approx(raw / raw.max())
+    # a seed's weight scales what it brings; the seeds themselves score 0; a seed sharing nobody adds nothing
+    two = shared_people(index, {0: 1.0, 2: 0.5, 5: 1.0})
+    assert two[[0, 2, 5]] == pytest.approx([0.0, 0.0, 0.0])
+    both = np.array([0.0, idf_nolan / np.sqrt(3), 0.0, 1.5 * idf_caine / np.sqrt(4), 0.0, 0.0])
+    assert two == pytest.approx(both / both.max())
+    assert shared_people(index, {}) == pytest.approx(np.zeros(6))
+    assert shared_people(people_index([[], []]), {0: 1.0}) == pytest.approx([0.0, 0.0])
 
 
 def test_log_counts() -> None:
