@@ -102,10 +102,10 @@ class DialogueRanker:
                                                          with_vectors=False)
         seeds = _seeds(seeker, recommender)
         neighbours = self._neighbours(seeds)
-        shared = self._shared_people(seeds)
+        shared, sharing = self._shared_people(seeds)
         text = {h.item_id: h.score for h in hits if h.item_id in self.items}
         extra = [i for i in dict.fromkeys([*mentioned, *list(neighbours)[:NEIGHBOUR_CANDIDATES],
-                                           *list(shared)[:NEIGHBOUR_CANDIDATES], *self._popular()])
+                                           *sharing, *self._popular()])
                  if i not in text and i in self.items and (kind is None or self.items[i].kind == kind)]
         if extra:
             vectors = self._vectors(extra)
@@ -127,7 +127,7 @@ class DialogueRanker:
                                    [it.year for it in its], genres, people, decades),
             "popularity": np.array([pop.get(i, 0.0) for i in candidates], np.float32),
             "collaborative": np.array([neighbours.get(i, 0.0) for i in candidates], np.float32),
-            "people": np.array([shared.get(i, 0.0) for i in candidates], np.float32),
+            "people": shared[[self._row[i] for i in candidates]],
         }
         return RankInput(candidates, terms, mentioned, excluded)
 
@@ -165,13 +165,15 @@ class DialogueRanker:
         found = self.collaborative.similar(seeds)
         return dict(sorted(found.items(), key=lambda kv: -kv[1]))
 
-    def _shared_people(self, seeds: dict[str, float]) -> dict[str, float]:
-        """Items that share people with the seeds -> the `people` term, best first (only those above 0)."""
+    def _shared_people(self, seeds: dict[str, float]) -> tuple[np.ndarray, list[str]]:
+        """The `people` term for every catalog row, and the items scoring highest on it (best first, above 0)."""
         rows = {self._row[i]: w for i, w in seeds.items() if i in self._row}
         scores = shared_people(self._people, rows)
         found = np.flatnonzero(scores)
-        order = found[np.argsort(-scores[found], kind="stable")]
-        return {self._ids[r]: float(scores[r]) for r in order}
+        if len(found) > NEIGHBOUR_CANDIDATES:
+            found = found[np.argpartition(-scores[found], NEIGHBOUR_CANDIDATES - 1)[:NEIGHBOUR_CANDIDATES]]
+        best = found[np.argsort(-scores[found], kind="stable")]
+        return scores, [self._ids[r] for r in best]
 
     def _popular(self) -> list[str]:
         """The most popular items that have any popularity at all (candidates for every dialogue)."""
