@@ -70,7 +70,7 @@ class Settings:
     adapter: str = field(default_factory=lambda: _env("CHATREC_ADAPTER", "auto") or "auto")  # 'auto', 'none' or a path
     rank_candidates: int = 800                 # Chroma top-N for a dialogue, joined with dialogue and collaborative items
     mention_recency: float = 0.7               # a mention one utterance older counts this much of the newer one
-    w_seeker: float = 0.3                      # the seeker named it (people often ask about what they name)
+    w_seeker: float = 0.5                      # the seeker named it (people often ask about what they name)
     w_recommender: float = 2.0                 # the recommender already suggested it (suggestions are repeated)
     w_stated: float = 0.1                      # it has a genre, person or decade the seeker asked for
     w_popularity: float = 0.2                  # off in effect when the catalog has neither interactions nor popularity
