@@ -1,9 +1,9 @@
 """Ranking the catalog for one whole dialogue (`Engine.rank`): read the context, gather candidates, score the terms.
 
 Candidates are the store's nearest items to the dialogue vector, joined with the items the dialogue names, their
-collaborative neighbours, the items sharing the most people with them and the most popular items; every candidate then gets every term of `signals`, and the
-weighted sum orders them. Offline evaluation and its ablations go through `DialogueRanker.terms`, so they score
-exactly what `Engine.rank` scores.
+collaborative neighbours, the items sharing the most people with them and the most popular items; every candidate
+then gets every term of `signals`, and the weighted sum orders them. Offline evaluation and its ablations go
+through `DialogueRanker.terms`, so they score exactly what `Engine.rank` scores.
 """
 
 from __future__ import annotations

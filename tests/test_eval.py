@@ -106,3 +106,22 @@ def test_opendialkg_eval_runs_without_interactions(redial_dir, tmp_path, capsys)
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["turns"] == 40 and last["dataset"] == "opendialkg"
     assert last["all"]["recall@50"] > 0.0  # no interactions: the collaborative terms are off, the rest still ranks
+
+
+def test_people_term_brings_films_that_share_cast_or_crew(redial_dir) -> None:  # type: ignore[no-untyped-def]
+    """Naming two Harrison Ford films (without naming him) brings more films with him or their crew into the top 10."""
+    data, _ = redial_dir
+    settings = Settings(data_dir=data, catalog=REDIAL / "id2info.json", catalog_format="redial", generator="none")
+    with Engine.load(settings) as engine:
+        given = engine.ranker.terms(["Hi! I loved Air Force One (1997) and The Fugitive (1993). Anything like those?"])
+        named = set(given.mentioned)
+        assert {engine.items[i].title for i in named} == {"Air Force One", "The Fugitive"}
+        crew = {p for i in named for p in (*engine.items[i].creators, *engine.items[i].cast)}
+
+        def sharing(weight: float) -> int:
+            top = given.ranked({**settings.term_weights, "people": weight}, 10)
+            return sum(bool(crew & {*engine.items[i].creators, *engine.items[i].cast}) for i in top if i not in named)
+
+        people = dict(zip(given.candidates, given.terms["people"]))
+        assert all(people[i] == 0 for i in named) and max(people.values()) == pytest.approx(1.0)
+        assert sharing(settings.w_people) >= 3 and sharing(settings.w_people) > sharing(0.0)
