@@ -50,6 +50,7 @@ class PeopleIndex(NamedTuple):
     starts: np.ndarray   # int64, one more than there are items
     people: np.ndarray   # int64 person numbers
     idf: np.ndarray      # float32, log(items / items with that person)
+    owners: np.ndarray   # int64, the item row of each entry of `people`
 
 
 def people_index(item_people: Sequence[Sequence[str]]) -> PeopleIndex:
@@ -62,7 +63,9 @@ def people_index(item_people: Sequence[Sequence[str]]) -> PeopleIndex:
     people = np.asarray(flat, np.int64)
     df = np.bincount(people, minlength=len(vocab))
     idf = np.log(max(len(item_people), 1) / np.maximum(df, 1)).astype(np.float32)
-    return PeopleIndex(np.asarray(starts, np.int64), people, idf)
+    starts_arr = np.asarray(starts, np.int64)
+    owners = np.repeat(np.arange(len(item_people), dtype=np.int64), np.diff(starts_arr))
+    return PeopleIndex(starts_arr, people, idf, owners)
 
 
 def shared_people(index: PeopleIndex, seeds: Mapping[int, float]) -> np.ndarray:
@@ -76,9 +79,8 @@ def shared_people(index: PeopleIndex, seeds: Mapping[int, float]) -> np.ndarray:
     for row, weight in seeds.items():
         profile[index.people[index.starts[row]:index.starts[row + 1]]] += weight
     profile *= index.idf
-    sizes = np.diff(index.starts)
-    scores = np.bincount(np.repeat(np.arange(n), sizes), weights=profile[index.people], minlength=n)
-    scores /= np.sqrt(1.0 + sizes)
+    scores = np.bincount(index.owners, weights=profile[index.people], minlength=n)
+    scores /= np.sqrt(1.0 + np.diff(index.starts))
     scores[list(seeds)] = 0.0
     top = scores.max()
     return (scores / top).astype(np.float32) if top > 0 else np.zeros(n, np.float32)
