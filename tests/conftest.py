@@ -23,6 +23,7 @@ os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 from chatrec import Engine, Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
+GENERATION_BUDGET_S = 240.0   # per reply in tests; see `talker`
 ATTEMPTS: list[str] = []
 _real_connect = socket.socket.connect
 
@@ -75,10 +76,14 @@ def small_catalog(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def talker(engine: Engine) -> Iterator[Engine]:
-    """The default catalog with the real default generator (Qwen2.5-0.5B), sharing the `engine` fixture's store."""
+    """The default catalog with the real default generator (Qwen2.5-0.5B), sharing the `engine` fixture's store.
+
+    The reply budget is wide: these tests check what is generated, not how fast (benchmarks/ measure speed, and
+    test_out_of_budget_falls_back_to_the_template checks the budget). A slow CI machine once took over 30 s a reply.
+    """
     from chatrec.generation import load_generator
 
-    settings = engine.settings.with_(generator="qwen2.5-0.5b")
+    settings = engine.settings.with_(generator="qwen2.5-0.5b", generation_budget_s=GENERATION_BUDGET_S)
     generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads)
     eng = Engine(settings, engine.catalog, engine.embedder, engine.store, engine.ingest_report, generator)
     eng.writer.warm()

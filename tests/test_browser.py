@@ -16,7 +16,7 @@ import pytest
 
 from chatrec import Engine, Settings
 
-from conftest import ROOT, serve, write_jsonl
+from conftest import GENERATION_BUDGET_S, ROOT, serve, write_jsonl
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -68,7 +68,7 @@ def card_titles(page: Any) -> list[str]:
     return titles
 
 
-def wait_for_reply(page: Any, turns: int, timeout_s: float = 120) -> list[str]:
+def wait_for_reply(page: Any, turns: int, timeout_s: float = GENERATION_BUDGET_S + 60) -> list[str]:
     """Watch the last bot message until turn `turns` is over; returns the distinct texts seen along the way."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout_s
