@@ -1,7 +1,9 @@
-"""The web app's `/chat` API through `gradio_client`, against the real app with the real generator."""
+"""The web app's `/chat` API through `gradio_client`, against the real app (with the real generator where replies
+are under test)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 from chatrec import Engine
 from chatrec.language import detect_language
 
-from conftest import foreign_titles
+from conftest import foreign_titles, serve
 
 pytestmark = pytest.mark.generation
 
@@ -45,11 +47,18 @@ def test_two_turn_dialogues_over_the_api(app_url: str, talker: Engine, language:
     assert {r.item_id for r in first.recommendations}.isdisjoint(r.item_id for r in second.recommendations)
 
 
-def test_separate_clients_are_separate_users(app_url: str) -> None:
+@pytest.fixture(scope="module")
+def cards_url(engine: Engine) -> Iterator[str]:
+    """The web app without a generator (template replies): for what does not depend on the reply's wording."""
+    with serve(engine) as url:
+        yield url
+
+
+def test_separate_clients_are_separate_users(cards_url: str) -> None:
     from gradio_client import Client
 
-    a = Client(app_url, verbose=False, analytics_enabled=False, download_files=False)
-    b = Client(app_url, verbose=False, analytics_enabled=False, download_files=False)
+    a = Client(cards_url, verbose=False, analytics_enabled=False, download_files=False)
+    b = Client(cards_url, verbose=False, analytics_enabled=False, download_files=False)
     try:
         turn = a.predict("Recommend a western", api_name="/chat")
         item = turn["recommendations"][0]["item_id"]
