@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from .language import CJK
 
 # canonical genre (as in catalogs) -> words that name it, in `understanding.norm` form
@@ -72,3 +75,21 @@ ZH_FILLERS = (
 
 
 GENRE_ZH: dict[str, str] = {g: next((w for w in words if CJK.search(w)), g) for g, words in GENRE_WORDS.items()}
+
+
+def _fold(name: str) -> str:
+    return " ".join(re.findall(r"\w+", name.lower().replace("'", "")))
+
+
+# every genre word -> its canonical genre (the canonical names first, so no word can take one of them over)
+_CANONICAL: dict[str, str] = {_fold(g): g for g in GENRE_WORDS}
+for _genre, _words in GENRE_WORDS.items():
+    for _word in _words:
+        _CANONICAL.setdefault(_fold(_word), _genre)
+
+
+@lru_cache(maxsize=8192)
+def canonical_genre(name: str) -> str:
+    """A catalog's genre in the form messages are read in ('sport' -> 'sports', 'Sci-Fi' -> 'science fiction',
+    '科幻' -> 'science fiction'); a genre the word lists do not know is returned as it is."""
+    return _CANONICAL.get(_fold(name), name)

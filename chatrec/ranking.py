@@ -19,6 +19,7 @@ from .catalog import Item
 from .collaborative import Collaborative
 from .config import Settings
 from .interests import InterestState, blend
+from .lexicon import canonical_genre
 from .signals import combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people, stated_match
 from .store import ChromaStore
 from .tracker import Tracker
@@ -123,7 +124,8 @@ class DialogueRanker:
             "text": np.array([text[i] for i in candidates], np.float32),
             "seeker": in_dialogue(candidates, seeker),
             "recommender": in_dialogue(candidates, recommender),
-            "stated": stated_match([it.genres for it in its], [(*it.creators, *it.cast) for it in its],
+            "stated": stated_match([[canonical_genre(g) for g in it.genres] for it in its],
+                                   [(*it.creators, *it.cast) for it in its],
                                    [it.year for it in its], genres, people, decades),
             "popularity": np.array([pop.get(i, 0.0) for i in candidates], np.float32),
             "collaborative": np.array([neighbours.get(i, 0.0) for i in candidates], np.float32),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalog import Item
-from .lexicon import GENRE_ZH
+from .lexicon import GENRE_ZH, canonical_genre
 
 KIND_ZH = {"movie": "电影", "book": "书", "series": "剧集"}
 
@@ -61,7 +61,7 @@ def phrase(fact: Fact, item: Item, language: str) -> str:
     """The fact in words, in the user's language."""
     kind = item.kind or "item"
     if language == "zh":
-        value = GENRE_ZH.get(fact.value, fact.value) if fact.field == "genre" else fact.value
+        value = GENRE_ZH.get(canonical_genre(fact.value), fact.value) if fact.field == "genre" else fact.value
         return {
             "genre": f"它是一部{value}{KIND_ZH.get(kind, '作品')}",
             "tag": f"它的主题包括“{value}”",

@@ -9,6 +9,7 @@ import numpy as np
 
 from .catalog import Item
 from .config import Settings
+from .lexicon import canonical_genre
 from .scoring import combine, mmr, negative_penalty, popularity_prior, relevance
 from .store import ChromaStore
 
@@ -34,13 +35,15 @@ class Recommender:
         self.prior = dict(zip(ids, priors.tolist()))
 
     def excluded_by(self, genres: Iterable[str], people: Iterable[str]) -> set[str]:
-        """Items carrying an avoided genre or person: the hard constraints of the conversation."""
+        """Items carrying an avoided genre (in any of its catalog spellings) or person: the conversation's hard
+        constraints."""
         genres, people = set(genres), set(people)
         if not genres and not people:
             return set()
         return {
             it.id for it in self.items.values()
-            if genres.intersection(it.genres) or people.intersection(it.creators) or people.intersection(it.cast)
+            if genres.intersection(map(canonical_genre, it.genres)) or people.intersection(it.creators)
+            or people.intersection(it.cast)
         }
 
     def recommend(self, query: np.ndarray, negatives: np.ndarray, exclude: set[str], k: int,

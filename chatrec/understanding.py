@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 
 from .catalog import Item
 from .language import CJK, detect_language
-from .lexicon import EN_STOPWORDS, GENRE_WORDS, GENRE_ZH, KIND_WORDS, ZH_FILLERS
+from .lexicon import EN_STOPWORDS, GENRE_WORDS, GENRE_ZH, KIND_WORDS, ZH_FILLERS, canonical_genre
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
@@ -307,7 +307,7 @@ class Understander:
         self.items = {it.id: it for it in items}
         self.titles = TitleIndex(items)
         self.people = PeopleIndex(items)
-        self.genres = {g for it in items for g in it.genres}
+        self.genres = {canonical_genre(g) for it in items for g in it.genres}   # what find_genres can name
         self.kinds = {it.kind for it in items if it.kind}
 
     def read(self, message: str, fuzzy: bool = True) -> Understanding:

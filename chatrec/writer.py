@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 from .catalog import Item
 from .generation import Generator, Limits, Message
 from .grounding import Grounding, StreamGuard, Verdict
-from .lexicon import GENRE_ZH
+from .lexicon import GENRE_ZH, canonical_genre
 from .prompts import render
 from .reasons import KIND_ZH
 
@@ -47,7 +47,7 @@ def item_brief(item: Item, language: str) -> dict[str, object]:
     zh = language == "zh"
     facts = []
     if item.genres:
-        genres = [GENRE_ZH.get(g, g) if zh else g for g in item.genres[:2]]
+        genres = [GENRE_ZH.get(canonical_genre(g), g) if zh else g for g in item.genres[:2]]
         facts.append(("类型：" + "、".join(genres)) if zh else ", ".join(genres))
     if item.creators:
         facts.append(("主创：" if zh else "by ") + item.creators[0])

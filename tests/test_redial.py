@@ -25,3 +25,20 @@ def test_redial_ingests_and_reingests_without_embedding(redial_dir, capsys) -> N
         assert len(ranked) == 50 and len(set(ranked)) == 50
         top = [engine.items[i] for i in ranked[:10]]
         assert sum("horror" in it.genres for it in top) >= 5
+
+
+def test_catalog_genre_spellings_meet_the_words_of_a_message(redial_dir) -> None:  # type: ignore[no-untyped-def]
+    """ReDial says "sport" (163 films) where a message says "sports": asking for them or ruling them out works."""
+    data, _ = redial_dir
+    with Engine.load(Settings(data_dir=data, catalog=REDIAL, catalog_format="redial", generator="none")) as engine:
+        sport = {i for i, it in engine.items.items() if "sport" in it.genres}
+        assert len(sport) > 100
+        turn = engine.chat("sports-fan", "I want to watch a sports movie")
+        assert sum(r.item_id in sport for r in turn.recommendations) >= 3
+        turn = engine.chat("sports-fan", "no more sports, something else")
+        assert engine.profile("sports-fan")["avoid_genres"] == ["sports"]
+        assert turn.recommendations and not any(r.item_id in sport for r in turn.recommendations)
+        state = engine._state("sports-fan")
+        assert sport <= engine.recommender.excluded_by(state.avoid_genres, state.avoid_people)
+        ranked = engine.rank(["Hi!", "What do you like?", "I like sports films"], k=10)
+        assert sum(i in sport for i in ranked) >= 5

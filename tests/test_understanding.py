@@ -3,6 +3,7 @@
 import pytest
 
 from chatrec.catalog import Item
+from chatrec.lexicon import canonical_genre
 from chatrec.understanding import Understander, detect_language, split_negations
 
 ITEMS = [
@@ -66,3 +67,17 @@ def test_kind_language_and_terms() -> None:
 def test_split_negations_keeps_the_positive_part() -> None:
     positive, negated = split_negations("I want comedies, but not romance")
     assert negated == ["romance"] and "comedies" in positive
+
+
+@pytest.mark.parametrize("catalog_genre, canonical", [
+    ("sport", "sports"), ("Sci-Fi", "science fiction"), ("科幻", "science fiction"), ("animated", "animation"),
+    ("horror", "horror"), ("news", "news"),   # a genre the word lists do not know stays as it is
+])
+def test_catalog_genres_in_the_form_messages_are_read_in(catalog_genre: str, canonical: str) -> None:
+    assert canonical_genre(catalog_genre) == canonical
+
+
+def test_a_catalog_spelling_is_found_and_avoided_under_its_canonical_name() -> None:
+    u = Understander([*ITEMS, Item("g", "Goal Line", "d", 2010, "movie", ("Sport",))])
+    assert u.read("I love sport films").liked_genres == ("sports",)
+    assert u.read("不要体育片").avoided_genres == ("sports",)
