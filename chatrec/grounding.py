@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from .catalog import Item
 from .language import CJK, detect_language
@@ -131,6 +132,20 @@ class Grounding:
         years = frozenset(str(item.year) for item in chosen if item.year)
         raw = tuple(sorted({t for item in chosen for t in (item.title, *item.aliases)}, key=len, reverse=True))
         return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s))
+
+    def mend_brackets(self, text: str, allowed: Allowed) -> str:
+        """A bracketed Chinese title a character off exactly one recommended title (two off from five characters:
+        《剑傲江湖》 for 《笑傲江湖》), and no catalog title itself, is written as that title; `check` judges the rest."""
+        def mend(match: re.Match[str]) -> str:
+            name = match.group(1)
+            key = norm(name)
+            if not CJK.search(name) or key in self.titles or self._is_chosen(key, allowed, fuzzy=True):
+                return match.group(0)
+            near = [t for t in allowed.raw_titles
+                    if len(t) >= 3 and CJK.search(t) and Levenshtein.distance(name, t) <= (2 if len(t) >= 5 else 1)]
+            return match.group(0).replace(name, near[0]) if len(near) == 1 else match.group(0)
+
+        return BOOK_MARKS.sub(mend, text)
 
     def check(self, text: str, allowed: Allowed, complete: bool = True) -> Verdict:
         """Accept `text` only if every title-like span in it is grounded (see the module docstring)."""
@@ -286,6 +301,8 @@ class StreamGuard:
     def feed(self, piece: str) -> str:
         """Add a piece of the stream; returns the newly releasable text ("" while a span may still grow)."""
         self.text += piece
+        held = self.text[self.released:]   # not shown yet: a near-miss bracketed title can still be mended
+        self.text = self.text[:self.released] + self.grounding.mend_brackets(held, self.allowed)
         cut = safe_cut(self.text)
         if cut <= self.released:
             return ""

@@ -60,6 +60,25 @@ def test_chinese_titles_in_book_marks_must_be_recommended(catalog: Catalog, grou
     assert not grounding.check("推荐《流浪地球》，它和活着一样动人。", allowed).ok      # a short one, too
 
 
+def test_a_bracketed_title_a_character_off_is_mended_only_to_a_recommended_one(catalog: Catalog,
+                                                                              grounding: Grounding) -> None:
+    """The small generator sometimes miscopies a Chinese title (《剑傲江湖》 for 《笑傲江湖》): mended, the reply is kept."""
+    chosen = [catalog.items[i] for i in ("b-xiaoaojianghu-1967", "b-yitiantulongji-1961", "m-liulang-diqiu-2019",
+                                         "b-panghuang-1926")]
+    allowed = grounding.allowed(chosen, "zh")
+    mend = grounding.mend_brackets
+    assert mend("可以看《剑傲江湖》（1967）。", allowed) == "可以看《笑傲江湖》（1967）。"
+    assert mend("还有《暗地屠龙记》。", allowed) == "还有《倚天屠龙记》。"       # two off in five characters
+    for kept in ("《流浪地球2》", "《射雕英雄传》", "《银河土豆大战》", "《影徨》", "《流浪地球》"):
+        assert mend(f"推荐{kept}。", allowed) == f"推荐{kept}。"   # another catalog title, far off, too short, right
+    assert not grounding.check("推荐《流浪地球2》。", allowed).ok and not grounding.check("推荐《影徨》。", allowed).ok
+    guard, shown = StreamGuard(grounding, allowed), ""
+    for piece in ("喜欢武侠，可以看《剑傲", "江湖》（1967），", "一部武侠小说。"):
+        shown += guard.feed(piece)
+    text, verdict = guard.finish()
+    assert verdict.ok and "《笑傲江湖》" in shown and "剑傲" not in text
+
+
 def test_only_catalog_words_are_shown_back(grounding: Grounding) -> None:
     assert grounding.is_plain("space exploration") and grounding.is_plain("太空") and grounding.is_plain("太空探索")
     assert not grounding.is_plain("zorblax chronicles") and not grounding.is_plain("银河土豆")
