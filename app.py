@@ -1,18 +1,17 @@
 """The chatrec web app (Gradio): `python app.py` or `chatrec serve`. UI only; the Engine does the work.
 
-One user per browser session (a random id kept server-side in `gr.State`), streamed replies, recommendation cards
-with thumbs up/down, the user's interests beside the chat, and a "forget me" button. Everything shown is escaped.
-The programmatic API is `/chat` (and `/feedback`) for `gradio_client`.
+Each browser (and each `gradio_client.Client`) is one user, known by the signed session cookie that chatrec/web.py
+issues, never by anything the client sends. Streamed replies, recommendation cards with thumbs up/down, the user's
+interests beside the chat, and a "forget me" button. Everything shown is escaped and shown as written (no markdown,
+no LaTeX). The programmatic API is `/chat` (and `/feedback`) for `gradio_client`.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import html
 import logging
 import os
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,11 +19,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no external reques
 
 import gradio as gr  # noqa: E402
 
-from chatrec import ChatrecError, Engine, InputError, Settings, Turn  # noqa: E402
+from chatrec import ChatrecError, Engine, InputError, Settings, StoreError, Turn  # noqa: E402
+from chatrec import web  # noqa: E402
 
 log = logging.getLogger("chatrec.app")
 EXAMPLES = ["I love space exploration films", "A funny TV series, but no horror", "我喜欢太空探索的电影", "推荐几本武侠小说"]
 SORRY = "Sorry, something went wrong on our side. Please try again."
+NO_SESSION = "Your session has expired: reload the page."
+STORE_DOWN = "The catalog index is unavailable right now; the operator has been told. Please try again later."
 READY, WRITING = "Ready · 就绪", "Writing… · 正在回复…"
 CSS = """
 .card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 4px 8px; }
@@ -87,20 +89,19 @@ def turn_dict(turn: Turn) -> dict[str, Any]:
 def build(engine: Engine) -> gr.Blocks:
     k = engine.settings.k
 
-    def new_user() -> str:
-        return "web-" + secrets.token_urlsafe(18)
-
-    def start() -> tuple[str, str]:
-        return new_user(), profile_html(None)
-
     def slot_updates(shown: list[dict[str, Any]]) -> list[Any]:
         """Card slots: the first len(shown) visible and filled, the rest hidden."""
         groups = [gr.update(visible=i < len(shown)) for i in range(k)]
         bodies = [card_html(shown[i]) if i < len(shown) else "" for i in range(k)]
         return [*groups, *bodies]
 
+    def start(request: gr.Request) -> str:
+        user_id = user_of(request)
+        return profile_html(engine.profile(user_id) if user_id else None)
+
     def feedback(slot: int, liked: bool):  # type: ignore[no-untyped-def]
-        def handler(user_id: str | None, shown: list[dict[str, Any]]) -> tuple[str, str]:
+        def handler(shown: list[dict[str, Any]], request: gr.Request) -> tuple[str, str]:
+            user_id = user_of(request)
             if not user_id or slot >= len(shown):
                 return gr.skip(), gr.skip()
             try:
@@ -112,38 +113,55 @@ def build(engine: Engine) -> gr.Blocks:
             return card_html(shown[slot], note=note), profile_html(engine.profile(user_id))
         return handler
 
-    def forget(user_id: str | None) -> tuple[Any, ...]:
+    def forget_session(request: gr.Request) -> tuple[Any, ...]:
+        user_id = user_of(request)
         if user_id:
             engine.forget(user_id)
-        return ([], new_user(), [], *slot_updates([]), profile_html(None))
+        return ([], [], *slot_updates([]), profile_html(None))
 
     def api_chat(message: str, request: gr.Request) -> dict[str, Any]:
-        """One chat turn for API clients; each client session is its own user."""
+        """One chat turn for API clients; each client (its session cookie) is its own user."""
+        user_id = user_of(request)
+        if not user_id:
+            return {"error": NO_SESSION}
         try:
-            return turn_dict(engine.chat(api_user(request), message))
+            return turn_dict(engine.chat(user_id, message))
         except InputError as exc:
             return {"error": str(exc)}
+        except StoreError:
+            log.exception("api chat failed: the store")
+            return {"error": STORE_DOWN}
         except Exception:
             log.exception("api chat failed")
             return {"error": SORRY}
 
     def api_feedback(item_id: str, liked: bool, request: gr.Request) -> dict[str, Any]:
         """A thumbs up (liked=true) or down on one item, for API clients."""
+        user_id = user_of(request)
+        if not user_id:
+            return {"ok": False, "error": NO_SESSION}
         try:
-            engine.feedback(api_user(request), item_id, liked)
+            engine.feedback(user_id, item_id, liked)
             return {"ok": True}
         except ChatrecError as exc:
             return {"ok": False, "error": str(exc)}
 
+    def api_forget(request: gr.Request) -> dict[str, Any]:
+        """Delete everything stored about this client's user (the same as the "Forget me" button)."""
+        user_id = user_of(request)
+        if not user_id:
+            return {"ok": False, "error": NO_SESSION}
+        engine.forget(user_id)
+        return {"ok": True}
+
     with gr.Blocks(title="chatrec", analytics_enabled=False) as demo:
-        user = gr.State(None)
         cards = gr.State([])
         gr.Markdown("## chatrec\nTell me what you like; I recommend movies, books and TV series and say why. "
                     "告诉我你喜欢什么，我来推荐电影、书和剧集，并说明理由。")
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=380, elem_id="chat", sanitize_html=True,
-                                     feedback_options=None, buttons=["copy"])
+                chatbot = gr.Chatbot(label="Chat", height=380, elem_id="chat", sanitize_html=True, render_markdown=False,
+                                     latex_delimiters=[], allow_tags=False, feedback_options=None, buttons=["copy"])
                 with gr.Row():
                     box = gr.Textbox(placeholder="Tell me what you like… / 告诉我你喜欢什么…", show_label=False,
                                      scale=5, elem_id="message", max_lines=4)
@@ -166,14 +184,16 @@ def build(engine: Engine) -> gr.Blocks:
                 panel = gr.HTML(elem_id="profile")
                 forget_button = gr.Button("Forget me 删除我的记录", variant="stop", elem_id="forget")
 
-        def respond(message: str, history: list[dict[str, Any]] | None, user_id: str | None,
-                    shown: list[dict[str, Any]]) -> Iterator[dict[Any, Any]]:
+        def respond(message: str, history: list[dict[str, Any]] | None, shown: list[dict[str, Any]],
+                    request: gr.Request) -> Iterator[dict[Any, Any]]:
             """One turn in the browser: cards as soon as they are scored, then the reply as it streams."""
             history = [*(history or []), {"role": "user", "content": esc(message)},
                        {"role": "assistant", "content": "…"}]
-            user_id = user_id or new_user()
-            yield {chatbot: history, user: user_id, status: WRITING}
+            user_id = user_of(request)
+            yield {chatbot: history, status: WRITING}
             try:
+                if not user_id:
+                    raise InputError(NO_SESSION)
                 turn = None
                 for turn in engine.chat_stream(user_id, message):
                     if not turn.reply:   # the recommendations are ready: show the cards before any text
@@ -186,46 +206,56 @@ def build(engine: Engine) -> gr.Blocks:
             except InputError as exc:
                 history[-1]["content"] = esc(exc)
                 yield {chatbot: history, status: READY}
+            except StoreError:
+                log.exception("chat failed: the store")
+                history[-1]["content"] = STORE_DOWN
+                yield {chatbot: history, status: READY}
             except Exception:   # the person sees a short apology, never a stack trace
                 log.exception("chat failed")
                 history[-1]["content"] = SORRY
                 yield {chatbot: history, status: READY}
 
-        outputs = [chatbot, box, user, cards, status, *groups, *bodies, panel]
-        gr.on([box.submit, send.click], respond, inputs=[box, chatbot, user, cards], outputs=outputs,
+        outputs = [chatbot, box, cards, status, *groups, *bodies, panel]
+        gr.on([box.submit, send.click], respond, inputs=[box, chatbot, cards], outputs=outputs,
               api_visibility="private", concurrency_limit=4)
         for i, up, down in buttons:
-            up.click(feedback(i, True), inputs=[user, cards], outputs=[bodies[i], panel], api_visibility="private")
-            down.click(feedback(i, False), inputs=[user, cards], outputs=[bodies[i], panel], api_visibility="private")
-        forget_button.click(forget, inputs=[user], outputs=[chatbot, user, cards, *groups, *bodies, panel],
-                            api_visibility="private")
-        demo.load(start, outputs=[user, panel], api_visibility="private")
+            up.click(feedback(i, True), inputs=[cards], outputs=[bodies[i], panel], api_visibility="private")
+            down.click(feedback(i, False), inputs=[cards], outputs=[bodies[i], panel], api_visibility="private")
+        forget_button.click(forget_session, outputs=[chatbot, cards, *groups, *bodies, panel], api_visibility="private")
+        demo.load(start, outputs=[panel], api_visibility="private")
         gr.api(api_chat, api_name="chat", concurrency_limit=4)
         gr.api(api_feedback, api_name="feedback")
+        gr.api(api_forget, api_name="forget")
     return demo
 
 
-def api_user(request: gr.Request | None) -> str:
-    """API clients are told apart by their session; the id is a hash, so it cannot be picked to match a web user."""
-    session = getattr(request, "session_hash", None) or secrets.token_urlsafe(18)
-    return "api-" + hashlib.sha256(session.encode()).hexdigest()[:32]
+def user_of(request: gr.Request | None) -> str | None:
+    """The user of a call: the id behind its signed session cookie (chatrec/web.py), never a client-sent value."""
+    return getattr(request, "username", None)
 
 
-def launch(demo: gr.Blocks, host: str, port: int, **kwargs: Any) -> Any:
-    return demo.queue(default_concurrency_limit=2).launch(server_name=host, server_port=port, css=CSS, **kwargs)
+def create(engine: Engine, close_engine: bool = False) -> Any:
+    """The ASGI app: the UI behind signed session cookies (chatrec/web.py); it closes the engine when it stops
+    if `close_engine`."""
+    demo = build(engine).queue(default_concurrency_limit=2)
+    return web.create_app(demo, web.identity_for(engine.settings), css=CSS,
+                          on_shutdown=engine.close if close_engine else None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Start the chatrec web app.")
-    parser.add_argument("--host", default=os.environ.get("CHATREC_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CHATREC_PORT", "7860")))
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or os.environ.get("CHATREC_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int,
+                        default=int(os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("CHATREC_PORT", "7860")))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         engine = Engine.load(Settings(), progress=True)
+        app = create(engine, close_engine=True)   # SIGTERM/SIGINT: requests end, then the engine closes
     except ChatrecError as exc:
         raise SystemExit(f"error: {exc}") from None
-    launch(build(engine), args.host, args.port)
+    print(f"chatrec is serving on http://{args.host}:{args.port}/", flush=True)
+    web.serve(app, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -113,15 +113,15 @@ def load_app():  # type: ignore[no-untyped-def]
 
 @contextmanager
 def serve(engine: Engine) -> Iterator[str]:
-    """The real web app over `engine`, served on a free loopback port; yields its URL."""
-    app = load_app()
-    demo = app.build(engine)
-    port = free_port()
-    app.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    """The real web app over `engine` (FastAPI + Gradio, as `python app.py` serves it) on a free loopback port;
+    yields its URL."""
+    from chatrec import web
+
+    running = web.start(load_app().create(engine), "127.0.0.1", free_port())
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield running.url
     finally:
-        demo.close()
+        running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -41,12 +41,12 @@ def test_web_rendering_escapes_catalog_and_user_text() -> None:
     assert "<i>" not in panel and "<u>" not in panel
 
 
-def test_api_users_are_separate_and_not_guessable() -> None:
+def test_the_web_user_comes_from_the_signed_cookie_never_the_session_hash() -> None:
     app = load_app()
 
     class Request:
-        def __init__(self, session: str) -> None:
-            self.session_hash = session
+        def __init__(self, session: str, username: str | None) -> None:
+            self.session_hash, self.username = session, username
 
-    a, b = app.api_user(Request("s1")), app.api_user(Request("s2"))
-    assert a != b and a == app.api_user(Request("s1")) and "s1" not in a and a.startswith("api-")
+    assert app.user_of(Request("s1", None)) is None     # a session hash alone names no one
+    assert app.user_of(Request("s1", "web-abc")) == "web-abc" == app.user_of(Request("s2", "web-abc"))
