@@ -36,7 +36,7 @@ class Settings:
     """Everything that can be tuned; defaults are the embedded, single-machine setup."""
 
     data_dir: Path = field(default_factory=lambda: Path(_env("CHATREC_DATA_DIR", ".chatrec") or ".chatrec"))
-    catalog: Path | None = None                # None: the bundled knowledge/ catalog
+    catalog: Path | None = field(default_factory=lambda: _env_path("CHATREC_CATALOG"))  # None: the bundled knowledge/
     catalog_format: str = "auto"
     skip_bad: bool = False                     # load the good rows of a catalog with bad ones
     chroma_url: str | None = field(default_factory=lambda: _env("CHATREC_CHROMA_URL"))
@@ -51,6 +51,7 @@ class Settings:
     k: int = 5                                 # recommendations per chat turn
     candidates: int = 100                      # Chroma top-N before scoring
     max_message_chars: int = 4000
+    secret_key: str | None = field(default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False)  # None: DATA_DIR/secret.key
     # interest tracking
     half_life_short_s: float = 30 * 60         # session interest fades within an hour
     half_life_long_s: float = 30 * 24 * 3600   # long-term taste fades over months

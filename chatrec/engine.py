@@ -110,21 +110,21 @@ class Engine:
         """The same turn as `chat`, as it happens: first the recommendations with no text, then the reply growing,
         and last a `final` turn whose reply is either the grounded generated text or the template reply."""
         user_id, message = self._check_user(user_id), self._check_message(message)
-        with self._user_lock(user_id):
+        with self._user_lock(user_id):   # one turn at a time per user here; `profiles.update` guards other processes
             now = time.time()
-            state = self._state(user_id)
             u = self.understander.read(message)
-            self.tracker.apply_message(state, u, now)
-            recs = self._recommend(state, state.kind, u.positive_text or message)
-            avoided = [*state.avoid_genres, *state.avoid_people]
-            template = self.explainer.reply(recs, state, avoided)
-            interests = self.explainer.interests(state)
-            state.shown = list(dict.fromkeys([*state.shown, *(r.item_id for r in recs)]))
-            state.turns += 1
-            self.profiles.save(user_id, state, now, [
-                ("message", {"text": message}),
-                ("shown", {"items": [r.item_id for r in recs]}),
-            ])
+
+            def turn(state: InterestState) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
+                self.tracker.apply_message(state, u, now)
+                recs = self._recommend(state, state.kind, u.positive_text or message)
+                avoided = [*state.avoid_genres, *state.avoid_people]
+                template, interests = self.explainer.reply(recs, state, avoided), self.explainer.interests(state)
+                state.shown = list(dict.fromkeys([*state.shown, *(r.item_id for r in recs)]))
+                state.turns += 1
+                events = [("message", {"text": message}), ("shown", {"items": [r.item_id for r in recs]})]
+                return events, (state, recs, template, interests)
+
+            state, recs, template, interests = self.profiles.update(user_id, self.embedder.dim, turn, now)
         base = Turn(reply="", recommendations=recs, language=state.language, notes=tuple(_notes(u)), final=False)
         yield base
         chosen = [self.items[r.item_id] for r in recs]
@@ -134,13 +134,19 @@ class Engine:
     def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
         """A thumbs up or down on one item; unknown item ids raise `ValueError`."""
         user_id = self._check_user(user_id)
-        if item_id not in self.items:
+        if not isinstance(item_id, str) or item_id not in self.items:
             raise UnknownItemError(f"unknown item id {item_id!r}")
+        if not isinstance(liked, (bool, np.bool_)):
+            raise InputError(f"liked must be True or False, got {liked!r}")
+        liked = bool(liked)
         with self._user_lock(user_id):
             now = time.time()
-            state = self._state(user_id)
-            self.tracker.apply_feedback(state, item_id, bool(liked), now)
-            self.profiles.save(user_id, state, now, [("feedback", {"item": item_id, "liked": bool(liked)})])
+
+            def thumbs(state: InterestState) -> tuple[list[tuple[str, dict[str, Any]]], None]:
+                self.tracker.apply_feedback(state, item_id, liked, now)
+                return [("feedback", {"item": item_id, "liked": liked})], None
+
+            self.profiles.update(user_id, self.embedder.dim, thumbs, now)
 
     def profile(self, user_id: str) -> dict[str, Any]:
         """The user's interests as the tracker sees them."""
@@ -162,16 +168,32 @@ class Engine:
         }
 
     def forget(self, user_id: str) -> None:
-        """Delete everything stored about the user."""
+        """Delete everything stored about the user: the profile and events (overwritten on disk, the write-ahead
+        log emptied) and every cached text of theirs in memory."""
         user_id = self._check_user(user_id)
         with self._user_lock(user_id):
             self.profiles.forget(user_id)
+            self.purge_caches()
+
+    def purge_caches(self) -> None:
+        """Drop the caches of texts and their readings (they may hold what users wrote); they refill as needed."""
+        with self._cache_lock:
+            self._text_cache.clear()
+            self._read_cache.clear()
+        self.explainer.clear()
 
     def rank(self, context: Sequence[str], k: int = 50) -> list[str]:
         """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids.
 
         A pure relevance order (no MMR): offline evaluation scores the ranking itself. The terms and their weights
         are in chatrec/signals.py and `Settings` (README, "Evaluation")."""
+        if isinstance(context, (str, bytes)) or not isinstance(context, Sequence) or \
+                not all(isinstance(u, str) for u in context):
+            raise InputError("context must be a list of utterances (strings), seeker first")
+        for utterance in context:
+            _check_text(utterance, "an utterance")
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InputError(f"k must be a whole number, got {k!r}")
         if not 1 <= k <= len(self.items):
             k = max(1, min(k, len(self.items)))
         return self.ranker.rank(context, k)
@@ -236,17 +258,31 @@ class Engine:
     def _check_user(self, user_id: str) -> str:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID:
             raise InputError(f"user id must be a non-empty string of at most {MAX_USER_ID} characters")
+        _check_text(user_id, "the user id")
         return user_id
 
     def _check_message(self, message: str) -> str:
-        if not isinstance(message, str) or not message.strip():
+        if not isinstance(message, str):
+            raise InputError(f"The message must be text, not {type(message).__name__}. Nothing was changed.")
+        if not message.strip():
             raise InputError("The message is empty: tell me something you like, or a title you enjoyed.")
         if len(message) > self.settings.max_message_chars:
             raise InputError(
                 f"The message is too long ({len(message):,} characters; the limit is "
                 f"{self.settings.max_message_chars:,}). Nothing was changed."
             )
+        _check_text(message, "The message")
         return message.strip()
+
+
+def _check_text(text: str, what: str) -> None:
+    """Refuse text that cannot be stored or shown: lone surrogates (not Unicode characters) and NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{what} holds characters that are not valid Unicode text. Nothing was changed.") from None
+    if "\x00" in text:
+        raise InputError(f"{what} holds a NUL character. Nothing was changed.")
 
 
 def _notes(u: Understanding) -> list[str]:

@@ -6,6 +6,7 @@
     ├── InputError           a message or argument cannot be used (empty, too long)
     ├── UnknownItemError     an item id that is not in the catalog (also a ValueError)
     ├── GeneratorError       the generative model cannot be found, verified or loaded
+    ├── ProfileBusyError     a user's profile kept changing under an update (many processes racing)
     └── StoreError           the vector store cannot be used
         ├── StoreLockedError     another process is writing to the same data folder
         └── StoreCorruptedError  the store is damaged or was built differently; rebuild it
@@ -61,6 +62,10 @@ class UnknownItemError(ChatrecError, ValueError):
 
 class GeneratorError(ChatrecError):
     """The generative model cannot be found, verified or loaded."""
+
+
+class ProfileBusyError(ChatrecError):
+    """A user's profile was changed by other processes on every try of an update; nothing was saved."""
 
 
 class StoreError(ChatrecError):

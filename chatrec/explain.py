@@ -17,6 +17,7 @@ from .recommender import Scored
 from .results import Recommendation
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
+CACHE_SIZE = 20_000   # short texts kept with their vectors
 UNNAMED = {"en": "what you described", "zh": "你描述的内容"}
 
 
@@ -31,11 +32,18 @@ class Explainer:
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of short texts (interest words, facts), cached: the same few recur all the time."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        cache = self._cache   # a local reference: `clear` may swap in a new dict meanwhile
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
-            for text, vector in zip(missing, self.embed(missing)):
-                self._cache[text] = vector
-        return np.vstack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+            if len(cache) + len(missing) > CACHE_SIZE:   # bounded: start afresh rather than grow
+                cache = self._cache = {}
+                missing = list(dict.fromkeys(texts))
+            cache.update(zip(missing, self.embed(missing)))
+        return np.vstack([cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+
+    def clear(self) -> None:
+        """Forget every cached text (some are users' interest words)."""
+        self._cache = {}
 
     def why(self, item: Item, vector: np.ndarray, state: InterestState, interest_hint: str,
             cited: set[str] | None = None) -> str:

@@ -59,3 +59,42 @@ def test_a_malformed_catalog_changes_nothing_in_the_store(tmp_path: Path) -> Non
     with Engine.load(settings.with_(catalog=write_jsonl(tmp_path / "good.jsonl", good))) as engine:
         assert engine.store.stored_hashes() == hashes  # the failed load changed nothing
         assert engine.ingest_report.embedded == 0
+
+
+@pytest.mark.parametrize("message", ["space \ud800 films", ["space films"], 42, b"space films", None, "nul\x00here"])
+def test_messages_that_are_not_text_are_refused_and_change_nothing(engine: Engine, message: object) -> None:
+    engine.chat("careful3", "I like quiet dramas about families")
+    before = snapshot(engine, "careful3")
+    with pytest.raises(InputError) as err:
+        engine.chat("careful3", message)  # type: ignore[arg-type]
+    assert "empty" not in str(err.value), "a message that is not text is not called empty"
+    assert snapshot(engine, "careful3") == before
+
+
+def test_a_user_id_with_a_lone_surrogate_is_refused(engine: Engine) -> None:
+    with pytest.raises(InputError, match="not valid Unicode"):
+        engine.chat("user-\udc80", "I like westerns")
+    with pytest.raises(InputError):
+        engine.profile("user-\ud800")
+
+
+@pytest.mark.parametrize("liked", ["no", "yes", 0, 1, None, [True]])
+def test_feedback_takes_only_a_real_boolean(engine: Engine, liked: object) -> None:
+    item = next(iter(engine.items))
+    before = snapshot(engine, "careful4")
+    with pytest.raises(InputError, match="liked must be True or False"):
+        engine.feedback("careful4", item, liked)  # type: ignore[arg-type]
+    assert snapshot(engine, "careful4") == before and engine.profile("careful4")["liked"] == []
+
+
+@pytest.mark.parametrize("item_id", [["a", "b"], {"id": 1}, 7, None])
+def test_an_item_id_that_is_not_a_string_is_a_value_error(engine: Engine, item_id: object) -> None:
+    with pytest.raises(ValueError, match="unknown item id"):
+        engine.feedback("careful5", item_id, liked=True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("context", ["a string", b"bytes", [1, 2], ["ok", None], ["bad \ud800"], 5])
+def test_rank_needs_a_list_of_utterances(engine: Engine, context: object) -> None:
+    with pytest.raises(InputError):
+        engine.rank(context, k=5)  # type: ignore[arg-type]
+    assert len(engine.rank(("I want a western",), k=5)) == 5   # a tuple is a sequence of utterances too
