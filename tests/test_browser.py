@@ -162,3 +162,72 @@ def test_html_in_messages_and_catalog_is_shown_as_text(browser: Any, hostile_url
                and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
     assert requested and outside == [], outside
     page.close()
+
+
+class PixelServer:
+    """A loopback HTTP server that records every request: markdown images pointing at it must never be fetched."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pixel() -> Iterator[PixelServer]:
+    server = PixelServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def markdown_url(tmp_path_factory: pytest.TempPathFactory, pixel: PixelServer) -> Iterator[str]:
+    """An app over a catalog whose title is a markdown image and whose description holds LaTeX."""
+    folder = tmp_path_factory.mktemp("markdown")
+    catalog = write_jsonl(folder / "markdown.jsonl", [
+        {"id": "m1", "title": f"Orbit ![x]({pixel.url}/title.png) Dreams", "year": 2001, "kind": "movie",
+         "genres": ["science fiction"], "tags": ["space"], "description": "Astronauts travel to Jupiter. $$x^2$$"},
+        {"id": "m2", "title": "Moon $$\\int_0^1 f$$ Relay", "kind": "movie", "genres": ["science fiction"],
+         "tags": ["space"], "description": "Engineers build a radio relay on the Moon."},
+    ])
+    with Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine, \
+            serve(engine) as url:
+        yield url
+
+
+def test_markdown_and_latex_show_as_written(browser: Any, markdown_url: str, pixel: PixelServer) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(markdown_url, wait_until="load")
+    page.locator("#message textarea").wait_for(state="visible", timeout=30_000)
+    message = f"I love space ![pixel]({pixel.url}/message.png) and [a link]({pixel.url}/link) $$e^{{i\\pi}}$$"
+    send(page, message)
+    page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
+    wait_for_reply(page, turns=1, timeout_s=30)
+    time.sleep(1.0)   # give any image a moment to be fetched
+    user_text = page.locator('#chat [data-testid="user"]').last.inner_text()
+    assert f"![pixel]({pixel.url}/message.png)" in user_text and "$$e^{i\\pi}$$" in user_text, user_text
+    bot = bot_text(page)
+    assert "![x](" in bot or "Moon $$" in bot, bot   # the template reply names the titles, as written
+    assert page.locator("#chat img, #chat .katex, #chat a[href]").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "markdown.png"), full_page=True)
+    assert pixel.hits == [], pixel.hits
+    page.close()
