@@ -26,18 +26,24 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_JSON_BODY = 8 * 1024 * 1024      # a Gradio call carries the chat history; far more is no chat
-MAX_BINDINGS = 100_000               # session hash -> user; the oldest are forgotten first
+MAX_BINDINGS = 200_000               # session hash -> user (about 200 bytes each)
+BINDING_IDLE_S = 6 * 3600            # a session hash unused this long is forgotten (Gradio's heartbeat keeps it used)
 COOKIE_MAX_AGE = 365 * 24 * 3600     # profiles persist across visits, so does the cookie
 
 
 class SessionGate:
-    """ASGI middleware: gives each client a signed session cookie and keeps session hashes to their owner."""
+    """ASGI middleware: gives each client a signed session cookie and keeps session hashes to their owner.
 
-    def __init__(self, app: ASGIApp, identity: Identity, max_bindings: int = MAX_BINDINGS) -> None:
+    A binding is dropped only after `idle_s` without use; when `max_bindings` are all in use a new session is
+    refused (503), never made by evicting a live one, so flooding the table cannot free a victim's hash."""
+
+    def __init__(self, app: ASGIApp, identity: Identity, max_bindings: int = MAX_BINDINGS,
+                 idle_s: float = BINDING_IDLE_S) -> None:
         self.app = app
         self.identity = identity
         self.max_bindings = max_bindings
-        self._owners: OrderedDict[str, str] = OrderedDict()
+        self.idle_s = idle_s
+        self._owners: OrderedDict[str, tuple[str, float]] = OrderedDict()   # hash -> (user, last use), oldest first
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,21 +61,30 @@ class SessionGate:
             await _json_error(send, 413, "too_large", "The request body is too large.")
             return
         for session_hash in _session_hashes(scope, headers, body):
-            if not self._claim(session_hash, user):
-                await _json_error(send, 403, "foreign_session", "This session belongs to another user.")
+            verdict = self._claim(session_hash, user)
+            if verdict != "ok":
+                status, text = (403, "This session belongs to another user.") if verdict == "foreign" else \
+                    (503, "Too many sessions are open; please try again in a while.")
+                await _json_error(send, status, f"{verdict}_session", text)
                 return
         await self.app(scope, receive, _setting_cookie(send, issued, _is_https(scope, headers)) if issued else send)
 
-    def _claim(self, session_hash: str, user: str) -> bool:
-        """Bind an unseen session hash to `user`; True when the hash is (now) `user`'s."""
+    def _claim(self, session_hash: str, user: str) -> str:
+        """Bind an unseen session hash to `user`: "ok" when the hash is (now) `user`'s, "foreign" when it is
+        another user's, "full" when no binding can be made."""
+        now = time.monotonic()
         with self._lock:
             owner = self._owners.get(session_hash)
             if owner is None:
-                self._owners[session_hash] = owner = user
-                while len(self._owners) > self.max_bindings:
+                while self._owners and next(iter(self._owners.values()))[1] < now - self.idle_s:
                     self._owners.popitem(last=False)
+                if len(self._owners) >= self.max_bindings:
+                    return "full"
+            elif owner[0] != user:
+                return "foreign"
+            self._owners[session_hash] = (user, now)
             self._owners.move_to_end(session_hash)
-            return owner == user
+            return "ok"
 
 
 # -- reading requests -----------------------------------------------------------------------------------------

@@ -253,3 +253,16 @@ def test_two_processes_on_one_chroma_server_lose_no_update(catalog: Path, tmp_pa
     kinds = [kind for _, kind, _ in events]
     assert kinds.count("message") == 30 and kinds.count("feedback") == 30
     assert state is not None and state.turns == 30, f"{state.turns if state else None} turns saved of 30"
+
+
+def test_a_full_binding_table_refuses_new_sessions_instead_of_freeing_old_ones() -> None:
+    from chatrec.web import SessionGate
+
+    gate = SessionGate(app=None, identity=Identity(b"k" * 32), max_bindings=2, idle_s=3600)  # type: ignore[arg-type]
+    assert gate._claim("victim-hash", "web-victim") == "ok"
+    assert gate._claim("h2", "web-attacker") == "ok"
+    assert gate._claim("h3", "web-attacker") == "full"               # a flood cannot evict the victim's hash
+    assert gate._claim("victim-hash", "web-attacker") == "foreign"
+    assert gate._claim("victim-hash", "web-victim") == "ok"
+    gate.idle_s = 0.0                                                # long unused: forgotten, the slot reused
+    assert gate._claim("h4", "web-other") == "ok"
