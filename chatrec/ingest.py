@@ -72,11 +72,23 @@ def _embed_and_store(store: ChromaStore, items: Sequence[Item], embedder: Embedd
 
 
 def open_for_rebuild(settings: Settings, embedder: Embedder) -> tuple[ChromaStore, Path | None]:
-    """An empty store to fill again: a healthy one is cleared; a damaged one is moved aside (kept) first."""
+    """An empty store to fill again: a healthy one is cleared; a damaged one is moved aside (kept) first.
+
+    Opening the store reads it in a child process first (store.check_readable), so a damaged index that would
+    crash Chroma is moved aside without ever being opened in this process."""
     try:
         store = ChromaStore(settings, embedder.id, embedder.dim)
     except StoreCorruptedError:
-        moved = set_aside(settings)
-        return ChromaStore(settings, embedder.id, embedder.dim), moved
-    store.clear()
+        return _fresh(settings, embedder)
+    try:
+        store.clear()
+    except StoreCorruptedError:
+        store.close()
+        return _fresh(settings, embedder)
     return store, None
+
+
+def _fresh(settings: Settings, embedder: Embedder) -> tuple[ChromaStore, Path | None]:
+    """Move the damaged store aside (kept, never deleted) and open a new, empty one in its place."""
+    moved = set_aside(settings)
+    return ChromaStore(settings, embedder.id, embedder.dim), moved

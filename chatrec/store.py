@@ -3,6 +3,8 @@
 Embedded `PersistentClient` under the data folder by default, `HttpClient` when a server URL is set.
 Chroma's own embedding function is never used (it would download a model): vectors are always passed in.
 Only one process may write an embedded store, so opening one takes an exclusive lock on the folder.
+A damaged index can segfault Chroma, so an embedded store is first read by a child process (chatrec/probe.py), and
+Chroma's errors at run time become `StoreCorruptedError` with the rebuild hint.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import fcntl
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -21,6 +24,7 @@ import numpy as np
 from .catalog import Item
 from .config import Settings, offline_environment
 from .errors import StoreCorruptedError, StoreError, StoreLockedError
+from .probe import has_data, problem
 
 SCHEMA = 1
 LOCK_NAME = "chatrec-writer.lock"
@@ -34,6 +38,32 @@ class Hit:
     item_id: str
     score: float
     vector: np.ndarray | None
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether an exception is Chroma failing on its own data (not a bad argument from our code).
+
+    Chroma 1.5 raises `chromadb.errors.InternalError` when a segment or the HNSW index cannot be read, and its Rust
+    core raises pyo3's `PanicException` (a BaseException) when it trips over damaged data. Argument errors
+    (InvalidArgumentError, InvalidDimensionException, DuplicateIDError) and Python errors (TypeError, ...) are ours.
+    """
+    from chromadb.errors import InternalError
+
+    return isinstance(exc, InternalError) or type(exc).__name__ == "PanicException"
+
+
+def check_readable(settings: Settings) -> None:
+    """Read an embedded store in a child process; StoreCorruptedError if that crashed, failed or hung."""
+    if settings.chroma_url or not has_data(settings.chroma_dir):
+        return  # a server checks itself; a new folder has nothing to read
+    found = problem(settings.chroma_dir, settings.collection, meanwhile=_import_chroma)
+    if found:
+        raise StoreCorruptedError(f"The vector store at {settings.chroma_dir} is damaged: {found}. {REBUILD_HINT}")
+
+
+def _import_chroma() -> None:
+    """Import Chroma (about 1 s), which this process needs next anyway, while the child process reads the store."""
+    import chromadb  # noqa: F401
 
 
 def item_metadata(item: Item, content_hash: str) -> dict[str, Any]:
@@ -80,6 +110,7 @@ class ChromaStore:
         if settings.chroma_url is None:
             self._lock = _FolderLock(settings.chroma_dir / LOCK_NAME)
         try:
+            check_readable(settings)  # before this process opens it: a crash there kills only the child
             self._client = self._connect()
             self._collection = self._open_collection()
         except StoreError:
@@ -126,20 +157,37 @@ class ChromaStore:
             self._lock.release()
             self._lock = None
 
+    @contextmanager
+    def _reporting(self, doing: str) -> Iterator[None]:
+        """Turn Chroma failing on its data into StoreCorruptedError with the rebuild hint; anything else passes."""
+        try:
+            yield
+        except BaseException as exc:
+            if not is_store_failure(exc):
+                raise
+            detail = " ".join(str(exc).split())[:300]
+            raise StoreCorruptedError(
+                f"The vector store at {self.location} failed while {doing} ({type(exc).__name__}: {detail}). "
+                f"{REBUILD_HINT}"
+            ) from exc
+
     # -- reading -------------------------------------------------------------------------------------------
     def count(self) -> int:
-        return int(self._collection.count())
+        with self._reporting("counting items"):
+            return int(self._collection.count())
 
     def stored_hashes(self) -> dict[str, str]:
         """item id -> content hash of every stored item."""
-        got = self._collection.get(include=["metadatas"])
+        with self._reporting("reading stored items"):
+            got = self._collection.get(include=["metadatas"])
         return {i: str((m or {}).get("hash", "")) for i, m in zip(got["ids"], got["metadatas"])}
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         ids = list(dict.fromkeys(ids))  # Chroma refuses duplicate ids
         if not ids:
             return {}
-        got = self._collection.get(ids=ids, include=["embeddings"])
+        with self._reporting("reading stored vectors"):
+            got = self._collection.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None,
@@ -157,34 +205,42 @@ class ChromaStore:
         if n <= 0:
             return []
         include = ["distances", "embeddings"] if with_vectors else ["distances"]
-        result = self._collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, where=where, include=include
-        )
+        with self._reporting("searching the index"):
+            result = self._collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, where=where, include=include
+            )
         ids, dists = result["ids"][0], result["distances"][0]
         vecs = result["embeddings"][0] if with_vectors else [None] * len(ids)
         return [Hit(i, 1.0 - float(d), None if v is None else np.asarray(v, dtype=np.float32)) for i, d, v in zip(ids, dists, vecs)]
 
     # -- writing -------------------------------------------------------------------------------------------
     def upsert(self, items: Sequence[Item], vectors: np.ndarray, hashes: Sequence[str]) -> None:
-        self._collection.upsert(
-            ids=[it.id for it in items],
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            metadatas=[item_metadata(it, h) for it, h in zip(items, hashes)],
-            documents=[it.title for it in items],
-        )
+        metadatas = [item_metadata(it, h) for it, h in zip(items, hashes)]
+        with self._reporting("writing items"):
+            self._collection.upsert(
+                ids=[it.id for it in items],
+                embeddings=np.asarray(vectors, dtype=np.float32),
+                metadatas=metadatas,
+                documents=[it.title for it in items],
+            )
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self._collection.delete(ids=list(ids))
+            with self._reporting("deleting items"):
+                self._collection.delete(ids=list(ids))
 
     def clear(self) -> None:
         """Drop every stored vector (the collection is made anew, empty)."""
-        self._client.delete_collection(self.settings.collection)
-        self._collection = self._open_collection()
+        with self._reporting("clearing the store"):
+            self._client.delete_collection(self.settings.collection)
+            self._collection = self._open_collection()
 
 
 def set_aside(settings: Settings) -> Path | None:
-    """Move a damaged embedded store out of the way (never deleted) and return where it went."""
+    """Move a damaged embedded store out of the way (never deleted) and return where it went.
+
+    It never opens the store: it only drops this process's cached Chroma clients (so none keeps using the moved
+    files) and moves the folder."""
     if settings.chroma_url or not settings.chroma_dir.exists():
         return None
     from chromadb.api.client import SharedSystemClient
