@@ -14,6 +14,7 @@ import hmac
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 
 from itsdangerous import BadSignature, Signer
@@ -79,8 +80,10 @@ def load_key(data_dir: Path, configured: str | None = None) -> bytes:
         else:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(secrets.token_urlsafe(48))
-    key = path.read_text(encoding="ascii").strip()
-    if len(key) < 32:   # a second process may read while the first is still writing
-        raise ConfigError(f"{path} is not a chatrec secret key (too short); delete it to make a new one "
-                          "(every session token issued under it stops working)")
-    return key.encode("ascii")
+    for _ in range(40):   # a second process may read while the first is still writing the key
+        key = path.read_bytes().decode("ascii", errors="replace").strip()
+        if len(key) >= 32 and "\ufffd" not in key:
+            return key.encode("ascii")
+        time.sleep(0.05)
+    raise ConfigError(f"{path} is not a chatrec secret key; delete it to make a new one "
+                      "(every session token issued under it stops working)")

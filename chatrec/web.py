@@ -56,7 +56,7 @@ class SessionGate:
         if user is None:   # a new client: issue a token, and let this very request carry it
             issued, user = self.identity.issue()
             scope = {**scope, "headers": _with_cookie(scope["headers"], issued)}
-        body, receive = await _buffer_json(scope, receive)
+        body, receive = await _buffer_json(scope, headers, receive)
         if body is _TOO_LARGE:
             await _json_error(send, 413, "too_large", "The request body is too large.")
             return
@@ -114,10 +114,9 @@ def _with_cookie(raw: list[tuple[bytes, bytes]], token: str) -> list[tuple[bytes
     return [(n, v) for n, v in raw if n.lower() != b"cookie"] + [(b"cookie", cookie.encode("latin-1"))]
 
 
-async def _buffer_json(scope: Scope, receive: Receive) -> tuple[Any, Receive]:
+async def _buffer_json(scope: Scope, headers: dict[str, str], receive: Receive) -> tuple[Any, Receive]:
     """A POSTed JSON body, read once and replayed to the app (other bodies pass through unread)."""
-    content_type = _headers(scope).get("content-type", "")
-    if scope.get("method") != "POST" or "json" not in content_type:
+    if scope.get("method") != "POST" or "json" not in headers.get("content-type", ""):
         return None, receive
     chunks, size, more = [], 0, True
     while more:
