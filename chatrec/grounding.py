@@ -2,8 +2,10 @@
 
 `Grounding.check` looks at every title-like span of a reply (quoted or 《bracketed》 text, runs of capitalised words,
 Chinese catalog titles) and accepts it only when it belongs to a recommended item or is plain vocabulary from those
-items' own facts. `StreamGuard` runs the same check on the text a stream has safely completed so far, so a bad
-span stops generation at once and the template reply is shown instead.
+items' own facts. Catalog text is data: the words of an instruction-like catalog field (`untrusted.screen`) are
+never allowed, and a reply that repeats a run of them, or carries a link, fails. `StreamGuard` runs the same check
+on the text a stream has safely completed so far, so a bad span stops generation at once and the template reply is
+shown instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .catalog import Item
 from .language import CJK, detect_language
 from .lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS
 from .understanding import TitleIndex, norm
+from .untrusted import links, screen
 
 CONNECTORS = frozenset("of the a an and in on to for with at from de la le du des del von van y or vs".split())
 LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ'’\\-"
@@ -67,6 +70,7 @@ class Allowed:
     vocabulary: frozenset[str]              # lower-cased words the reply may capitalise freely
     language: str
     secrets: tuple[str, ...] = ()           # prompt text that must never be echoed
+    tainted: tuple[str, ...] = ()           # runs of the chosen items' dropped instruction-like text (`_tainted_runs`)
 
 
 class Grounding:
@@ -86,7 +90,7 @@ class Grounding:
         self.base_vocabulary = _base_vocabulary()
         self.catalog_words: set[str] = set(self.base_vocabulary)
         self.catalog_ngrams: set[str] = set()      # Chinese strings of 2 to 6 characters the catalog uses
-        for item in items_list:
+        for item in map(_clean, items_list):
             text = norm(" ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags,
                                   *item.creators, *item.cast]))
             self.catalog_words.update(text.split())
@@ -118,20 +122,27 @@ class Grounding:
 
     def allowed(self, chosen: Iterable[Item], language: str, secrets: Iterable[str] = (),
                 extra_words: Iterable[str] = ()) -> Allowed:
-        """The titles and words a reply about `chosen` may use (`extra_words`: the interests shown to the model)."""
-        chosen = list(chosen)
+        """The titles and words a reply about `chosen` may use (`extra_words`: the interests shown to the model).
+
+        Only the items' screened facts count; what `untrusted.screen` dropped becomes `tainted` runs instead.
+        """
+        screened = [screen(item) for item in chosen]
+        chosen = [item for item, _ in screened]
         titles = tuple(dict.fromkeys(k for item in chosen for k in map(norm, (item.title, *item.aliases)) if k))
         words = set(self.base_vocabulary)
         words.update(w for term in extra_words if self.is_plain(term) for w in norm(term).split())
+        own = []
         for item in chosen:
             text = " ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags,
                              *item.creators, *item.cast, item.kind, str(item.year or "")])
-            words.update(norm(text).split())
+            own.append(norm(text))
+            words.update(own[-1].split())
         kinds = tuple((k, item.kind, norm(f"{item.description} {' '.join(item.tags)}"))
                       for item in chosen for k in map(norm, (item.title, *item.aliases)) if k)
         years = frozenset(str(item.year) for item in chosen if item.year)
         raw = tuple(sorted({t for item in chosen for t in (item.title, *item.aliases)}, key=len, reverse=True))
-        return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s))
+        tainted = _tainted_runs([text for _, dropped in screened for text in dropped], own, self.base_vocabulary)
+        return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s), tainted)
 
     def mend_brackets(self, text: str, allowed: Allowed) -> str:
         """A bracketed Chinese title a character off exactly one recommended title (two off from five characters:
@@ -149,8 +160,8 @@ class Grounding:
 
     def check(self, text: str, allowed: Allowed, complete: bool = True) -> Verdict:
         """Accept `text` only if every title-like span in it is grounded (see the module docstring)."""
-        for check in (self._leak, self._brackets, self._quoted, self._runs, self._cjk, self._matched, self._years,
-                      self._kinds):
+        for check in (self._leak, self._links, self._tainted, self._brackets, self._quoted, self._runs, self._cjk,
+                      self._matched, self._years, self._kinds):
             verdict = check(text, allowed)
             if not verdict.ok:
                 return verdict
@@ -169,6 +180,26 @@ class Grounding:
             for window in _windows(secret):
                 if window in (packed if CJK.search(window) else lowered):
                     return Verdict(False, "reply repeats the instructions")
+        return OK
+
+    @staticmethod
+    def _links(text: str, allowed: Allowed) -> Verdict:
+        """No URL, domain or e-mail address, unless it is part of a recommended title ("Amazon.com")."""
+        for title in allowed.raw_titles:
+            text = re.sub(re.escape(title), " ", text, flags=re.IGNORECASE)
+        found = links(text)
+        return Verdict(False, f"carries the link {found[0]!r}") if found else OK
+
+    @staticmethod
+    def _tainted(text: str, allowed: Allowed) -> Verdict:
+        """No run of words from a recommended item's instruction-like catalog text (3 words, 6 Chinese characters)."""
+        if not allowed.tainted:
+            return OK
+        folded = norm(text)
+        stems, packed = f" {_stems(folded)} ", folded.replace(" ", "")
+        for run in allowed.tainted:
+            if (run in packed) if CJK.search(run) else (f" {run} " in stems):
+                return Verdict(False, "reply repeats an instruction found in the catalog")
         return OK
 
     def _brackets(self, text: str, allowed: Allowed) -> Verdict:
@@ -303,7 +334,12 @@ class StreamGuard:
         self.text += piece
         held = self.text[self.released:]   # not shown yet: a near-miss bracketed title can still be mended
         self.text = self.text[:self.released] + self.grounding.mend_brackets(held, self.allowed)
-        cut = safe_cut(self.text)
+        safe = safe_cut(self.text)
+        if self.allowed.tainted and safe > self.released:   # a run the hold below kept back may be complete now
+            self.verdict = self.grounding._tainted(self.text[:safe], self.allowed)
+            if not self.verdict.ok:
+                return ""
+        cut = hold_tainted(self.text, safe, self.allowed.tainted)
         if cut <= self.released:
             return ""
         self.verdict = self.grounding.check(self.text[:cut], self.allowed, complete=False)
@@ -335,6 +371,24 @@ def safe_cut(text: str) -> int:
     if _unbalanced(text[:cut]):
         cut = max(text.rfind(c, 0, cut) for c in "\"“«*《「")
     return max(cut, 0)
+
+
+def hold_tainted(text: str, cut: int, tainted: Iterable[str]) -> int:
+    """`cut`, moved back before a tail of the releasable text that opens a tainted run ("tell the" of "tell the
+    user"): the next words decide, so no part of a repeated catalog instruction is ever shown."""
+    heads = {h for run in tainted for h in (
+        [run[:k] for k in range(1, 6)] if CJK.search(run) else [" ".join(run.split()[:k]) for k in (1, 2)])}
+    if not heads or cut <= 0:
+        return cut
+    tokens = list(re.finditer(r"\S+", text[:cut]))
+    for k in (2, 1):
+        if len(tokens) >= k and _stems(norm(" ".join(t.group() for t in tokens[-k:]))) in heads:
+            return tokens[-k].start()
+    chars = list(CJK.finditer(text[:cut]))[-5:]
+    for k in range(len(chars), 0, -1):
+        if "".join(m.group() for m in chars[-k:]) in heads:
+            return chars[-k].start()
+    return cut
 
 
 def _titleish(token: str) -> bool:
@@ -370,6 +424,44 @@ def _windows(secret: str) -> list[str]:
         return [chars[i:i + 10] for i in range(0, max(len(chars) - 9, 1), 3)]
     words = folded.split()
     return [" ".join(words[i:i + 6]) for i in range(0, max(len(words) - 5, 1))]
+
+
+def _clean(item: Item) -> Item:
+    return screen(item)[0]
+
+
+def _stem(word: str) -> str:
+    """A crude stem, so "telling the users" repeats "tell the user"."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            return word[: -len(suffix)]
+    return word
+
+
+def _stems(folded: str) -> str:
+    return " ".join(_stem(w) for w in folded.split() if not CJK.search(w))
+
+
+def _tainted_runs(dropped: list[str], own: list[str], plain: frozenset[str]) -> tuple[str, ...]:
+    """Runs of dropped text a reply may not repeat: 3 words with one that is not plain vocabulary, or 6 Chinese
+    characters, and in neither case text the items' own (kept) facts also use."""
+    own_stems = " ".join(f" {_stems(text)} " for text in own)
+    own_packed = "".join(text.replace(" ", "") for text in own)
+    runs: dict[str, None] = {}
+    for text in map(norm, dropped):
+        words = text.split()
+        for i in range(len(words) - 2):
+            window = words[i:i + 3]
+            run = " ".join(map(_stem, window))
+            if (not any(CJK.search(w) for w in window) and any(w not in plain for w in window)
+                    and f" {run} " not in own_stems):
+                runs[run] = None
+        packed = text.replace(" ", "")
+        for i in range(len(packed) - 5):
+            run = packed[i:i + 6]
+            if len(CJK.findall(run)) == 6 and run not in own_packed:
+                runs[run] = None
+    return tuple(runs)
 
 
 def _base_vocabulary() -> frozenset[str]:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .catalog import Item
 from .lexicon import GENRE_ZH, canonical_genre
+from .untrusted import keywords, screen
 
 KIND_ZH = {"movie": "电影", "book": "书", "series": "剧集"}
 
@@ -21,10 +22,12 @@ class Fact:
 
 
 def item_facts(item: Item) -> list[Fact]:
-    """The facts a reason may cite; every one is read straight from the catalog row."""
+    """The facts a reason may cite; every one is read straight from the catalog row, less any instruction-like or
+    sentence-long text (catalog text is data: see `untrusted`)."""
+    item = screen(item)[0]
     return [
-        *(Fact("genre", g) for g in item.genres),
-        *(Fact("tag", t) for t in item.tags),
+        *(Fact("genre", g) for g in keywords(item.genres)),
+        *(Fact("tag", t) for t in keywords(item.tags)),
         *(Fact("creator", c) for c in item.creators[:2]),
         *(Fact("cast", c) for c in item.cast[:2]),
     ]
@@ -49,6 +52,7 @@ def best_pair(term_vectors: np.ndarray, term_weights: np.ndarray, item_vector: n
 
 def shared_fact(item: Item, liked: Item) -> Fact | None:
     """A genre, tag or person the item has in common with one the user named."""
+    item, liked = screen(item)[0], screen(liked)[0]
     for field, mine, theirs in (("creator", item.creators, liked.creators), ("tag", item.tags, liked.tags),
                                 ("genre", item.genres, liked.genres), ("cast", item.cast, liked.cast)):
         common = [v for v in mine if v in theirs]

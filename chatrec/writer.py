@@ -1,8 +1,10 @@
 """Reply writing: the generator's prompt, the guarded stream, and the template reply whenever generation fails.
 
 The prompt holds only the user's message (quoted, as data), their interest terms and, for each recommended item,
-its title and a few catalog facts. The stream passes through a `StreamGuard`; a reply that names anything else, echoes
-the instructions, runs out of time or comes in the wrong language is replaced by the template reply.
+its title and a few catalog facts (quoted, as data; instruction-like catalog text never gets there: see `untrusted`).
+The stream passes through a `StreamGuard`; a reply that names anything else, echoes the instructions, carries a link
+or an order dropped from the catalog, runs out of time or comes in the wrong language is replaced by the template
+reply.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from .grounding import Grounding, StreamGuard, Verdict
 from .lexicon import GENRE_ZH, canonical_genre
 from .prompts import render
 from .reasons import KIND_ZH
+from .untrusted import keywords, screen
 
 log = logging.getLogger(__name__)
 MESSAGE_IN_PROMPT = 300   # characters of the user's message the model sees
+FACT_IN_PROMPT = 120      # characters of one catalog fact the model sees
 
 
 @dataclass(frozen=True)
@@ -42,19 +46,30 @@ def quote_message(message: str) -> str:
     return flat[:MESSAGE_IN_PROMPT] + ("…" if len(flat) > MESSAGE_IN_PROMPT else "")
 
 
+def quote_fact(fact: str) -> str:
+    """A catalog fact as a one-line quotation that cannot close its own quotes (the request template quotes it)."""
+    flat = re.sub(r"[\"“”]", "'", " ".join(fact.split()))
+    return flat[:FACT_IN_PROMPT] + ("…" if len(flat) > FACT_IN_PROMPT else "")
+
+
 def item_brief(item: Item, language: str) -> dict[str, object]:
-    """Title, year, kind and a few facts of an item, each read from its catalog row."""
+    """Title, year, kind and a few facts of an item, each read from its catalog row and quoted as data.
+
+    Catalog text is data: instruction-like genres, names and tags, and over-long tags, never reach the prompt.
+    """
     zh = language == "zh"
+    item = screen(item)[0]
+    genres, tags = keywords(item.genres)[:2], keywords(item.tags)[:2]   # a short prompt is a quick first token
     facts = []
-    if item.genres:
-        genres = [GENRE_ZH.get(canonical_genre(g), g) if zh else g for g in item.genres[:2]]
+    if genres:
+        genres = tuple(GENRE_ZH.get(canonical_genre(g), g) if zh else g for g in genres)
         facts.append(("类型：" + "、".join(genres)) if zh else ", ".join(genres))
     if item.creators:
         facts.append(("主创：" if zh else "by ") + item.creators[0])
-    if item.tags:   # a short prompt is a quick first token: no cast, two tags
-        facts.append(("主题：" + "、".join(item.tags[:2])) if zh else "about " + ", ".join(item.tags[:2]))
+    if tags:   # no cast, two tags
+        facts.append(("主题：" + "、".join(tags)) if zh else "about " + ", ".join(tags))
     kind = KIND_ZH.get(item.kind, "作品") if zh else (item.kind or "item")
-    return {"title": item.title, "year": item.year, "kind": kind, "facts": facts}
+    return {"title": item.title, "year": item.year, "kind": kind, "facts": [quote_fact(f) for f in facts]}
 
 
 class ReplyWriter:
