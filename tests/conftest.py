@@ -93,6 +93,17 @@ def talker(engine: Engine) -> Iterator[Engine]:
         eng.profiles.close()
 
 
+def stream_through(guard: Any, reply: str, step: int) -> str:
+    """Feed `reply` to a StreamGuard `step` characters at a time, as a model would; the text it released, up to
+    the first failed check."""
+    shown = ""
+    for i in range(0, len(reply), step):
+        shown += guard.feed(reply[i:i + step])
+        if not guard.verdict.ok:
+            break
+    return shown
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

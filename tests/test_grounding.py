@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import stream_through
+
 from chatrec.catalog import Catalog, load_catalog
 from chatrec.grounding import Grounding, StreamGuard, complete_sentences, safe_cut
 from chatrec.resources import knowledge_dir
@@ -95,11 +97,8 @@ def test_a_small_word_of_a_chosen_title_does_not_carry_another_title(catalog: Ca
 
 def test_the_guard_never_releases_a_bad_title(grounding: Grounding, space) -> None:  # type: ignore[no-untyped-def]
     reply = "For space fans, try Interstellar (2014). Or watch The Matrix tonight, it is great."
-    guard, shown = StreamGuard(grounding, space), ""
-    for i in range(0, len(reply), 3):
-        shown += guard.feed(reply[i:i + 3])
-        if not guard.verdict.ok:
-            break
+    guard = StreamGuard(grounding, space)
+    shown = stream_through(guard, reply, 3)
     assert not guard.verdict.ok and "matrix" in guard.verdict.problem
     assert "Interstellar" in shown and "Matrix" not in shown
 

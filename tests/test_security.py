@@ -122,7 +122,7 @@ def test_a_stolen_session_hash_opens_nothing(app_engine: Engine, app_url: str) -
         # a gradio_client given the victim's session hash acts as nobody
         thief = client(app_url)
         thief.session_hash = stolen
-        with pytest.raises(Exception):
+        with pytest.raises(httpx.HTTPStatusError, match="403"):
             thief.predict(api_name="/forget")
         thief.close()
         assert (app_engine.profile(victim_id), len(app_engine.profiles.events(victim_id))) == before
