@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import stream_through
-
 from chatrec.catalog import Catalog, load_catalog
 from chatrec.grounding import Grounding, StreamGuard, complete_sentences, safe_cut
 from chatrec.resources import knowledge_dir
+
+from conftest import stream_through
 
 SYSTEM = "You are chatrec, a recommender of movies. Never name any other title, person or fact."
 
