@@ -97,6 +97,8 @@ def screen(item: Item) -> tuple[Item, tuple[str, ...]]:
     Titles and aliases are kept: they are what a reply must name, and grounding checks them on its own. Over-long
     tags and genres stay here (they are no orders); `keywords` keeps them out of the prompt.
     """
+    if not instruction_like("\n".join([item.description, *item.genres, *item.creators, *item.cast, *item.tags])):
+        return item, ()   # one pass over all of it (blanking titles only ever removes matches): the usual case
     bad = lambda text: instruction_like(_without_titles(text, item))  # noqa: E731
     fields = {name: tuple(v for v in getattr(item, name) if not bad(v))
               for name in ("genres", "creators", "cast", "tags")}
