@@ -142,16 +142,24 @@ def check_item(item: Item) -> Item:
     return item
 
 
+def text_problem(text: str) -> str | None:
+    """What makes `text` impossible to store or show ("a NUL character", a lone surrogate), or None."""
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"a lone surrogate {text[exc.start]!r}, which is not valid Unicode text"
+    return None
+
+
 def _check_text(name: str, text: str) -> None:
     """Raise ValueError if `text` is too long, holds a NUL or a lone surrogate (which UTF-8 cannot store)."""
     if len(text) > MAX_FIELD_CHARS:
         raise ValueError(f"field {name!r} is longer than {MAX_FIELD_CHARS} characters")
-    if "\x00" in text:
-        raise ValueError(f"field {name!r} holds a NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"field {name!r} holds a lone surrogate {text[exc.start]!r}, which is not a character") from None
+    problem = text_problem(text)
+    if problem:
+        raise ValueError(f"field {name!r} holds {problem}")
 
 
 def parse_row(raw: Any) -> Item:

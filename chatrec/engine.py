@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .adapter import Adapter, resolve as resolve_adapter
-from .catalog import Catalog, Item, load_catalog
+from .catalog import Catalog, Item, load_catalog, text_problem
 from .collaborative import Collaborative
 from .config import Settings
 from .embedding import Embedder, load_embedder
@@ -276,13 +276,10 @@ class Engine:
 
 
 def _check_text(text: str, what: str) -> None:
-    """Refuse text that cannot be stored or shown: lone surrogates (not Unicode characters) and NUL."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError(f"{what} holds characters that are not valid Unicode text. Nothing was changed.") from None
-    if "\x00" in text:
-        raise InputError(f"{what} holds a NUL character. Nothing was changed.")
+    """Refuse text that cannot be stored or shown (NUL, lone surrogates: see `catalog.text_problem`)."""
+    problem = text_problem(text)
+    if problem:
+        raise InputError(f"{what} holds {problem}. Nothing was changed.")
 
 
 def _notes(u: Understanding) -> list[str]:
