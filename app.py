@@ -52,7 +52,8 @@ def card_html(rec: dict[str, Any], note: str = "") -> str:
 
 def profile_html(profile: dict[str, Any] | None) -> str:
     """The side panel: interest terms, liked and rejected items, what is being avoided."""
-    if not profile or not (profile["terms"] or profile["liked"] or profile["rejected"] or profile["mentioned"]):
+    if not profile or not any(profile.get(key) for key in ("terms", "liked", "rejected", "avoid_genres", "avoid_for_now",
+                                                             "avoid_people", "constraints")):
         return "<p>Nothing yet: tell me what you like. 还没有记录：告诉我你喜欢什么。</p>"
 
     def chips(values: list[str]) -> str:
@@ -61,10 +62,12 @@ def profile_html(profile: dict[str, Any] | None) -> str:
     rows = [
         ("Interests", chips([t["term"] for t in profile["terms"]])),
         ("Liked", chips([i["title"] for i in profile["liked"]])),
-        ("Mentioned", chips([i["title"] for i in profile["mentioned"]])),
         ("Rejected", chips([i["title"] for i in profile["rejected"]])),
         ("Avoiding", chips([*profile["avoid_genres"], *profile["avoid_people"]])),
+        ("Less of, for now", chips(profile.get("avoid_for_now", []))),
+        ("Only", chips(profile.get("constraints", []))),
     ]
+    rows = [(name, value) for name, value in rows if value != "—" or name == "Interests"]
     return "".join(f'<div class="profile-row"><b>{name}</b><br>{value}</div>' for name, value in rows)
 
 

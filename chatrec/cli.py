@@ -89,7 +89,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     spec = EvalSpec(dataset=args.dataset, data=args.data, turns=args.turns, data_dir=args.data_dir, limit=args.limit,
                     seed=args.seed, movielens=args.movielens if args.movielens and args.movielens.is_dir() else None,
-                    ablations=not args.no_ablations, tune=args.tune, whole_file=args.whole_file)
+                    ablations=not args.no_ablations, tune=args.tune, whole_file=args.whole_file,
+                    replay=args.replay)
     result = evaluate(spec, log=lambda m: print(m, file=sys.stderr))
     out = args.out or eval_data_dir(spec.dataset, spec.data_dir) / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +141,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_script(args: argparse.Namespace) -> int:
+    from .script import main as run_scripts
+
+    return run_scripts(args.files, junit=args.junit, url=args.url, generate=args.generate)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     for folder in (Path.cwd(), Path(__file__).resolve().parent.parent):
         if (folder / "app.py").is_file():
@@ -177,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--tune", action="store_true", help="also search the term weights on these turns and print them")
     ev.add_argument("--whole-file", action="store_true",
                     help="ReDial: score every validation turn, not only the tuning part (for timing; optimistic)")
+    ev.add_argument("--replay", action="store_true",
+                    help="also replay each turn's seeker utterances through Engine.chat (one new user per turn, k = 10) "
+                         "beside rank on the seeker-only and the full context")
     ev.add_argument("--out", type=Path, default=None, help="where to write the JSON (default: DATA_DIR/results.json)")
     ta = sub.add_parser("train-adapter", help="learn the query adapter from ReDial's training-part dialogues")
     ta.add_argument("--data", type=Path, default=shared / "redial")
@@ -188,6 +198,11 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=f"cli-{os.environ.get('USER', 'user')}")
     chat.add_argument("--catalog", type=Path, default=None)
     chat.add_argument("--generator", default=None, help="qwen2.5-0.5b (default), smollm2-135m, a model path, or none")
+    script = sub.add_parser("script", help="run scripted dialogue tests (YAML): exit 0 all hold, 1 a failure, 2 a bad file")
+    script.add_argument("files", type=Path, nargs="+", metavar="FILE.yaml")
+    script.add_argument("--junit", type=Path, default=None, metavar="OUT.xml", help="also write a JUnit XML report")
+    script.add_argument("--url", default=None, help="run against a chatrec server's HTTP API (not built yet)")
+    script.add_argument("--generate", action="store_true", help="use the generator (default: template replies, faster)")
     serve = sub.add_parser("serve", help="start the web app (same as python app.py)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
@@ -204,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval" and args.data is None:
             args.data = SHARED_DATASETS / args.dataset
         commands = {"ingest": cmd_ingest, "chat": cmd_chat, "serve": cmd_serve, "refit": cmd_refit, "eval": cmd_eval,
-                    "train-adapter": cmd_train_adapter}
+                    "train-adapter": cmd_train_adapter, "script": cmd_script}
         return commands[args.command](args)
     except StoreCorruptedError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -49,27 +49,23 @@ class Settings:
     max_new_tokens: int = 110                  # ~20 s on 2 CPU cores; the cards carry the details
     generation_budget_s: float = 30.0          # wall clock per reply; past it the template reply is used
     k: int = 5                                 # recommendations per chat turn
-    candidates: int = 100                      # Chroma top-N before scoring
     max_message_chars: int = 4000
     secret_key: str | None = field(default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False)  # None: DATA_DIR/secret.key
     # interest tracking
-    half_life_short_s: float = 30 * 60         # session interest fades within an hour
     half_life_long_s: float = 30 * 24 * 3600   # long-term taste fades over months
-    short_rate: float = 0.6                    # how far one message moves the short-term vector
-    long_rate: float = 0.15
+    long_rate: float = 0.15                    # how far one ended conversation moves long-term taste
     negative_rate: float = 0.5
     mention_weight: float = 1.5                # a named item says more than the words around it
     max_negatives: int = 32
-    # scoring
-    long_weight: float = 0.35                  # share of long-term interest in the query vector
-    beta_negative: float = 0.6
-    delta_popularity: float = 0.05
+    long_weight: float = 0.35                  # share of long-term taste (earlier conversations) in the query vector
+    # chat's order (after the shared pipeline): diversity, and leaving out what the user has seen
     mmr_lambda: float = 0.85                   # 1.0 = pure relevance, lower = more diverse
-    exclude_shown: bool = True
-    # ranking a whole dialogue (`Engine.rank`, offline evaluation): weights of the terms in chatrec/signals.py,
+    exclude_known: bool = True                 # never an item the user named as seen or liked (unless asked about)
+    exclude_shown: bool = True                 # no item shown before when the user asks for more or others
+    # the one ranking pipeline (chat, `Engine.rank`, offline evaluation): weights of the terms in chatrec/signals.py,
     # tuned on the ReDial tuning part (README, "Evaluation"); the text term's weight is 1
     adapter: str = field(default_factory=lambda: _env("CHATREC_ADAPTER", "auto") or "auto")  # 'auto', 'none' or a path
-    rank_candidates: int = 800                 # Chroma top-N for a dialogue, joined with dialogue and collaborative items
+    rank_candidates: int = 800                 # Chroma top-N for a turn, joined with named, neighbour and popular items
     mention_recency: float = 0.7               # a mention one utterance older counts this much of the newer one
     w_seeker: float = 0.5                      # the seeker named it (people often ask about what they name)
     w_recommender: float = 2.0                 # the recommender already suggested it (suggestions are repeated)
@@ -77,6 +73,15 @@ class Settings:
     w_popularity: float = 0.2                  # off in effect when the catalog has neither interactions nor popularity
     w_collaborative: float = 0.3               # off in effect without a fitted collaborative model
     w_people: float = 0.2                      # it shares directors, writers or cast with the items the dialogue names
+    w_known: float = 0.0                       # the seeker named it without asking about it (they know it)
+    w_shown: float = 0.0                       # chatrec already recommended it in this conversation
+    w_negative: float = 0.3                    # it is close to a rejected item or a negated phrase
+    w_avoided: float = 1.0                     # it has a genre the user turned away from ("tired of horror")
+    w_feedback: float = 0.3                    # it is close to an item the user gave a thumbs up
+    w_critique: float = 1.0                    # how far "funnier", "darker", ... move the query
+    w_critique_genre: float = 0.3              # it has the genre a critique implies ("funnier": comedy)
+    topic_restart: bool = True                 # a message asking for a new genre or kind starts the text afresh
+    session_gap_s: float = 2 * 3600            # a pause this long starts a new conversation
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -90,22 +95,24 @@ class Settings:
         _check_choice("catalog_format", self.catalog_format, CATALOG_FORMATS)
         if self.generation_budget_s <= 0:
             raise ConfigError("generation_budget_s must be positive")
-        for name in ("threads", "generator_threads", "max_new_tokens", "k", "candidates", "max_message_chars", "max_negatives",
+        for name in ("threads", "generator_threads", "max_new_tokens", "k", "max_message_chars", "max_negatives",
                      "rank_candidates"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("half_life_short_s", "half_life_long_s"):
+        for name in ("half_life_long_s", "session_gap_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
-        for name in ("short_rate", "long_rate", "negative_rate", "long_weight", "mmr_lambda", "mention_recency"):
+        for name in ("long_rate", "negative_rate", "long_weight", "mmr_lambda", "mention_recency"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
 
     @property
     def term_weights(self) -> dict[str, float]:
         """Weights of the ranking terms by name (see chatrec/signals.py)."""
-        return {"text": 1.0, "seeker": self.w_seeker, "recommender": self.w_recommender, "stated": self.w_stated,
-                "popularity": self.w_popularity, "collaborative": self.w_collaborative, "people": self.w_people}
+        return {"text": 1.0, "seeker": self.w_seeker, "known": self.w_known, "recommender": self.w_recommender,
+                "shown": self.w_shown, "stated": self.w_stated, "popularity": self.w_popularity,
+                "collaborative": self.w_collaborative, "people": self.w_people, "negative": -self.w_negative,
+                "avoided": -self.w_avoided, "feedback": self.w_feedback, "critique": self.w_critique_genre}
 
     @property
     def collaborative_dir(self) -> Path:

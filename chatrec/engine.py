@@ -16,19 +16,18 @@ from .collaborative import Collaborative
 from .config import Settings
 from .embedding import Embedder, load_embedder
 from .errors import InputError, UnknownItemError
-from .explain import Explainer
+from .explain import Explainer, display_term
 from .generation import Generator, Limits, load_generator
 from .grounding import Grounding
 from .ingest import IngestReport, sync
-from .interests import InterestState, blend, drift
+from .interests import InterestState, drift
 from .profiles import ProfileStore
-from .ranking import DialogueRanker
-from .recommender import Recommender
+from .ranking import Ranker
 from .resources import knowledge_dir
 from .results import Recommendation, Turn
 from .store import ChromaStore
 from .tracker import Tracker
-from .understanding import Understander, Understanding
+from .understanding import Understander, Understanding, core_words
 from .writer import ReplyWriter
 
 MAX_USER_ID = 200
@@ -48,19 +47,18 @@ class Engine:
         self.ingest_report = report
         self.items: dict[str, Item] = catalog.items
         self.understander = Understander(list(catalog))
-        self.recommender = Recommender(store, self.items, settings)
         self.tracker = Tracker(self.embed_texts, store.vectors, settings)
         self.grounding = Grounding(catalog, self.understander.titles)
-        self.explainer = Explainer(self.embed_texts, self.items, plain=self.grounding.is_plain)
+        self.explainer = Explainer(self.items, plain=self.grounding.is_plain,
+                                   known=self.understander.vocabulary.__contains__)
         self.generator = generator
         self.writer = ReplyWriter(generator, self.grounding,
                                   Limits(max_new_tokens=settings.max_new_tokens, budget_s=settings.generation_budget_s))
-        self.ranker = DialogueRanker(settings, store, self.items, self.tracker, self.read_utterance, self.recommender.excluded_by,
-                                     collaborative, adapter)
-        self.profiles = ProfileStore(settings.profiles_path)
-        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.ranker = Ranker(settings, store, self.items, self.tracker, self.read_utterance, collaborative, adapter)
+        self.profiles = ProfileStore(settings.profiles_path)
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -112,14 +110,15 @@ class Engine:
         user_id, message = self._check_user(user_id), self._check_message(message)
         with self._user_lock(user_id):   # one turn at a time per user here; `profiles.update` guards other processes
             now = time.time()
-            u = self.understander.read(message)
+            u = self.read_utterance(message)
 
             def turn(state: InterestState) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
-                self.tracker.apply_message(state, u, now)
-                recs = self._recommend(state, state.kind, u.positive_text or message)
-                avoided = [*state.avoid_genres, *state.avoid_people]
+                self.tracker.new_session(state, now)
+                self.tracker.hear(state, message, u, now)
+                recs = self._recommend(state, now)
+                avoided = [*state.avoid_genres, *state.soft_avoid_genres, *state.avoid_people]
                 template, interests = self.explainer.reply(recs, state, avoided), self.explainer.interests(state)
-                state.shown = list(dict.fromkeys([*state.shown, *(r.item_id for r in recs)]))
+                self.tracker.answered(state, "", [r.item_id for r in recs], now)
                 state.turns += 1
                 events = [("message", {"text": message}), ("shown", {"items": [r.item_id for r in recs]})]
                 return events, (state, recs, template, interests)
@@ -155,12 +154,16 @@ class Engine:
         titled = lambda ids: [{"id": i, "title": self.items[i].display_title} for i in ids if i in self.items]  # noqa: E731
         return {
             "user_id": user_id,
-            "terms": [{"term": t, "weight": round(w, 3)} for t, w in state.terms.items()],
+            "terms": [{"term": display_term(t, state.language), "weight": round(w, 3)} for t, w in state.terms.items()
+                      if self.understander.vocabulary.__contains__(t)],
             "liked": titled(state.liked),
             "rejected": titled(state.rejected),
             "mentioned": titled(state.seen),
-            "avoid_genres": list(state.avoid_genres),
+            "avoid_genres": [display_term(g, state.language) for g in state.avoid_genres],
+            "avoid_for_now": [display_term(g, state.language) for g in state.soft_avoid_genres],
             "avoid_people": list(state.avoid_people),
+            "constraints": state.constraints,
+            "kind": state.kind,
             "turns": state.turns,
             "language": state.language,
             "drift": round(drift(state.short, state.long), 4),
@@ -185,8 +188,8 @@ class Engine:
     def rank(self, context: Sequence[str], k: int = 50) -> list[str]:
         """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids.
 
-        A pure relevance order (no MMR): offline evaluation scores the ranking itself. The terms and their weights
-        are in chatrec/signals.py and `Settings` (README, "Evaluation")."""
+        The same pipeline as chat on a fresh user fed the context, in pure relevance order (no MMR): offline
+        evaluation scores the ranking itself. The terms and their weights are in chatrec/signals.py and `Settings`."""
         if isinstance(context, (str, bytes)) or not isinstance(context, Sequence) or \
                 not all(isinstance(u, str) for u in context):
             raise InputError("context must be a list of utterances (strings), seeker first")
@@ -199,22 +202,22 @@ class Engine:
         return self.ranker.rank(context, k)
 
     def ranker_variant(self, settings: Settings | None = None, adapter: Adapter | None | object = ...,
-                       collaborative: Collaborative | None | object = ...) -> DialogueRanker:
-        """A `DialogueRanker` over this engine's store and caches with other settings, adapter or collaborative
-        model (`...` keeps the engine's own): what offline ablations compare against `Engine.rank`."""
+                       collaborative: Collaborative | None | object = ...) -> Ranker:
+        """The pipeline over this engine's store and caches with other settings, adapter or collaborative model
+        (`...` keeps the engine's own): what offline ablations compare against `Engine.rank`."""
         settings = settings or self.settings
-        return DialogueRanker(settings, self.store, self.items, Tracker(self.embed_texts, self.store.vectors, settings),
-                              self.read_utterance, self.recommender.excluded_by,
-                              self.ranker.collaborative if collaborative is ... else collaborative,  # type: ignore[arg-type]
-                              self.ranker.adapter if adapter is ... else adapter)  # type: ignore[arg-type]
+        return Ranker(settings, self.store, self.items, Tracker(self.embed_texts, self.store.vectors, settings),
+                      self.read_utterance,
+                      self.ranker.collaborative if collaborative is ... else collaborative,  # type: ignore[arg-type]
+                      self.ranker.adapter if adapter is ... else adapter)  # type: ignore[arg-type]
 
     def read_utterance(self, utterance: str) -> Understanding:
-        """One dialogue utterance as the ranker reads it (exact titles only), cached: contexts repeat from turn to
+        """One message or dialogue utterance as the pipeline reads it, cached: conversations are read again every
         turn, so each utterance is read once."""
         with self._cache_lock:
             u = self._read_cache.get(utterance)
         if u is None:
-            u = self.understander.read(utterance, fuzzy=False)
+            u = self.understander.read(utterance)
             with self._cache_lock:
                 self._read_cache[utterance] = u
                 if len(self._read_cache) > TEXT_CACHE:
@@ -235,18 +238,31 @@ class Engine:
         return np.vstack([known[t] for t in texts])
 
     # -- inside a turn ---------------------------------------------------------------------------------------
-    def _recommend(self, state: InterestState, kind: str | None, hint: str) -> list[Recommendation]:
-        if state.is_cold:
+    def _recommend(self, state: InterestState, now: float) -> list[Recommendation]:
+        """Chat's recommendations: nothing until the user says what they like or what to leave out."""
+        if not (state.dialogue and self._says_something(state)):
             return []
-        exclude = set(state.rejected) | set(state.seen) | self.recommender.excluded_by(state.avoid_genres, state.avoid_people)
-        query, negatives, k = self._query(state), state.negative_matrix(), self.settings.k
-        chosen = self.recommender.recommend(query, negatives, exclude | set(state.shown) if self.settings.exclude_shown else exclude, k, kind)
-        if len(chosen) < k and self.settings.exclude_shown:  # everything new is used up: show again rather than nothing
-            chosen = self.recommender.recommend(query, negatives, exclude, k, kind)
-        return self.explainer.recommendations(chosen, state, hint)
+        chosen, given = self.ranker.recommend(state, self.settings.k)
+        query = given.query if given.query is not None and np.any(given.query) else state.short
+        self.tracker.settle(state, query, now)
+        said = next((e.get("text", "") for e in reversed(state.dialogue) if e["side"] == "seeker"), "")
+        return self.explainer.recommendations(chosen, state, said, self._mentions(state))
 
-    def _query(self, state: InterestState) -> np.ndarray:
-        return blend(state.short, state.long, self.settings.long_weight)
+    def _mentions(self, state: InterestState) -> list[tuple[str, int]]:
+        """Items the user named in this conversation, newest first, with how many of their messages ago."""
+        seeker = [e for e in state.dialogue if e["side"] == "seeker"]
+        out: dict[str, int] = {}
+        for ago, entry in enumerate(reversed(seeker)):
+            for item in self.read_utterance(entry.get("text", "")).mentioned:
+                out.setdefault(item, ago)
+        return list(out.items())
+
+    def _says_something(self, state: InterestState) -> bool:
+        """The conversation gives anything to go on: words or titles of interest, or a constraint ("no horror")."""
+        seeker = [self.read_utterance(e.get("text", "")) for e in state.dialogue if e["side"] == "seeker"]
+        return bool(np.any(state.long) or state.liked or state.avoid_genres or state.soft_avoid_genres or
+                    state.avoid_people or state.constraints or state.kind or
+                    any(u.mentioned or u.liked_genres or _has_words(u.positive_text) for u in seeker))
 
     def _state(self, user_id: str) -> InterestState:
         return self.profiles.load(user_id, self.embedder.dim) or InterestState(dim=self.embedder.dim)
@@ -273,6 +289,10 @@ class Engine:
             )
         _check_text(message, "The message")
         return message.strip()
+
+
+def _has_words(text: str) -> bool:
+    return bool(core_words(text).strip(" ,.;!?，。！？"))
 
 
 def _check_text(text: str, what: str) -> None:

@@ -7,90 +7,112 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-import numpy as np
-
 from .catalog import Item
 from .interests import InterestState
+from .language import CJK
+from .lexicon import EN_STOPWORDS, GENRE_ZH, canonical_genre
+from .order import Scored
 from .prompts import render, reply_template
-from .reasons import Fact, best_pair, item_facts, reason, shared_fact
-from .recommender import Scored
+from .reasons import Fact, item_facts, reason, shared_fact
 from .results import Recommendation
+from .understanding import norm
 
-EmbedFn = Callable[[Sequence[str]], np.ndarray]
-CACHE_SIZE = 20_000   # short texts kept with their vectors
 UNNAMED = {"en": "what you described", "zh": "你描述的内容"}
+
+
+def display_term(term: str, language: str) -> str:
+    """An interest term as the user reads it: genres in Chinese for Chinese sessions, the rest as the catalog has it."""
+    return GENRE_ZH.get(term, term) if language == "zh" else term
+
+
+def matching_fact(term: str, facts: Sequence[Fact]) -> Fact | None:
+    """The item fact (tag, person) that an interest term names or shares a word with ("space" and "space opera")."""
+    words = set(norm(term).split())
+    exact = next((f for f in facts if f.field != "genre" and norm(f.value) == norm(term)), None)
+    if exact or not words:
+        return exact
+    return next((f for f in facts if f.field == "tag" and (words & set(norm(f.value).split()) - EN_STOPWORDS
+                                                            or (CJK.search(term) and norm(term) in norm(f.value)))), None)
 
 
 class Explainer:
     """Builds `Recommendation`s with reasons, and the reply that presents them."""
 
-    def __init__(self, embed: EmbedFn, items: dict[str, Item], plain: Callable[[str], bool] = lambda t: True) -> None:
-        self.embed = embed
+    def __init__(self, items: dict[str, Item], plain: Callable[[str], bool] = lambda t: True,
+                 known: Callable[[str], bool] = lambda t: True) -> None:
         self.items = items
         self.plain = plain
-        self._cache: dict[str, np.ndarray] = {}
-
-    def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of short texts (interest words, facts), cached: the same few recur all the time."""
-        cache = self._cache   # a local reference: `clear` may swap in a new dict meanwhile
-        missing = [t for t in dict.fromkeys(texts) if t not in cache]
-        if missing:
-            if len(cache) + len(missing) > CACHE_SIZE:   # bounded: start afresh rather than grow
-                cache = self._cache = {}
-                missing = list(dict.fromkeys(texts))
-            cache.update(zip(missing, self.embed(missing)))
-        return np.vstack([cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+        self.known = known   # a term of the catalog's vocabulary (profiles saved before may hold other words)
 
     def clear(self) -> None:
-        """Forget every cached text (some are users' interest words)."""
-        self._cache = {}
+        """Nothing of the user's is cached here, so there is nothing to forget (kept for callers that purge)."""
 
-    def why(self, item: Item, vector: np.ndarray, state: InterestState, interest_hint: str,
-            cited: set[str] | None = None) -> str:
-        """The user's interest that fits this item best, and the item fact closest to that interest.
+    def why(self, item: Item, state: InterestState, said: str, cited: set[str] | None = None,
+            mentions: Sequence[tuple[str, int]] = ()) -> str:
+        """A reason that is true of the item and names an interest it really matches, in this order: a genre the
+        user asked for that the item has; a fact it shares with an item the user named (saying which mention, by
+        kind and how many messages ago, never by title); a tag or person of interest it has; else the item fact
+        that fits what the user said (`said`: their latest message).
 
         `cited` holds the fact values earlier items of this turn cited; a fresh fact is preferred, and used is added.
+        `mentions` are the items the user named, newest first, with how many of their messages ago.
         """
         cited = set() if cited is None else cited
         lang = state.language
-        for liked_id in reversed([*state.seen, *state.liked]):
-            liked = self.items.get(liked_id)
-            if liked and liked.title in state.terms:
-                fact = shared_fact(item, liked)
-                if fact:
-                    return reason(liked.title, fact, item, lang, liked_kind=liked.kind)
-        terms = self.interests(state, limit=None)
-        labels = terms or [UNNAMED.get(lang, UNNAMED["en"])]
-        terms = terms or [interest_hint]
         facts = item_facts(item)
-        term_i, fact_i = best_pair(
-            self.vectors(terms), np.array([state.terms.get(t, 1.0) for t in terms]), vector,
-            self.vectors([f.value for f in facts]) if facts else np.zeros((0, len(vector)), np.float32),
-            used=np.array([f.value in cited for f in facts], dtype=bool),
-        )
-        fact: Fact | None = facts[fact_i] if fact_i >= 0 else None
-        if fact:
-            cited.add(fact.value)
-        return reason(labels[term_i], fact, item, lang)
+        genre = self._asked_genre(item, state, facts)
+        if genre is not None:
+            cited.add(genre.value)
+            return reason(display_term(canonical_genre(genre.value), lang), genre, item, lang)
+        for named_id, ago in mentions:
+            named = self.items.get(named_id)
+            fact = shared_fact(item, named) if named and named_id != item.id else None
+            if fact:
+                cited.add(fact.value)
+                return reason("", fact, item, lang, liked_kind=named.kind or "", ago=ago)
+        for term in self.interests(state, limit=None, display=False):
+            fact = matching_fact(term, facts)
+            if fact:
+                cited.add(fact.value)
+                return reason(term, fact, item, lang)
+        closest = self._closest_fact(facts, said, cited)
+        if closest:
+            cited.add(closest.value)
+        return reason(UNNAMED.get(lang, UNNAMED["en"]), closest, item, lang)
 
-    def recommendations(self, chosen: list[Scored], state: InterestState, interest_hint: str) -> list[Recommendation]:
+    def _asked_genre(self, item: Item, state: InterestState, facts: list[Fact]) -> Fact | None:
+        """The item's genre fact for the strongest genre among the user's interests, if it has one."""
+        genres = {canonical_genre(f.value): f for f in facts if f.field == "genre"}
+        return next((genres[t] for t in state.terms if t in genres), None)
+
+    def _closest_fact(self, facts: list[Fact], said: str, cited: set[str]) -> Fact | None:
+        """The fact to cite when no interest names one: a tag sharing a word with what the user said, else the
+        first genre, tag or person not yet cited this turn (every one true of the item; no model needed)."""
+        if not facts:
+            return None
+        words = set(norm(said).split()) - EN_STOPWORDS
+        fresh = [f for f in facts if f.value not in cited] or facts
+        return next((f for f in fresh if f.field == "tag" and words & set(norm(f.value).split())), None) or \
+            next((f for f in fresh if f.field == "genre"), fresh[0])
+
+    def recommendations(self, chosen: list[Scored], state: InterestState, said: str,
+                        mentions: Sequence[tuple[str, int]] = ()) -> list[Recommendation]:
         out, cited = [], set()
-        # one embedding call for every fact and interest of the turn (cached), instead of one per item
-        self.vectors([*self.interests(state, limit=None), interest_hint,
-                      *(f.value for s in chosen for f in item_facts(self.items[s.item_id]))])
         for scored in chosen:
             item = self.items[scored.item_id]
             out.append(Recommendation(
                 item_id=item.id, title=item.title, score=round(scored.score, 4),
-                why=self.why(item, scored.vector, state, interest_hint, cited),
+                why=self.why(item, state, said, cited, mentions),
                 year=item.year, kind=item.kind, description=item.description,
             ))
         return out
 
-    def interests(self, state: InterestState, limit: int | None = 3) -> list[str]:
-        """The user's interest terms that may be shown back, strongest first."""
-        return [t for t in state.terms if self.plain(t)][:limit]
+    def interests(self, state: InterestState, limit: int | None = 3, display: bool = True) -> list[str]:
+        """The user's interest terms that may be shown back (catalog vocabulary only), strongest first; genres in
+        the user's language when `display`."""
+        terms = [t for t in state.terms if self.known(t) and self.plain(t)][:limit]
+        return [display_term(t, state.language) for t in terms] if display else terms
 
     def reply(self, recs: list[Recommendation], state: InterestState, avoided: list[str]) -> str:
         return render(reply_template(state.language), recommendations=recs, interests=self.interests(state),
-                      avoided=[a for a in avoided if self.plain(a)])
+                      avoided=[display_term(a, state.language) for a in avoided if self.plain(a)])

@@ -86,6 +86,13 @@ class InterestState:
     language: str = "en"
     kind: str | None = None                                   # the kind of item last asked for
     turns: int = 0
+    # the conversation so far (this session): {"side": "seeker"|"recommender", "text": ..., "shown": [...], "t": ...}
+    dialogue: list[dict] = field(default_factory=list)
+    soft_avoid_genres: list[str] = field(default_factory=list)  # turned away from for now: ranked down, not out
+    year_min: int | None = None                               # constraints the conversation has stated
+    year_max: int | None = None
+    item_language: str | None = None
+    family: bool = False
 
     def __post_init__(self) -> None:
         if self.short is None:
@@ -97,18 +104,20 @@ class InterestState:
     def is_cold(self) -> bool:
         return not np.any(self.short) and not np.any(self.long)
 
+    @property
+    def constraints(self) -> list[str]:
+        """What the conversation restricts, in words for the profile panel ("1990-1999", "language: zh", "family")."""
+        out = []
+        if self.year_min or self.year_max:
+            out.append(f"{self.year_min or ''}–{self.year_max or ''}")
+        if self.item_language:
+            out.append(f"language: {self.item_language}")
+        if self.family:
+            out.append("family")
+        return out
+
     def negative_matrix(self) -> np.ndarray:
         return np.vstack(self.negatives) if self.negatives else np.zeros((0, self.dim), np.float32)
-
-
-def observe(state: InterestState, signal: np.ndarray, now: float, short_rate: float, long_rate: float,
-            half_life_short: float, half_life_long: float) -> None:
-    """A positive signal (a message, a liked item) moves both interest vectors, each with its own speed and memory."""
-    if not np.any(signal):
-        return
-    state.short = pull(state.short, signal, short_rate, decay(now - state.short_t, half_life_short))
-    state.long = pull(state.long, signal, long_rate, decay(now - state.long_t, half_life_long))
-    state.short_t = state.long_t = now
 
 
 def reject(state: InterestState, vector: np.ndarray, rate: float, max_negatives: int) -> None:

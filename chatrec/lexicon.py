@@ -47,9 +47,16 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 KIND_WORDS: dict[str, tuple[str, ...]] = {
-    "movie": ("movie", "movies", "film", "films", "cinema", "电影", "影片", "片子"),
-    "book": ("book", "books", "novel", "novels", "小说", "书"),
-    "series": ("series", "tv show", "tv shows", "tv series", "电视剧", "剧集"),
+    "movie": ("movie", "movies", "film", "films", "cinema", "flick", "flicks", "电影", "影片", "片子"),
+    "book": ("book", "books", "novel", "novels", "novella", "novellas", "paperback", "小说", "书"),
+    "series": ("series", "tv", "miniseries", "sitcom", "sitcoms", "tv show", "tv shows", "tv series", "电视剧", "剧集",
+               "美剧", "韩剧", "日剧", "英剧", "港剧", "网剧", "连续剧", "追剧"),
+}
+# kind words that need context: "动画片" is a film but "照片" is a photo; "a funny show" but not "show me"
+KIND_PATTERNS: dict[str, re.Pattern[str]] = {
+    "movie": re.compile(r"(?![照图名唱卡芯刀鸦相薯])[\u4e00-\u9fff]片(?![段刻])"),
+    "book": re.compile(r"\b(?:a|something|anything|some)\s+(?:good\s+|light\s+|quick\s+)?(?:to\s+)?read\b|\breads\b|本书|部书", re.I),
+    "series": re.compile(r"\bshows?\b(?!\s+(?:me|us|him|her|them)\b)|(?![喜悲戏闹歌京话默编导])[\u4e00-\u9fff]剧(?!情|院|场|本)", re.I),
 }
 
 EN_STOPWORDS = frozenset(

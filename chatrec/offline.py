@@ -26,10 +26,13 @@ from .datasets import (RecTurn, load_turns, movielens_interactions, name_to_id, 
 from .evaluation import coverage_at_k, hits_at_k, ndcg_at_k, reciprocal_rank
 from .signals import TERMS
 
-KS = (1, 10, 50)
+KS = (1, 5, 10, 50)
 DEPTH = 50
 LISTED = 100   # ranked this deep, so that removing mentioned items still leaves DEPTH
 EVAL_DATA = Path(".chatrec-eval")
+REPLAY_K = 10          # chat's recommendations per turn in the replay (Recall@1/5/10 of what chat shows)
+CHAT = "chat (seeker utterances replayed through Engine.chat)"
+SEEKER_ONLY = "rank, seeker utterances only"
 
 
 def eval_data_dir(dataset: str, given: Path | None = None) -> Path:
@@ -88,6 +91,7 @@ class EvalSpec:
     ablations: bool = True
     tune: bool = False
     whole_file: bool = False          # score every turn of the default file, training part included (optimistic)
+    replay: bool = False              # also replay the seeker's utterances through `Engine.chat` (one user per turn)
     out: Path | None = None
 
 
@@ -141,7 +145,7 @@ def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
     started = time.perf_counter()
     catalog = spec.data / "id2info.json"
     settings = Settings(data_dir=eval_data_dir(spec.dataset, spec.data_dir), catalog=catalog,
-                        catalog_format="redial", generator="none")
+                        catalog_format="redial", generator="none", k=REPLAY_K)
     ids = list(json.loads(catalog.read_text(encoding="utf-8")))
     dialogue_file = prepare_interactions(spec, settings, ids, log)
     with Engine.load(settings, progress=True) as engine:
@@ -169,13 +173,18 @@ def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
         systems = [main, *_baselines(engine, settings)]
         if spec.ablations:
             systems += _ablations(engine, settings, cached, spec, ids, dialogue_file)
+        chat_inputs: dict = {}
+        if spec.replay:
+            systems += replay_systems(engine, turns, chat_inputs, tqdm)
         for system in systems:
             _score(system, tqdm(turns, desc=f"Scoring {system.name}", unit="turn", leave=False, disable=system is main),
                    names, cached)
-        tuned = None
+        tuned = tuned_chat = None
         if spec.tune:
             tuned = tune_weights(cached, turns, names, settings)
             systems.append(_cross_fitted(engine, cached, turns, names, settings, spec.seed))
+            if chat_inputs:
+                tuned_chat = tune_weights(chat_inputs, turns, names, settings)
         size = len(engine.items)
         rows = {s.name: {"all": s.all.summary(size), "excluding_mentioned": s.excluding.summary(size)} for s in systems}
     result = {
@@ -193,7 +202,55 @@ def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
     }
     if tuned:
         result["tuned_weights"] = tuned
+    if tuned_chat:
+        result["tuned_weights_chat"] = tuned_chat
+    if spec.replay:
+        result["path"] = CHAT
+        result["paths"] = {name: rows[name] for name in (CHAT, SEEKER_ONLY, "chatrec")}
     return result
+
+
+def seeker_lines(context: Sequence[str]) -> list[str]:
+    """The seeker's utterances of a context (the last line is the seeker's), in order."""
+    last = len(context) - 1
+    return [line for i, line in enumerate(context) if (last - i) % 2 == 0 and line and line.strip()]
+
+
+def seeker_only(context: Sequence[str]) -> list[str]:
+    """The context with the recommender's lines blanked: what the seeker said, in the same places."""
+    last = len(context) - 1
+    return [line if (last - i) % 2 == 0 else "" for i, line in enumerate(context)]
+
+
+def replay_systems(engine, turns: Sequence[RecTurn], chat_inputs: dict, progress) -> list[System]:  # noqa: ANN001
+    """Chat evaluated as chat: each turn's seeker utterances sent through `Engine.chat`, one by one, by one new
+    user per turn, scoring the recommendations after the last one; and `rank` on the same utterances alone."""
+    recommended: dict[int, list[str]] = {}
+    real = engine.ranker.recommend
+    caught: list = []
+
+    def watched(state, k):  # noqa: ANN001, ANN202 - keeps what chat ranked from, for --tune
+        chosen, given = real(state, k)
+        caught.append(given)
+        return chosen, given
+
+    engine.ranker.recommend = watched
+    nonce = f"{time.time_ns():x}"
+    try:
+        for n, turn in enumerate(progress(turns, desc="Replaying turns through chat", unit="turn")):
+            user = f"replay-{nonce}-{n}"
+            caught.clear()
+            shown: list[str] = []
+            for line in seeker_lines(turn.context):
+                shown = [r.item_id for r in engine.chat(user, line).recommendations]
+            recommended[id(turn)] = shown
+            if caught:
+                chat_inputs[id(turn)] = caught[-1]
+            engine.profiles.forget(user)
+    finally:
+        engine.ranker.recommend = real
+    alone = System(SEEKER_ONLY, lambda t: engine.rank(seeker_only(t.context), LISTED))
+    return [System(CHAT, lambda t: recommended[id(t)]), alone]
 
 
 def _baselines(engine, settings: Settings) -> list[System]:  # noqa: ANN001
@@ -255,8 +312,9 @@ def tune_weights(cached: dict, turns: Sequence[RecTurn], names: dict[str, str], 
     for _ in range(rounds):
         changed = False
         for term in TERMS[1:]:
+            sign = -1.0 if settings.term_weights.get(term, 0.0) < 0 else 1.0   # a penalty stays a penalty
             for value in grid:
-                trial = {**best, term: value}
+                trial = {**best, term: sign * value}
                 s = score(trial)
                 if s > best_score + 1e-9:
                     best, best_score, changed = trial, s, True
@@ -293,21 +351,31 @@ def _score(system: System, turns: Iterable[RecTurn], names: dict[str, str], cach
 
 def table(result: dict) -> str:
     """The rows as a plain-text table (both protocols)."""
-    head = f"{'system':46} {'R@1':>6} {'R@10':>6} {'R@50':>6} {'NDCG@10':>8} {'MRR':>6} {'cov@10':>7} | {'R@1':>6} {'R@10':>6} {'R@50':>6}"
-    lines = [f"{'':46} {'all items':^43} | {'mentioned removed':^20}", head, "-" * len(head)]
+    head = (f"{'system':46} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'R@50':>6} {'NDCG@10':>8} {'MRR':>6} {'cov@10':>7} | "
+            f"{'R@1':>6} {'R@5':>6} {'R@10':>6} {'R@50':>6}")
+    lines = [f"{'':46} {'all items':^50} | {'mentioned removed':^27}", head, "-" * len(head)]
     for name, row in result["rows"].items():
         a, e = row["all"], row["excluding_mentioned"]
-        lines.append(f"{name:46} {a['recall@1']:6.3f} {a['recall@10']:6.3f} {a['recall@50']:6.3f} {a['ndcg@10']:8.3f} "
-                     f"{a['mrr']:6.3f} {a['coverage@10']:7.3f} | {e['recall@1']:6.3f} {e['recall@10']:6.3f} {e['recall@50']:6.3f}")
+        lines.append(f"{name:46} {a['recall@1']:6.3f} {a['recall@5']:6.3f} {a['recall@10']:6.3f} {a['recall@50']:6.3f} "
+                     f"{a['ndcg@10']:8.3f} {a['mrr']:6.3f} {a['coverage@10']:7.3f} | {e['recall@1']:6.3f} "
+                     f"{e['recall@5']:6.3f} {e['recall@10']:6.3f} {e['recall@50']:6.3f}")
     return "\n".join(lines)
 
 
 def last_line(result: dict) -> str:
-    """The one-line JSON summary the evaluation prints last."""
-    keys = ("recall@1", "recall@10", "recall@50", "ndcg@10", "mrr")
-    return json.dumps({
-        "dataset": result["dataset"], "turns": result["turns"],
-        "all": {k: result["all"][k] for k in keys},
-        "excluding_mentioned": {k: result["excluding_mentioned"][k] for k in keys},
+    """The one-line JSON summary the evaluation prints last: the `rank` path, or with `--replay` the chat path
+    (k = 10) with the two `rank` paths beside it under "compared"."""
+    keys = ("recall@1", "recall@5", "recall@10", "recall@50", "ndcg@10", "mrr")
+    path = result.get("path", "rank")
+    row = result["paths"][path] if path in result.get("paths", {}) else result
+    line = {
+        "dataset": result["dataset"], "turns": result["turns"], "path": path,
+        "all": {k: row["all"][k] for k in keys},
+        "excluding_mentioned": {k: row["excluding_mentioned"][k] for k in keys},
         "seconds_per_turn": result["seconds_per_turn"],
-    })
+    }
+    if "paths" in result:
+        short = ("recall@1", "recall@5", "recall@10")
+        line["compared"] = {name: {p: {k: r[p][k] for k in short} for p in ("all", "excluding_mentioned")}
+                            for name, r in result["paths"].items() if name != path}
+    return json.dumps(line)

@@ -1,204 +1,206 @@
-"""Ranking the catalog for one whole dialogue (`Engine.rank`): read the context, gather candidates, score the terms.
+"""The one ranking pipeline behind `Engine.chat`, `Engine.chat_stream` and `Engine.rank`.
 
-Candidates are the store's nearest items to the dialogue vector, joined with the items the dialogue names, their
-collaborative neighbours, the items sharing the most people with them and the most popular items; every candidate
-then gets every term of `signals`, and the weighted sum orders them. Offline evaluation and its ablations go
-through `DialogueRanker.terms`, so they score exactly what `Engine.rank` scores.
+A user's state (interest vectors, feedback, avoidances, constraints and the conversation so far) becomes a query
+vector; `candidates` gathers the items worth scoring, `terms` scores each of them on every signal, and `order`
+weighs the terms, drops exclusions and orders the rest: MMR for chat, pure order for `rank`. `rank(context)` is the
+same pipeline on a fresh state fed the context, so offline evaluation scores exactly what chat serves.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from . import candidates as cand
+from . import conversation, terms
 from .adapter import Adapter
 from .catalog import Item
 from .collaborative import Collaborative
 from .config import Settings
-from .interests import InterestState, blend
-from .lexicon import canonical_genre
-from .signals import combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people, stated_match
+from .critiques import ATTRIBUTES
+from .interests import InterestState, blend, normalise, recency_weights, weighted_signal
+from .order import RankInput, Scored
+from .signals import log_counts, people_index
 from .store import ChromaStore
 from .tracker import Tracker
 from .understanding import Understanding
 
-POPULAR_CANDIDATES = 100
-VECTOR_CACHE = 20_000
-NEIGHBOUR_CANDIDATES = 100
+VECTOR_CACHE = 20_000   # item vectors kept in memory (a catalog this size or smaller is loaded whole at start)
+EMBED = Callable[[Sequence[str]], np.ndarray]
 
 
-@dataclass
-class RankInput:
-    """One dialogue's candidates and the value of every term for each of them (same order)."""
-
-    candidates: list[str]
-    terms: dict[str, np.ndarray]
-    mentioned: list[str] = field(default_factory=list)   # items the context names (any side)
-    excluded: set[str] = field(default_factory=set)      # items the seeker rejected or whose genre/person they avoid
-
-    def ranked(self, weights: Mapping[str, float], k: int, drop: set[str] | frozenset[str] = frozenset()) -> list[str]:
-        """The best `k` candidates by the weighted terms, leaving out exclusions and `drop`."""
-        scores = combine_terms(self.terms, weights)
-        order = np.argsort(-scores, kind="stable")
-        out = []
-        for i in order:
-            item = self.candidates[i]
-            if item in self.excluded or item in drop:
-                continue
-            out.append(item)
-            if len(out) == k:
-                break
-        return out
-
-
-class DialogueRanker:
-    """Stateless ranking of a dialogue context (seeker first, turns alternating)."""
+class Ranker:
+    """State and conversation in, ranked items out; one instance per engine (thread-safe: no per-call state)."""
 
     def __init__(self, settings: Settings, store: ChromaStore, items: dict[str, Item], tracker: Tracker,
-                 read: Callable[[str], Understanding], excluded_by: Callable[[Sequence[str], Sequence[str]], set[str]],
-                 collaborative: Collaborative | None = None, adapter: Adapter | None = None) -> None:
+                 read: Callable[[str], Understanding], collaborative: Collaborative | None = None,
+                 adapter: Adapter | None = None) -> None:
         self.settings = settings
         self.store = store
         self.items = items
         self.tracker = tracker
         self.read = read
-        self.excluded_by = excluded_by
         self.collaborative = collaborative
         self.adapter = adapter
-        ids = list(items)
-        self._ids = ids
-        self._row = {item: row for row, item in enumerate(ids)}
-        self._people = people_index([(*items[i].creators, *items[i].cast) for i in ids])
-        self._catalog_pop = dict(zip(ids, log_counts(np.array([items[i].popularity or 0.0 for i in ids]))))
-        self._collab_pop: dict[str, float] = {}
+        self._ids = list(items)
+        self._row = {item: row for row, item in enumerate(self._ids)}
+        self._people = people_index([(*items[i].creators, *items[i].cast) for i in self._ids])
+        counts = collaborative.counts if collaborative is not None else None
+        self._pop = dict(zip(collaborative.ids, log_counts(counts))) if collaborative is not None else \
+            dict(zip(self._ids, log_counts(np.array([items[i].popularity or 0.0 for i in self._ids]))))
         self._popular_order: list[str] | None = None
         self._vector_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        if collaborative is not None:
-            self._collab_pop = dict(zip(collaborative.ids, log_counts(collaborative.counts)))
+        self._directions: dict[str, np.ndarray] = {}
+        if len(self._ids) <= VECTOR_CACHE:
+            self._vectors(self._ids)
 
-    def query(self, utterances: Sequence[Understanding], use_adapter: bool = True) -> tuple[np.ndarray, InterestState]:
-        """The dialogue vector: its last utterances and the items it names (recent ones weigh more), adapted."""
+    # -- the state a context gives (rank) ------------------------------------------------------------------
+    def state_for(self, context: Sequence[str]) -> InterestState:
+        """A fresh user fed the context, seeker first and turns alternating (the last line is the seeker's)."""
         state = InterestState(dim=self.store.dim)
-        self.tracker.apply_dialogue(state, utterances)
-        q = blend(state.short, state.long, self.settings.long_weight)
-        if use_adapter and self.adapter is not None:
-            q = self.adapter(q)
-        return q, state
-
-    def terms(self, context: Sequence[str]) -> RankInput:
-        """Read the context (and nothing else), gather the candidates, and compute every term for each of them."""
-        s = self.settings
-        read = [(i, self.read(u[: s.max_message_chars])) for i, u in enumerate(context) if u and u.strip()]
-        utterances = [u for _, u in read]
-        q, state = self.query(utterances)
         last = len(context) - 1
-        seeker, recommender = _mentions(read, last, s.mention_recency)
-        mentioned = list(dict.fromkeys([*seeker, *recommender]))
-        excluded = set(state.rejected) | self.excluded_by(state.avoid_genres, state.avoid_people)
-        kind = state.kind   # "a book like ...": only that kind, as in chat
-        hits = [] if state.is_cold else self.store.query(q, s.rank_candidates, exclude=sorted(excluded), kind=kind,
-                                                         with_vectors=False)
-        seeds = _seeds(seeker, recommender)
-        neighbours = self._neighbours(seeds)
-        shared, sharing = self._shared_people(seeds)
-        text = {h.item_id: h.score for h in hits if h.item_id in self.items}
-        extra = [i for i in dict.fromkeys([*mentioned, *list(neighbours)[:NEIGHBOUR_CANDIDATES],
-                                           *sharing, *self._popular()])
-                 if i not in text and i in self.items and (kind is None or self.items[i].kind == kind)]
-        if extra:
-            vectors = self._vectors(extra)
-            text.update({i: float(vectors[i] @ q) if np.any(q) else 0.0 for i in extra if i in vectors})
-        candidates = list(text)
-        if not candidates:
-            return RankInput([], {}, mentioned, excluded)
-        seeker_side = [u for i, u in read if (last - i) % 2 == 0]
-        genres = list(dict.fromkeys(g for u in seeker_side for g in u.liked_genres))
-        people = list(dict.fromkeys(p for u in seeker_side for p in u.liked_people))
-        decades = list(dict.fromkeys(d for u in seeker_side for d in u.decades))
-        its = [self.items[i] for i in candidates]
-        pop = self._collab_pop if self.collaborative is not None else self._catalog_pop
-        terms = {
-            "text": np.array([text[i] for i in candidates], np.float32),
-            "seeker": in_dialogue(candidates, seeker),
-            "recommender": in_dialogue(candidates, recommender),
-            "stated": stated_match([[canonical_genre(g) for g in it.genres] for it in its],
-                                   [(*it.creators, *it.cast) for it in its],
-                                   [it.year for it in its], genres, people, decades),
-            "popularity": np.array([pop.get(i, 0.0) for i in candidates], np.float32),
-            "collaborative": np.array([neighbours.get(i, 0.0) for i in candidates], np.float32),
-            "people": shared[[self._row[i] for i in candidates]],
-        }
-        return RankInput(candidates, terms, mentioned, excluded)
+        for index, line in enumerate(context):
+            text = line[: self.settings.max_message_chars] if line else ""
+            if (last - index) % 2 == 0:
+                self.tracker.hear(state, text, self.read(text), 0.0)
+            else:
+                self.tracker.answered(state, text, (), 0.0)
+        return state
 
     def rank(self, context: Sequence[str], k: int) -> list[str]:
         return self.top(self.terms(context), self.settings.term_weights, k)
 
-    def top(self, given: RankInput, weights: Mapping[str, float], k: int) -> list[str]:
-        """The best `k` items by `weights`; a dialogue that says too little to fill `k` is topped up with popular items."""
+    def terms(self, context: Sequence[str]) -> RankInput:
+        """Every term of every candidate for a context (what offline evaluation and its ablations re-weight)."""
+        return self.inputs(self.state_for(context))
+
+    # -- the pipeline ----------------------------------------------------------------------------------------
+    def view(self, state: InterestState) -> conversation.View:
+        utterances = [conversation.Utterance(e["side"], self.read(e.get("text", "")), tuple(e.get("shown", ())))
+                      for e in state.dialogue]
+        return conversation.read(utterances, self.settings.mention_recency, self.settings.topic_restart)
+
+    def query(self, state: InterestState, view: conversation.View, use_adapter: bool = True) -> np.ndarray:
+        """The query vector: the conversation's recent text and the items it names (recent ones weigh more) and
+        the user's liked items, steadied by long-term taste from earlier sessions, adapted, then moved along the
+        latest message's critiques."""
+        s = self.settings
+        named = [m for m in view.mentioned if m in self.items]
+        liked = [i for i in state.liked if i in self.items and i not in named]
+        vectors = self._vectors([*named, *liked])
+        named = [m for m in named if m in vectors]
+        parts = ([self.tracker.embed([view.text])[0]] if view.text else []) + [vectors[m] for m in named]
+        weights = ([1.0] if view.text else []) + list(s.mention_weight * recency_weights(len(named), s.mention_recency))
+        parts += [vectors[i] for i in liked if i in vectors]
+        weights += [s.mention_weight / max(len(named), 1)] * (len(parts) - len(weights))
+        q = weighted_signal(np.vstack(parts), np.array(weights)) if parts else np.zeros(self.store.dim, np.float32)
+        q = blend(q, state.long, s.long_weight) if np.any(state.long) else q
+        if use_adapter and self.adapter is not None:
+            q = self.adapter(q)
+        moves = [ATTRIBUTES[c].sign * self._direction(c) for c in view.critiques if c in ATTRIBUTES]
+        if moves and np.any(q) and s.w_critique > 0:
+            q = normalise(q + s.w_critique * np.sum(moves, axis=0))
+        return q
+
+    def inputs(self, state: InterestState) -> RankInput:
+        """Candidates and every term for them, from the user's state and conversation."""
+        s = self.settings
+        view = self.view(state)
+        q = self.query(state, view)
+        hard = set(state.rejected) | cand.excluded_by(self.items, state.avoid_genres, state.avoid_people)
+        kind = state.kind
+        hits = self.store.query(q, s.rank_candidates, exclude=sorted(hard), kind=kind, with_vectors=False) if np.any(q) else []
+        text = {h.item_id: h.score for h in hits if h.item_id in self.items}
+        seeds = view.seeds
+        neighbours = self._neighbours(seeds)
+        people, sharing = cand.shared_with(self._people, self._ids, self._row, seeds)
+        named = [*view.mentioned, *[i for i in state.liked if i in self.items]]
+
+        def gather(kind: str | None) -> list[str]:
+            return cand.gather(text, named, list(neighbours), sharing, self._popular(),
+                               lambda i: i in self.items and i not in hard and cand.fits(self.items[i], state, kind))
+
+        found = gather(kind)
+        if kind is not None and len(found) < s.k:   # too few of that kind: widen rather than come back empty
+            found = gather(None)
+        if not found:
+            return RankInput([], {}, view.mentioned, hard, np.zeros((0, self.store.dim), np.float32), q)
+        vectors = self._matrix(found)
+        if np.any(q):
+            text.update({i: float(v @ q) for i, v in zip(found, vectors) if i not in text})
+        liked = self._matrix([i for i in state.liked if i in self.items])
+        values = terms.compute(found, self.items, view, state, text, vectors, self._pop, neighbours,
+                               people[[self._row[i] for i in found]], liked)
+        return RankInput(found, values, view.mentioned, hard, vectors, q)
+
+    def top(self, given: RankInput, weights: dict[str, float], k: int) -> list[str]:
+        """The best `k` items in pure order; a conversation that says too little to fill `k` is topped up with
+        popular items."""
         ranked = given.ranked(weights, k)
         if len(ranked) < k:
             taken = set(ranked) | given.excluded
             ranked += [i for i in self.popular() if i not in taken][: k - len(ranked)]
         return ranked
 
+    def recommend(self, state: InterestState, k: int) -> tuple[list[Scored], RankInput]:
+        """Chat's `k` items: the same inputs, MMR-diversified, less what `chat_drop` leaves out while others remain."""
+        given = self.inputs(state)
+        weights = self.settings.term_weights
+        lam = self.settings.mmr_lambda
+        drop = self.chat_drop(state, given)
+        chosen = given.diverse(weights, k, lam, drop)
+        if len(chosen) < k and drop:   # everything new is used up: show again rather than nothing
+            taken = {c.item_id for c in chosen}
+            chosen += [c for c in given.diverse(weights, k, lam) if c.item_id not in taken][: k - len(chosen)]
+        return chosen, given
+
+    def chat_drop(self, state: InterestState, given: RankInput) -> set[str]:
+        """What chat leaves out beyond the exclusions (the policy measured in docs/evaluation.md, "Replay"): items
+        the user named as known or liked (`exclude_known`), and items already shown when the latest message asks
+        for more or others (`exclude_shown`); never an item the latest message asks about."""
+        latest = next((self.read(e.get("text", "")) for e in reversed(state.dialogue) if e["side"] == "seeker"), None)
+        drop: set[str] = set()
+        if self.settings.exclude_known:
+            drop |= set(state.seen) | set(state.liked)
+        if self.settings.exclude_shown and latest is not None and latest.wants_new:
+            drop |= set(state.shown)
+        return drop - set(latest.asked if latest else ())
+
     def popular(self) -> list[str]:
         """The whole catalog by popularity (interaction counts, else the catalog's field; ties in catalog order)."""
         if self._popular_order is None:
-            pop = self._collab_pop if self.collaborative is not None else self._catalog_pop
-            self._popular_order = sorted(self.items, key=lambda i: -pop.get(i, 0.0))
+            self._popular_order = sorted(self.items, key=lambda i: -self._pop.get(i, 0.0))
         return self._popular_order
 
-    def _vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of items outside the store's answer, kept in a bounded cache (the same popular and
-        neighbouring items come back turn after turn)."""
-        missing = [i for i in ids if i not in self._vector_cache]
-        if missing:
-            self._vector_cache.update(self.store.vectors(missing))
-            while len(self._vector_cache) > VECTOR_CACHE:
-                self._vector_cache.popitem(last=False)
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _popular(self) -> list[str]:
+        """The most popular items (every conversation's candidates; the catalog's first items when it has no
+        popularity at all, so that a constraint-only opening still has picks)."""
+        return self.popular()[: cand.POPULAR_CANDIDATES]
+
+    def _direction(self, critique: str) -> np.ndarray:
+        if critique not in self._directions:
+            self._directions[critique] = normalise(self.tracker.embed([ATTRIBUTES[critique].direction])[0])
+        return self._directions[critique]
+
+    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored item vectors, kept in a bounded cache (the same items come back turn after turn)."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self._vector_cache]
+        for start in range(0, len(missing), 5000):
+            self._vector_cache.update(self.store.vectors(missing[start:start + 5000]))
+        while len(self._vector_cache) > VECTOR_CACHE:
+            self._vector_cache.popitem(last=False)
         return {i: self._vector_cache[i] for i in ids if i in self._vector_cache}
+
+    def _matrix(self, ids: Sequence[str]) -> np.ndarray:
+        found = self._vectors(ids)
+        zero = np.zeros(self.store.dim, np.float32)
+        return np.vstack([found.get(i, zero) for i in ids]) if ids else np.zeros((0, self.store.dim), np.float32)
 
     def _neighbours(self, seeds: dict[str, float]) -> dict[str, float]:
         if self.collaborative is None:
             return {}
         found = self.collaborative.similar(seeds)
         return dict(sorted(found.items(), key=lambda kv: -kv[1]))
-
-    def _shared_people(self, seeds: dict[str, float]) -> tuple[np.ndarray, list[str]]:
-        """The `people` term for every catalog row, and the items scoring highest on it (best first, above 0)."""
-        rows = {self._row[i]: w for i, w in seeds.items() if i in self._row}
-        scores = shared_people(self._people, rows)
-        found = np.flatnonzero(scores)
-        if len(found) > NEIGHBOUR_CANDIDATES:
-            found = found[np.argpartition(-scores[found], NEIGHBOUR_CANDIDATES - 1)[:NEIGHBOUR_CANDIDATES]]
-        best = found[np.argsort(-scores[found], kind="stable")]
-        return scores, [self._ids[r] for r in best]
-
-    def _popular(self) -> list[str]:
-        """The most popular items that have any popularity at all (candidates for every dialogue)."""
-        pop = self._collab_pop if self.collaborative is not None else self._catalog_pop
-        return [i for i in self.popular()[:POPULAR_CANDIDATES] if pop.get(i, 0.0) > 0]
-
-
-def _seeds(seeker: dict[str, float], recommender: dict[str, float]) -> dict[str, float]:
-    """Every item the dialogue names -> its largest recency weight on either side."""
-    seeds = dict(recommender)
-    for item, w in seeker.items():
-        seeds[item] = max(seeds.get(item, 0.0), w)
-    return seeds
-
-
-def _mentions(read: Sequence[tuple[int, Understanding]], last: int, decay: float) -> tuple[dict[str, float], dict[str, float]]:
-    """Items named by each side -> recency weight of their latest mention (the last utterance is the seeker's)."""
-    seeker: dict[str, float] = {}
-    recommender: dict[str, float] = {}
-    for index, u in read:
-        ago = last - index
-        side = seeker if ago % 2 == 0 else recommender
-        weight = float(mention_weights([ago], decay)[0])
-        for item in u.mentioned:
-            side[item] = max(side.get(item, 0.0), weight)
-    return seeker, recommender

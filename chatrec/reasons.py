@@ -80,15 +80,17 @@ def phrase(fact: Fact, item: Item, language: str) -> str:
     }[fact.field]
 
 
-def reason(interest: str, fact: Fact | None, item: Item, language: str, liked_kind: str | None = None) -> str:
-    """One short sentence naming the interest (or the kind of item the user mentioned) and the matching fact.
-
-    A reason never names another title: the reply may name only the recommended items.
-    """
+def reason(interest: str, fact: Fact | None, item: Item, language: str, liked_kind: str | None = None,
+           ago: int = 0) -> str:
+    """One short sentence naming the interest (or which mention: the kind of item the user named and how many of
+    their messages ago) and the matching fact. A reason never names another title: the reply may name only the
+    recommended items."""
     if language == "zh":
-        lead = f"和你提到的那部{KIND_ZH.get(liked_kind or '', '作品')}相近" if liked_kind is not None \
-            else f"你对“{interest}”感兴趣"
+        kind = KIND_ZH.get(liked_kind or "", "作品")
+        when = "刚" if ago == 0 else ("上一条消息里" if ago == 1 else f"{ago}条消息前")
+        lead = f"和你{when}提到的那部{kind}相近" if liked_kind is not None else f"你对“{interest}”感兴趣"
         return f"{lead}：{phrase(fact, item, 'zh')}。" if fact else f"{lead}。"
-    lead = f"Like the {liked_kind or 'title'} you mentioned" if liked_kind is not None \
-        else f"You are interested in {interest}"
+    kind = liked_kind or "title"
+    when = "just mentioned" if ago == 0 else ("mentioned a message ago" if ago == 1 else f"mentioned {ago} messages ago")
+    lead = f"Like the {kind} you {when}" if liked_kind is not None else f"You are interested in {interest}"
     return f"{lead}: {phrase(fact, item, 'en')}." if fact else f"{lead}."

@@ -8,7 +8,11 @@ Each term gives one score per candidate item; `combine_terms` adds them with the
 - `stated`: the item carries genres or people the seeker asked for, or comes from a decade they named;
 - `popularity`: log-scaled interaction count (from an interactions file, else the catalog's `popularity` field);
 - `collaborative`: item-item similarity from interactions to the items named in the dialogue;
-- `people`: the item shares directors, writers or cast with the items named in the dialogue (rare names count more).
+- `people`: the item shares directors, writers or cast with the items named in the dialogue (rare names count more);
+- `known`: the seeker named it without asking about it; `shown`: chatrec already recommended it (chat only);
+- `negative`: closeness to a rejected item or negated phrase (`scoring.negative_penalty`; weighed negatively);
+- `avoided`: the item has a genre the user turned away from for now; `feedback`: closeness to a liked item;
+- `critique`: the item has the genre the latest message's critique implies ("like X but funnier": comedy).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-TERMS = ("text", "seeker", "recommender", "stated", "popularity", "collaborative", "people")
+TERMS = ("text", "seeker", "known", "recommender", "shown", "stated", "popularity", "collaborative", "people",
+         "negative", "avoided", "feedback", "critique")
 
 
 def mention_weights(positions: Sequence[int], decay: float) -> np.ndarray:

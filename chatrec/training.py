@@ -57,7 +57,8 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
         vectors = engine.store.vectors(ids)
         items = np.vstack([vectors[i] for i in ids])
         def query(context: list[str]) -> np.ndarray:
-            return engine.ranker.query([engine.read_utterance(u) for u in context if u and u.strip()], use_adapter=False)[0]
+            state = engine.ranker.state_for(context)
+            return engine.ranker.query(state, engine.ranker.view(state), use_adapter=False)
 
         examples: list[tuple[list[str], str, bool]] = []   # (context, item id, held out?)
         for turn in turns:

@@ -10,8 +10,9 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 
 from .catalog import Item
+from .critiques import ATTRIBUTES, find_critiques, find_item_language, find_years, wants_family
 from .language import CJK, detect_language
-from .lexicon import EN_STOPWORDS, GENRE_WORDS, GENRE_ZH, KIND_WORDS, ZH_FILLERS, canonical_genre
+from .lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_PATTERNS, KIND_WORDS, ZH_FILLERS, canonical_genre
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
@@ -24,6 +25,31 @@ EN_NEGATION = re.compile(
     re.IGNORECASE,
 )
 ZH_NEGATION = re.compile(r"(?:不要|不想要|不想看|不看|别再?给我|别推荐|别再|不喜欢|讨厌|除了|不需要)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)")
+# turning away for now ("tired of", "enough", "看腻了"): interest moves away and the genre is avoided softly
+EN_TURN_AWAY = re.compile(
+    r"\b(?:tired of|sick of|bored (?:of|with)|fed up with|done with|had enough of|enough of|enough with)\s+(?P<what>.+?)"
+    + CLAUSE_END + r"|(?:^|(?<=[.!?,;] ))enough\s+(?P<enough>.+?)" + CLAUSE_END
+    + r"|\bno more\s+(?P<later>.+?)\s+for (?:now|a while|tonight)",
+    re.IGNORECASE,
+)
+ZH_TURN_AWAY = re.compile(
+    r"(?:不想再看|不想再要|不想再读|厌倦了|受够了|腻了)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)"
+    r"|(?P<before>[\u4e00-\u9fff]{1,8}?)(?:看腻了|看够了|读腻了|看烦了|腻了|受够了)"
+)
+QUESTION_LEAD = re.compile(
+    r"\b(?:have|has|did|do)\s+you\s+(?:ever\s+)?(?:seen|watched|read|heard of|tried)\b|\bwhat about\b|\bhow about\b|"
+    r"\b(?:haven'?t|have not|never|not)\s+(?:yet\s+)?(?:seen|watched|read|heard of)\b|\bis it (?:any )?good\b|"
+    r"\bheard (?:good things )?(?:of|about)\b|\b(?:want|wanted|meaning|plan|planning|going) to (?:see|watch|read)\b|"
+    r"\bon my (?:list|watchlist)\b|\b(?:have|has)\s+yet\s+to\b|\bstill (?:need|have) to (?:see|watch|read)\b|"
+    r"\bheard\b|\b(?:sounds|looks)\s+(?:really\s+|so\s+)?(?:good|great|interesting|fun|cool|awesome|amazing)\b|"
+    r"\b(?:will|i'?ll|gonna|going to)\s+(?:check|look|watch|see)\b|\bcheck (?:it|that|them) out\b|"
+    r"没看过|没读过|看过吗|读过吗|怎么样|想看|打算看|听说|听起来",
+    re.IGNORECASE,
+)
+REFERENCE = re.compile(r"\b(?:the|that|this)\s+(?:book|novel|movie|film|series|show)\b|那部电影|那本书", re.I)
+WANTS_NEW = re.compile(r"\b(?:more|other|others|another|else|different|new ones?|anything new|instead)\b|"
+                       r"另外|别的|其他|换一批|换几|换个|更多|还有什么|还有吗|再来|再推荐", re.I)
+SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 FILLER_EN = re.compile(
     r"\b(?:any|anything|more|some|the|a|an|movies?|films?|books?|novels?|shows?|series|stuff|things?|ones?|"
     r"with|by|from|about|starring|featuring|too|please|again|at all|really|very|so)\b",
@@ -54,6 +80,14 @@ class Understanding:
     terms: tuple[str, ...] = ()              # interest words, for explanations and the profile
     liked_people: tuple[str, ...] = ()       # full names of creators or cast asked for
     decades: tuple[int, ...] = ()            # decades asked for ('80s' -> 1980)
+    asked: tuple[str, ...] = ()              # named items asked about ("have you seen X?"): not known to the user
+    soft_avoided_genres: tuple[str, ...] = ()  # turned away from for now ("tired of scary stuff")
+    critiques: tuple[str, ...] = ()          # "funnier", "lighter", "older", ... (see `critiques`)
+    year_min: int | None = None              # constraints stated in this message
+    year_max: int | None = None
+    item_language: str | None = None
+    family: bool = False                     # for the whole family / for kids
+    wants_new: bool = False                  # asks for more or other items than those shown ("any others?")
 
 
 @dataclass
@@ -247,23 +281,48 @@ def find_genres(text: str, known: set[str]) -> list[str]:
 
 
 def find_kind(text: str, known: set[str]) -> str | None:
-    """The one kind of item asked for ('movie', 'book', ...), if the message names exactly one."""
+    """The one kind of item asked for ('movie', 'book', ...), if the message names exactly one ("the book Dune"
+    names a title, not what is asked for)."""
+    text = REFERENCE.sub(" ", text)
     key = f" {norm(text)} "
     kinds = {kind for kind, words in KIND_WORDS.items() if kind in known and any(
         (w in key) if CJK.search(w) else (f" {w} " in key) for w in words)}
+    kinds |= {kind for kind, pattern in KIND_PATTERNS.items() if kind in known and pattern.search(text)}
     return kinds.pop() if len(kinds) == 1 else None
+
+
+def asked_about(text: str, spans: list[_Span]) -> list[str]:
+    """Items named in a question or as not yet seen ("Have you seen X?", "I haven't read X"): the user does not know
+    them, so they may be recommended."""
+    asked: list[str] = []
+    for sentence in SENTENCE.finditer(text):
+        inside = [s.item_id for s in spans if sentence.start() <= s.start < sentence.end()]
+        if inside and (sentence.group().rstrip().endswith(("?", "？")) or QUESTION_LEAD.search(sentence.group())):
+            asked += inside
+    return list(dict.fromkeys(asked))
 
 
 def split_negations(message: str) -> tuple[str, list[str]]:
     """(the message without its negated clauses, the negated phrases)."""
-    phrases: list[str] = []
+    positive, hard, _ = split_turns(message)
+    return positive, hard
 
-    def cut(match: re.Match[str]) -> str:
-        phrases.append(match.group("what").strip())
-        return " "
 
-    positive = ZH_NEGATION.sub(cut, EN_NEGATION.sub(cut, message))
-    return " ".join(positive.split()), [p for p in phrases if p]
+def split_turns(message: str) -> tuple[str, list[str], list[str]]:
+    """(the message without its negated and turned-away clauses, the negated phrases, the turned-away phrases)."""
+    hard: list[str] = []
+    soft: list[str] = []
+
+    def cut_into(found: list[str]):  # type: ignore[no-untyped-def]
+        def cut(match: re.Match[str]) -> str:
+            what = next((g for g in match.groups() if g), "")
+            found.append(what.strip())
+            return " "
+        return cut
+
+    text = ZH_TURN_AWAY.sub(cut_into(soft), EN_TURN_AWAY.sub(cut_into(soft), message))
+    positive = ZH_NEGATION.sub(cut_into(hard), EN_NEGATION.sub(cut_into(hard), text))
+    return " ".join(positive.split()), [p for p in hard if p], [p for p in soft if p]
 
 
 def core_words(phrase: str) -> str:
@@ -274,20 +333,59 @@ def core_words(phrase: str) -> str:
     return " ".join(text.split())
 
 
-def interest_terms(rest: str, titles: list[str], genres: list[str], language: str = "en") -> list[str]:
-    """Words that say what the user cares about: genres, named titles, and the content words left in `rest`."""
-    genre_words = {w for g in genres for w in GENRE_WORDS.get(g, ())}
-    words = [w for w in WORD.findall(core_words(rest))
-             if w.lower() not in EN_STOPWORDS and not w.isdigit() and w.lower() not in genre_words]
-    phrase = " ".join(words)
-    for filler in (*ZH_FILLERS, *(w for w in genre_words if CJK.search(w))):
-        phrase = phrase.replace(filler, "")
-    phrase = " ".join(phrase.split())
-    genres = [GENRE_ZH.get(g, g) for g in genres] if language == "zh" else genres
-    terms = [*genres, *titles]
-    if phrase and phrase.lower() not in {g.lower() for g in genres} and len(phrase) <= 60:
-        terms.append(phrase.lower() if not CJK.search(phrase) else phrase)
-    return list(dict.fromkeys(terms))
+class Vocabulary:
+    """The catalog's own words for interests: genres (canonical names), tags and people. Interest terms are only
+    ever these, so the profile panel and the reasons never show a title, a filler word or a typo back."""
+
+    def __init__(self, items: Iterable[Item], genres: set[str]) -> None:
+        items = list(items)
+        self.genres = genres
+        self.people = {norm(p) for it in items for p in (*it.creators, *it.cast)}
+        self.tags: dict[str, str] = {}
+        self.cjk_tags: list[str] = []
+        for item in items:
+            for tag in item.tags:
+                key = norm(tag)
+                if not key or canonical_genre(tag) in genres or key in KIND_TERMS:
+                    continue
+                if CJK.search(key):
+                    if len(key) >= 2:
+                        self.cjk_tags.append(key)
+                        self.tags.setdefault(key, tag)
+                elif len(key) >= 3 and key not in EN_STOPWORDS:
+                    self.tags.setdefault(key, tag)
+        self.cjk_tags = sorted(set(self.cjk_tags), key=len, reverse=True)
+        self.max_words = max((len(k.split()) for k in self.tags if not CJK.search(k)), default=1)
+
+    def tags_in(self, text: str) -> list[str]:
+        """Catalog tags the text names, longest first where they overlap."""
+        words = norm(text).split()
+        found: list[str] = []
+        used = [False] * len(words)
+        for n in range(min(self.max_words, 4), 0, -1):
+            for i in range(len(words) - n + 1):
+                key = " ".join(words[i : i + n])
+                if not any(used[i : i + n]) and key in self.tags and not CJK.search(key):
+                    found.append(self.tags[key])
+                    used[i : i + n] = [True] * n
+        lowered = norm(text)
+        for key in self.cjk_tags:
+            if key in lowered:
+                found.append(self.tags[key])
+                lowered = lowered.replace(key, " ")
+        return list(dict.fromkeys(found))
+
+    def __contains__(self, term: str) -> bool:
+        return term in self.genres or norm(term) in self.tags or norm(term) in self.people
+
+
+KIND_TERMS = frozenset(norm(w) for words in KIND_WORDS.values() for w in words)
+
+
+def interest_terms(rest: str, genres: list[str], people: list[str], vocabulary: Vocabulary) -> list[str]:
+    """What the user cares about, in the catalog's words: the genres asked for (canonical names), the catalog tags
+    the message names and the people it names."""
+    return list(dict.fromkeys([*genres, *vocabulary.tags_in(rest), *people]))
 
 
 def _gaps(spans: list[_Span], length: int) -> list[tuple[int, int]]:
@@ -309,9 +407,10 @@ class Understander:
         self.people = PeopleIndex(items)
         self.genres = {canonical_genre(g) for it in items for g in it.genres}   # what find_genres can name
         self.kinds = {it.kind for it in items if it.kind}
+        self.vocabulary = Vocabulary(items, self.genres)
 
     def read(self, message: str, fuzzy: bool = True) -> Understanding:
-        positive, negated = split_negations(message)
+        positive, negated, turned = split_turns(message)
         spans = self.titles.spans(positive, fuzzy=fuzzy)
         mentioned = list(dict.fromkeys(s.item_id for s in spans))
         rest = "".join(positive[a:b] for a, b in _gaps(spans, len(positive)))
@@ -329,9 +428,36 @@ class Understander:
             avoided_items += hits_i
             if not (hits_g or hits_p or hits_i) and len(core) >= 3:
                 leftovers.append(core)
-        liked_genres = [g for g in find_genres(positive, self.genres) if g not in avoided_genres]
-        titles = [self.items[i].title for i in mentioned]
+        soft_genres: list[str] = []
+        for phrase in turned:
+            core = core_words(phrase) or phrase
+            found = find_genres(core, self.genres)
+            soft_genres += found
+            if not found and len(core) >= 2:
+                leftovers.append(core)
+        critiques = find_critiques(positive)
+        liked_genres = [g for g in find_genres(positive, self.genres) if g not in avoided_genres and g not in soft_genres]
+        for name in critiques:
+            if name in ATTRIBUTES:
+                liked_genres += [g for g in ATTRIBUTES[name].genres if g in self.genres and g not in liked_genres]
+                soft_genres += [g for g in ATTRIBUTES[name].soft_avoid if g not in liked_genres]
+        family = wants_family(positive)
+        if family and "family" in self.genres and "family" not in liked_genres:
+            liked_genres.append("family")
+        year_min, year_max = find_years(positive)
+        anchor = next((self.items[i].year for i in mentioned if self.items[i].year), None)
+        if anchor and "older" in critiques:
+            year_max = min(year_max or anchor - 1, anchor - 1)
+        if anchor and "newer" in critiques:
+            year_min = max(year_min or anchor + 1, anchor + 1)
         language = detect_language(message)
+        people = [p for p in self.people.find(rest, full_names_only=True) if p not in avoided_people]
+        kind = find_kind(positive, self.kinds)
+        if kind is None and not core_words(positive).strip(" ,.;!?，。！？") and negated:   # "不要恐怖片": films, not horror
+            kind = find_kind(" ".join(negated), self.kinds)
+        named_kinds = {self.items[i].kind for i in mentioned if self.items[i].kind}
+        if kind is None and len(named_kinds) == 1:   # "like Inception" asks for films
+            kind = named_kinds.pop()
         return Understanding(
             language=language,
             positive_text=positive,
@@ -341,8 +467,16 @@ class Understander:
             avoided_genres=tuple(dict.fromkeys(avoided_genres)),
             avoided_people=tuple(dict.fromkeys(avoided_people)),
             negative_phrases=tuple(leftovers),
-            kind=find_kind(positive, self.kinds),
-            terms=tuple(interest_terms(rest, titles, liked_genres, language)),
-            liked_people=tuple(p for p in self.people.find(rest, full_names_only=True) if p not in avoided_people),
+            kind=kind,
+            terms=tuple(interest_terms(rest, liked_genres, people, self.vocabulary)),
+            liked_people=tuple(people),
             decades=tuple(find_decades(rest)),
+            asked=tuple(asked_about(positive, spans)),
+            soft_avoided_genres=tuple(dict.fromkeys(g for g in soft_genres if g not in avoided_genres)),
+            critiques=critiques,
+            year_min=year_min,
+            year_max=year_max,
+            item_language=find_item_language(positive),
+            family=family,
+            wants_new=bool(WANTS_NEW.search(message)),
         )

@@ -30,8 +30,7 @@ def test_constraints_hold_over_the_top_ten(engine: Engine) -> None:
     engine.chat("fan-top10", "I love space exploration films")
     engine.chat("fan-top10", "not horror, and nothing with Nolan")
     state = engine._state("fan-top10")
-    exclude = engine.recommender.excluded_by(state.avoid_genres, state.avoid_people)
-    top10 = engine.recommender.recommend(engine._query(state), state.negative_matrix(), exclude, 10, state.kind)
+    top10, _ = engine.ranker.recommend(state, 10)
     items = [engine.items[c.item_id] for c in top10]
     assert len(items) == 10
     assert not any("horror" in it.genres or "Christopher Nolan" in it.creators for it in items)
@@ -65,7 +64,7 @@ def test_a_liked_title_pulls_toward_similar_items(engine: Engine) -> None:
     # the reason points back to the film the user named, by a fact they share, without naming it (a reply names
     # only recommended items)
     why = turn.recommendations[0].why
-    assert "the movie you mentioned" in why and "Spirited Away" not in turn.reply
+    assert "the movie you just mentioned" in why and "Spirited Away" not in turn.reply
     assert any(fact in why for fact in engine.items["m-spirited-away-2001"].creators + engine.items["m-spirited-away-2001"].genres)
 
 

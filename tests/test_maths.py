@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from chatrec.evaluation import hits_at_k, recall_at_k, reciprocal_rank
-from chatrec.interests import InterestState, add_terms, blend, decay, drift, normalise, observe, pull, push, reject
-from chatrec.scoring import combine, mmr, negative_penalty, popularity_prior, relevance
+from chatrec.interests import InterestState, add_terms, blend, decay, drift, normalise, pull, push, reject
+from chatrec.scoring import mmr, negative_penalty
+from chatrec.signals import log_counts
 
 E = np.eye(4, dtype=np.float32)
 
@@ -41,14 +42,6 @@ def test_blend_and_drift() -> None:
     assert drift(E[0], E[1]) == pytest.approx(1.0)
 
 
-def test_short_term_moves_faster_than_long_term() -> None:
-    s = InterestState(dim=4)
-    observe(s, E[0], now=0, short_rate=0.6, long_rate=0.1, half_life_short=60, half_life_long=1e6)
-    observe(s, E[1], now=1, short_rate=0.6, long_rate=0.1, half_life_short=60, half_life_long=1e6)
-    assert s.short @ E[1] > s.long @ E[1]
-    assert s.long @ E[0] > s.short @ E[0]
-
-
 def test_reject_records_a_negative_and_caps_their_number() -> None:
     s = InterestState(dim=4, short=normalise(E[0] + E[1]), long=E[0].copy())
     for _ in range(5):
@@ -65,13 +58,11 @@ def test_terms_fade_and_grow() -> None:
 
 def test_scoring_terms() -> None:
     v = np.vstack([E[0], E[1], normalise(E[0] + E[1])])
-    assert np.allclose(relevance(E[0], v), [1, 0, np.sqrt(0.5)], atol=1e-6)
     pen = negative_penalty(E[1][None, :], v, floor=0.35)
     assert pen[0] == 0 and pen[1] == pytest.approx(1.0) and 0 < pen[2] < 1
     assert np.allclose(negative_penalty(np.zeros((0, 4)), v), 0)
-    prior = popularity_prior(np.array([0.0, 9.0, np.nan, 99.0]))
+    prior = log_counts(np.array([0.0, 9.0, np.nan, 99.0]))
     assert prior[3] == pytest.approx(1.0) and prior[0] == 0 and prior[2] == 0 and 0 < prior[1] < 1
-    assert np.allclose(combine(np.ones(2), np.array([0, 1.0]), np.zeros(2), 0.5, 0.1), [1, 0.5])
 
 
 def test_mmr_skips_near_duplicates() -> None:

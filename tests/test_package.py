@@ -28,7 +28,7 @@ def test_settings_are_validated() -> None:
     with pytest.raises(chatrec.ConfigError):
         chatrec.Settings(embedder="nope")
     with pytest.raises(chatrec.ConfigError):
-        chatrec.Settings(short_rate=2.0)
+        chatrec.Settings(long_rate=2.0)
     assert chatrec.Settings(data_dir="/tmp/x").data_dir.name == "x"
 
 

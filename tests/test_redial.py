@@ -3,6 +3,7 @@
 import pytest
 
 from chatrec import Engine, Settings
+from chatrec.candidates import excluded_by
 from chatrec.cli import main as cli
 
 from conftest import SHARED
@@ -39,6 +40,28 @@ def test_catalog_genre_spellings_meet_the_words_of_a_message(redial_dir) -> None
         assert engine.profile("sports-fan")["avoid_genres"] == ["sports"]
         assert turn.recommendations and not any(r.item_id in sport for r in turn.recommendations)
         state = engine._state("sports-fan")
-        assert sport <= engine.recommender.excluded_by(state.avoid_genres, state.avoid_people)
+        assert sport <= excluded_by(engine.items, state.avoid_genres, state.avoid_people)
         ranked = engine.rank(["Hi!", "What do you like?", "I like sports films"], k=10)
         assert sum(i in sport for i in ranked) >= 5
+
+
+@pytest.mark.parametrize("message, check", [
+    ("Something like Alien (1979) but funnier", lambda it: "comedy" in it.genres),
+    ("A comedy like The Hangover (2009) but older", lambda it: it.year is not None and it.year < 2009),
+    ("Animated films like Toy Story (1995) but newer", lambda it: it.year is not None and it.year > 1995),
+    ("Action movies like Die Hard (1988) from the 90s", lambda it: it.year is not None and 1990 <= it.year <= 1999),
+    ("A good thriller after 2010", lambda it: it.year is not None and it.year > 2010),
+    ("Something for the whole family like Toy Story (1995)", lambda it: not {"horror", "crime", "thriller"} & set(it.genres)),
+])
+def test_critiques_and_constraints_on_redial(redial_engine: Engine, message: str, check) -> None:  # type: ignore[no-untyped-def]
+    """"like X but funnier / older / newer", "from the 90s", "after 2010", "for the whole family" on 6,583 films."""
+    turn = redial_engine.chat(f"critic-{abs(hash(message))}", message)
+    items = [redial_engine.items[r.item_id] for r in turn.recommendations]
+    assert len(items) == 5 and sum(bool(check(it)) for it in items) >= 4, [(it.title, it.year, it.genres) for it in items]
+
+
+@pytest.fixture(scope="module")
+def redial_engine(redial_dir):  # type: ignore[no-untyped-def]
+    data, _ = redial_dir
+    with Engine.load(Settings(data_dir=data, catalog=REDIAL, catalog_format="redial", generator="none")) as engine:
+        yield engine

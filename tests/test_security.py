@@ -175,7 +175,7 @@ def test_forget_leaves_no_trace_in_any_file_while_running_and_after_sigterm(cata
 
 def test_forget_purges_the_engines_caches(app_engine: Engine) -> None:
     app_engine.chat("cachey", f"films like {MARKER} with cowboys")
-    cached = lambda: [k for k in [*app_engine._text_cache, *app_engine._read_cache, *app_engine.explainer._cache]  # noqa: E731
+    cached = lambda: [k for k in [*app_engine._text_cache, *app_engine._read_cache]  # noqa: E731
                       if MARKER in k]
     assert cached(), "the test must see the text cached first"
     app_engine.forget("cachey")

@@ -9,7 +9,7 @@ from chatrec.adapter import Adapter, adapt, resolve
 from chatrec.collaborative import Collaborative, cooccurrence_neighbours, read_interactions
 from chatrec.datasets import opendialkg_item, tuning_part
 from chatrec.errors import ConfigError, InteractionsError
-from chatrec.ranking import RankInput
+from chatrec.order import RankInput
 from chatrec.signals import (combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people,
                              stated_match)
 from chatrec.understanding import find_decades

@@ -2,8 +2,9 @@
 
 import pytest
 
-from chatrec.catalog import Item
+from chatrec.catalog import Item, load_catalog
 from chatrec.lexicon import canonical_genre
+from chatrec.resources import knowledge_dir
 from chatrec.understanding import Understander, detect_language, split_negations
 
 ITEMS = [
@@ -57,9 +58,8 @@ def test_negations_in_chinese() -> None:
 
 def test_kind_language_and_terms() -> None:
     u = U.read("I love space exploration films")
-    assert u.kind == "movie" and u.language == "en" and "space exploration" in u.terms
+    assert u.kind == "movie" and u.language == "en"
     assert U.read("recommend a novel").kind == "book"
-    assert "太空探索" in U.read("我喜欢太空探索的电影").terms
     assert detect_language("我喜欢太空探索的电影") == "zh"
     assert detect_language("Hello there") == "en"
 
@@ -81,3 +81,42 @@ def test_a_catalog_spelling_is_found_and_avoided_under_its_canonical_name() -> N
     u = Understander([*ITEMS, Item("g", "Goal Line", "d", 2010, "movie", ("Sport",))])
     assert u.read("I love sport films").liked_genres == ("sports",)
     assert u.read("不要体育片").avoided_genres == ("sports",)
+
+
+def test_interest_terms_are_catalog_vocabulary_only() -> None:
+    """Genres (canonical names), tags and people of the catalog: never a title, a filler word or a stray phrase."""
+    bundled = Understander(list(load_catalog(knowledge_dir())))
+    assert bundled.read("I love space exploration films").terms == ("space exploration",)
+    assert bundled.read("我喜欢太空探索的电影").terms == ("太空",)
+    assert bundled.read("喜欢科幻片").terms == ("science fiction",)   # one name for a genre in both languages
+    assert bundled.read("something like Inception but lighter tonight").terms == ()
+    assert bundled.read("Actually I'm tired of scary stuff. Now I want light-hearted family comedies.").terms == \
+        ("comedy", "family")
+
+
+def test_kinds_from_words_and_named_titles() -> None:
+    bundled = Understander(list(load_catalog(knowledge_dir())))
+    assert bundled.read("有没有适合全家一起看的动画片？").kind == "movie"
+    assert bundled.read("推荐一部好看的美剧").kind == "series" and bundled.read("推荐一部喜剧").kind is None
+    assert bundled.read("A funny TV series").kind == "series" and bundled.read("show me something fun").kind is None
+    assert bundled.read("something like Inception but lighter").kind == "movie"   # a named film asks for films
+    assert bundled.read("I loved the book Dune, any films like it?").kind == "movie"   # the kind word wins
+
+
+def test_turning_away_is_soft_and_no_is_hard() -> None:
+    bundled = Understander(list(load_catalog(knowledge_dir())))
+    for message in ("I'm tired of scary stuff", "enough horror for me", "no more horror for now", "恐怖片看腻了",
+                    "不想再看恐怖片了"):
+        u = bundled.read(message)
+        assert u.soft_avoided_genres == ("horror",) and not u.avoided_genres, message
+    for message in ("no horror please", "不要恐怖片"):
+        u = bundled.read(message)
+        assert u.avoided_genres == ("horror",) and not u.soft_avoided_genres, message
+    assert bundled.read("This is good enough for me").soft_avoided_genres == ()
+
+
+def test_named_items_asked_about_are_not_known() -> None:
+    bundled = Understander(list(load_catalog(knowledge_dir())))
+    u = bundled.read("I loved Inception. Have you seen Interstellar?")
+    assert set(u.mentioned) == {"m-inception-2010", "m-interstellar-2014"} and u.asked == ("m-interstellar-2014",)
+    assert bundled.read("I haven't seen Interstellar yet").asked == ("m-interstellar-2014",)

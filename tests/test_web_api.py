@@ -34,7 +34,7 @@ def dialogue(url: str, messages: list[str]) -> list[SimpleNamespace]:
 
 
 @pytest.mark.parametrize("language,messages", [
-    ("en", ["I love space exploration films", "Something similar, but nothing with Nolan please"]),
+    ("en", ["I love space exploration films", "Any others? But nothing with Nolan please"]),
     ("zh", ["推荐几本武侠小说", "再来几本，不要恐怖的"]),
 ])
 def test_two_turn_dialogues_over_the_api(app_url: str, talker: Engine, language: str, messages: list[str]) -> None:
@@ -43,7 +43,7 @@ def test_two_turn_dialogues_over_the_api(app_url: str, talker: Engine, language:
         assert turn.recommendations, "every turn recommends"
         assert detect_language(turn.reply) == language, turn.reply
         assert foreign_titles(talker, turn) == [], turn.reply
-    # one client is one user: the second turn knows what the first one showed
+    # one client is one user: the second turn knows what the first one showed (asked for others, it shows new ones)
     assert {r.item_id for r in first.recommendations}.isdisjoint(r.item_id for r in second.recommendations)
 
 

@@ -1,0 +1,426 @@
+"""Scripted dialogues: load a YAML script, validate it, run it against an Engine, and report what did not hold.
+
+    from chatrec.script import load_script, run_file, main
+    failures = run_file(engine, "tests/dialogues/family.yaml")   # [] when every expectation holds
+    main(["a.yaml", "b.yaml"], junit=Path("out.xml"))            # 0 all hold, 1 some failed, 2 a bad file
+
+The format is the contract's ("Scripted dialogues"): a mapping with `turns` (and optional `name`, `catalog`); each
+turn is `say: TEXT` with an optional `expect: {...}`, or `feedback: {item: N or ID, liked: BOOL}` (N: 1-based
+position in the last turn's recommendations). Each file runs as one fresh user, forgotten afterwards. A relative
+`catalog` is read from the script's folder (else from the working folder).
+
+Expectation keys beyond the contract (each `true` to check, `false` to skip):
+- `why_true`: every recommendation's `why` names at least one fact of its own item (a genre, in English or
+  Chinese, a tag, a creator or a cast member) and no catalog genre the item does not have.
+- `panel_no_titles`: no term of `engine.profile(user)["terms"]` is, case-insensitively, a catalog item's title.
+- `rejected_absent`: no recommendation is an item rejected with `feedback` earlier in this file.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import yaml
+
+from .errors import ChatrecError
+from .expectations import EXPECT_KEYS, FLAG_KEYS, INT_KEYS, LIST_KEYS, Shown, check
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .results import Recommendation, Turn
+
+URL_NOT_BUILT = "--url needs the HTTP API (not built yet)"
+
+
+class ScriptError(ChatrecError):
+    """A scripted-dialogue file that cannot be run as it is; the message names the file and, if known, the turn."""
+
+    def __init__(self, path: Path | str, message: str, turn: int | None = None, line: int | None = None) -> None:
+        self.path, self.turn, self.line = str(path), turn, line
+        where = f", turn {turn}" if turn is not None else ""
+        where += f" (line {line})" if line is not None else ""
+        super().__init__(f"{path}{where}: {message}")
+
+
+class _Bad(Exception):
+    """A validation problem inside one turn (index 0-based) or of the whole file (None)."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+@dataclass(frozen=True)
+class Say:
+    """A message the user sends, and what must then be true (`expect`)."""
+
+    text: str
+    expect: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Thumbs:
+    """A thumbs up or down on a recommendation of the last turn, or on an item id."""
+
+    item: int | str   # 1-based position in the last turn's recommendations, or an item id
+    liked: bool
+
+
+@dataclass(frozen=True)
+class Script:
+    """A validated dialogue file."""
+
+    path: Path
+    turns: tuple[Say | Thumbs, ...]
+    name: str = ""
+    catalog: Path | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One expectation that did not hold: where (file, 1-based turn), which key, and what was shown."""
+
+    file: str
+    turn: int
+    key: str
+    message: str
+    said: str = ""
+
+    def __str__(self) -> str:
+        said = f' ("{self.said}")' if self.said else ""
+        return f"{self.file}: turn {self.turn}{said}: {self.key}: {self.message}"
+
+
+# -- loading and validation -----------------------------------------------------------------------------------
+
+def load_script(path: Path | str) -> Script:
+    """The script in `path`, validated; a `ScriptError` naming the file, turn and line when it is not usable."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScriptError(path, f"cannot be read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ScriptError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", line=line) from None
+    try:
+        return _script(path, data)
+    except _Bad as bad:
+        turn = None if bad.index is None else bad.index + 1
+        line = None if bad.index is None else _turn_lines(text).get(bad.index)
+        raise ScriptError(path, str(bad), turn, line) from None
+
+
+def _turn_lines(text: str) -> dict[int, int]:
+    """Where each turn starts in the YAML text (0-based index -> 1-based line); empty when not found."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    for key, value in root.value:
+        if key.value == "turns" and isinstance(value, yaml.SequenceNode):
+            return {i: node.start_mark.line + 1 for i, node in enumerate(value.value)}
+    return {}
+
+
+def _script(path: Path, data: Any) -> Script:
+    if not isinstance(data, dict):
+        raise _Bad("the file must be a mapping with a `turns` list")
+    _no_unknown(data, ("name", "catalog", "turns"), "top-level key")
+    turns = data.get("turns")
+    if not isinstance(turns, list) or not turns:
+        raise _Bad("`turns` must be a non-empty list")
+    name, catalog = data.get("name", ""), data.get("catalog")
+    if not isinstance(name, str):
+        raise _Bad("`name` must be a string")
+    if catalog is not None and (not isinstance(catalog, str) or not catalog.strip()):
+        raise _Bad("`catalog` must be a path")
+    steps = tuple(_turn(i, t, any(isinstance(p, dict) and "say" in p for p in turns[:i])) for i, t in enumerate(turns))
+    return Script(path, steps, name, _catalog_path(path, catalog) if catalog else None)
+
+
+def _catalog_path(script: Path, catalog: str) -> Path:
+    given = Path(catalog).expanduser()
+    found = given if given.is_absolute() else next((p for p in (script.parent / given, given) if p.exists()), None)
+    if found is None or not found.exists():
+        raise _Bad(f"catalog {catalog} not found (looked in {script.parent} and in the working folder)")
+    return found
+
+
+def _turn(index: int, raw: Any, said_before: bool) -> Say | Thumbs:
+    try:
+        if not isinstance(raw, dict) or ("say" in raw) == ("feedback" in raw):
+            raise _Bad("a turn is a mapping with either `say` or `feedback`")
+        if "feedback" in raw:
+            _no_unknown(raw, ("feedback",), "turn key")
+            return _thumbs(raw["feedback"], said_before)
+        _no_unknown(raw, ("say", "expect"), "turn key")
+        if not isinstance(raw["say"], str) or not raw["say"].strip():
+            raise _Bad("`say` must be a non-empty string")
+        return Say(raw["say"], _expect(raw.get("expect") or {}))
+    except _Bad as bad:
+        raise _Bad(str(bad), index) from None
+
+
+def _thumbs(raw: Any, said_before: bool) -> Thumbs:
+    if not isinstance(raw, dict) or set(raw) != {"item", "liked"}:
+        raise _Bad("`feedback` must be {item: N or ID, liked: true/false}")
+    item, liked = raw["item"], raw["liked"]
+    if not isinstance(liked, bool):
+        raise _Bad(f"feedback `liked` must be true or false, got {liked!r}")
+    if isinstance(item, bool) or not isinstance(item, (int, str)) or (isinstance(item, int) and item < 1):
+        raise _Bad(f"feedback `item` must be a position from 1 or an item id, got {item!r}")
+    if isinstance(item, int) and not said_before:
+        raise _Bad(f"feedback on item {item} before any `say` turn showed recommendations")
+    return Thumbs(item, liked)
+
+
+def _expect(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise _Bad("`expect` must be a mapping")
+    _no_unknown(raw, EXPECT_KEYS, "expect key")
+    for key, value in raw.items():
+        _check_value(key, value)
+    if "at_least" in raw and "genres_any" not in raw:
+        raise _Bad("`at_least` counts `genres_any` matches; give `genres_any` too")
+    return dict(raw)
+
+
+def _check_value(key: str, value: Any) -> None:
+    if key in INT_KEYS and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise _Bad(f"`{key}` must be a whole number from 0, got {value!r}")
+    if key in LIST_KEYS and (not isinstance(value, list) or not value or
+                             not all(isinstance(v, str) and v.strip() for v in value)):
+        raise _Bad(f"`{key}` must be a non-empty list of strings, e.g. [{key.split('_')[0]}], got {value!r}")
+    if key in FLAG_KEYS and not isinstance(value, bool):
+        raise _Bad(f"`{key}` must be true or false, got {value!r}")
+    if key == "language" and (not isinstance(value, str) or not value.strip()):
+        raise _Bad(f"`language` must be a language code such as en or zh, got {value!r}")
+    if key == "max_seconds" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        raise _Bad(f"`max_seconds` must be a positive number, got {value!r}")
+
+
+def _no_unknown(raw: dict[Any, Any], known: Sequence[str], what: str) -> None:
+    unknown = [str(k) for k in raw if k not in known]
+    if unknown:
+        raise _Bad(f"unknown {what} {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
+
+
+# -- running ----------------------------------------------------------------------------------------------------
+
+def run_file(engine: Engine, path: Path | str) -> list[Failure]:
+    """Run the script in `path` against `engine` as a fresh user; the expectations that did not hold."""
+    return run_script(engine, load_script(path))
+
+
+def run_script(engine: Engine, script: Script) -> list[Failure]:
+    """Run a loaded script as a fresh user (forgotten afterwards); the expectations that did not hold."""
+    _check_engine_catalog(engine, script)
+    user, failures = f"script-{uuid.uuid4().hex[:12]}", []
+    last: list[Recommendation] = []
+    thumbs: dict[str, bool] = {}
+    try:
+        for number, step in enumerate(script.turns, 1):
+            if isinstance(step, Thumbs):
+                failures += _give_feedback(engine, user, script, number, step, last, thumbs)
+                continue
+            shown, problem = _say(engine, user, step, {i for i, liked in thumbs.items() if not liked})
+            if shown is None:
+                failures.append(Failure(str(script.path), number, "say", problem, step.text))
+                continue
+            last = shown.turn.recommendations
+            failures += [Failure(str(script.path), number, key, msg, step.text) for key, msg in check(shown)]
+    finally:
+        engine.forget(user)
+    return failures
+
+
+def _check_engine_catalog(engine: Engine, script: Script) -> None:
+    loaded = engine.settings.catalog
+    if script.catalog is not None and (loaded is None or Path(loaded).resolve() != script.catalog.resolve()):
+        raise ScriptError(script.path, f"names catalog {script.catalog}, but the engine was loaded with "
+                                       f"{loaded or 'the bundled catalog'}; run it with `chatrec script`")
+
+
+def _say(engine: Engine, user: str, step: Say, rejected: set[str]) -> tuple[Shown | None, str]:
+    try:
+        turn, seconds = timed_turn(engine, user, step.text)
+    except ChatrecError as exc:
+        return None, f"the engine refused the message: {exc}"
+    items = [engine.items[r.item_id] for r in turn.recommendations]
+    return Shown(engine, user, turn, items, seconds, rejected, step.expect), ""
+
+
+def timed_turn(engine: Engine, user: str, text: str) -> tuple[Turn, float]:
+    """The final turn of `engine.chat_stream`, and the seconds until its first Turn (the recommendations) came."""
+    start = time.perf_counter()
+    stream = engine.chat_stream(user, text)
+    turn = next(stream)
+    seconds = time.perf_counter() - start
+    for turn in stream:
+        pass
+    return turn, seconds
+
+
+def _give_feedback(engine: Engine, user: str, script: Script, number: int, step: Thumbs,
+                   last: list[Recommendation], thumbs: dict[str, bool]) -> list[Failure]:
+    if isinstance(step.item, int):
+        if step.item > len(last):
+            return [Failure(str(script.path), number, "feedback",
+                            f"no recommendation {step.item}: the last turn showed {len(last)}")]
+        item_id = last[step.item - 1].item_id
+    elif step.item not in engine.items:
+        raise ScriptError(script.path, f"feedback on unknown item id {step.item!r}", number)
+    else:
+        item_id = step.item
+    engine.feedback(user, item_id, step.liked)
+    thumbs[item_id] = step.liked
+    return []
+
+
+# -- files, engines and the command line -------------------------------------------------------------------------
+
+@dataclass
+class FileResult:
+    """The outcome of one file: the expectations that failed, or why it could not be run (`error`)."""
+
+    path: str
+    name: str = ""
+    failures: list[Failure] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and not self.failures
+
+
+class Engines:
+    """Engines loaded on first need and closed together: the default one (or the one given) and one per catalog a
+    script names, each of those in its own temporary data folder."""
+
+    def __init__(self, default: Engine | None = None, generate: bool = False) -> None:
+        self._loaded: dict[Path | None, Engine] = {} if default is None else {None: default}
+        self._generator: dict[str, str] = {} if generate else {"generator": "none"}   # "none": fast template replies
+        self._stack = ExitStack()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def get(self, catalog: Path | None) -> Engine:
+        key = catalog.resolve() if catalog is not None else None
+        if key not in self._loaded:
+            self._loaded[key] = self._stack.enter_context(self._load(key))
+        return self._loaded[key]
+
+    def _load(self, catalog: Path | None) -> Engine:
+        from .config import Settings
+        from .engine import Engine
+
+        if catalog is None:
+            return Engine.load(Settings(**self._generator))  # type: ignore[arg-type]
+        data_dir = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="chatrec-script-",
+                                                                         ignore_cleanup_errors=True))
+        return Engine.load(Settings(catalog=catalog, data_dir=Path(data_dir), **self._generator))  # type: ignore[arg-type]
+
+
+def run_one(engines: Engines, script: Script) -> FileResult:
+    """Run one loaded script on the engine for its catalog (its `seconds` leave out loading the engine)."""
+    start, result = time.perf_counter(), FileResult(str(script.path), script.name)
+    try:
+        engine = engines.get(script.catalog)
+        start = time.perf_counter()
+        result.failures = run_script(engine, script)
+    except ScriptError as exc:
+        result.error = str(exc)
+    except ChatrecError as exc:   # e.g. the catalog the script names has bad rows
+        result.error = f"{script.path}: {exc}"
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _load_or_error(path: Path | str) -> Script | FileResult:
+    try:
+        return load_script(path)
+    except ScriptError as exc:
+        return FileResult(str(path), error=str(exc))
+
+
+def main(paths: Sequence[Path | str], junit: Path | None = None, *, url: str | None = None, generate: bool = False,
+         engine: Engine | None = None) -> int:
+    """Run every file (each as a fresh user) and print what failed, each with its turn, and a summary.
+
+    Every file is validated before any runs. `engine` (tests) serves the files that name no catalog; otherwise one
+    is loaded with `Settings(generator="none")`, or the default generator with `generate`. Returns 0 when every
+    expectation holds, 1 when one fails, 2 when a file is bad (or `url` is given: the HTTP API is not built yet).
+    """
+    if url:
+        print(f"error: {URL_NOT_BUILT}", file=sys.stderr)
+        return 2
+    if not paths:
+        print("error: no script files given", file=sys.stderr)
+        return 2
+    loaded = [_load_or_error(p) for p in paths]
+    with Engines(engine, generate) as engines:
+        results = [x if isinstance(x, FileResult) else run_one(engines, x) for x in loaded]
+    report(results)
+    if junit is not None:
+        write_junit(results, Path(junit))
+    return exit_code(results)
+
+
+def exit_code(results: Sequence[FileResult]) -> int:
+    return 2 if any(r.error for r in results) else 1 if any(r.failures for r in results) else 0
+
+
+def report(results: Sequence[FileResult]) -> None:
+    """Each failure with its file and turn, each bad file's reason, and a one-line summary."""
+    for r in results:
+        if r.error:
+            print(f"error: {r.error}", file=sys.stderr)
+        for failure in r.failures:
+            print(f"FAIL {failure}")
+        if r.passed:
+            print(f"ok   {r.path}{f' ({r.name})' if r.name else ''} in {r.seconds:.1f} s")
+    bad, failed = sum(bool(r.error) for r in results), sum(bool(r.failures) and not r.error for r in results)
+    print(f"{len(results)} file(s): {len(results) - bad - failed} passed, {failed} failed, {bad} bad")
+
+
+def write_junit(results: Sequence[FileResult], out: Path) -> None:
+    """A JUnit XML report: one testcase per file; a failed expectation is a <failure>, a bad file an <error>."""
+    counts = {"tests": str(len(results)), "failures": str(sum(bool(r.failures) and not r.error for r in results)),
+              "errors": str(sum(bool(r.error) for r in results)), "time": f"{sum(r.seconds for r in results):.3f}"}
+    suites = ET.Element("testsuites", counts)
+    suite = ET.SubElement(suites, "testsuite", {"name": "chatrec script", "skipped": "0", **counts})
+    for r in results:
+        case = ET.SubElement(suite, "testcase", {"classname": "chatrec.script", "file": r.path,
+                                                 "name": f"{r.path}: {r.name}" if r.name else r.path,
+                                                 "time": f"{r.seconds:.3f}"})
+        if r.error:
+            ET.SubElement(case, "error", {"type": "ScriptError", "message": _xml(r.error)}).text = _xml(r.error)
+        elif r.failures:
+            failure = ET.SubElement(case, "failure", {"type": "expectation",
+                                                      "message": f"{len(r.failures)} expectation(s) failed"})
+            failure.text = _xml("\n".join(map(str, r.failures)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suites).write(out, encoding="utf-8", xml_declaration=True)
+
+
+def _xml(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot hold (control characters a reply might carry)."""
+    return re.sub("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", "?", text)
