@@ -60,7 +60,7 @@ class Explainer:
         cited = set() if cited is None else cited
         lang = state.language
         facts = item_facts(item)
-        genre = self._asked_genre(item, state, facts)
+        genre = self._asked_genre(item, state, facts, cited)
         if genre is not None:
             cited.add(genre.value)
             return reason(display_term(canonical_genre(genre.value), lang), genre, item, lang)
@@ -80,10 +80,12 @@ class Explainer:
             cited.add(closest.value)
         return reason(UNNAMED.get(lang, UNNAMED["en"]), closest, item, lang)
 
-    def _asked_genre(self, item: Item, state: InterestState, facts: list[Fact]) -> Fact | None:
-        """The item's genre fact for the strongest genre among the user's interests, if it has one."""
+    def _asked_genre(self, item: Item, state: InterestState, facts: list[Fact], cited: set[str]) -> Fact | None:
+        """The item's genre fact for the strongest genre among the user's interests that it has, one not yet
+        cited this turn if there is one."""
         genres = {canonical_genre(f.value): f for f in facts if f.field == "genre"}
-        return next((genres[t] for t in state.terms if t in genres), None)
+        matching = [genres[t] for t in state.terms if t in genres]
+        return next((f for f in matching if f.value not in cited), matching[0] if matching else None)
 
     def _closest_fact(self, facts: list[Fact], said: str, cited: set[str]) -> Fact | None:
         """The fact to cite when no interest names one: a tag sharing a word with what the user said, else the

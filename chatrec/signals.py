@@ -11,7 +11,8 @@ Each term gives one score per candidate item; `combine_terms` adds them with the
 - `people`: the item shares directors, writers or cast with the items named in the dialogue (rare names count more);
 - `known`: the seeker named it without asking about it; `shown`: chatrec already recommended it (chat only);
 - `negative`: closeness to a rejected item or negated phrase (`scoring.negative_penalty`; weighed negatively);
-- `avoided`: the item has a genre the user turned away from for now; `feedback`: closeness to a liked item;
+- `avoided`: the item has a genre the user turned away from for now, or one the latest critique steers from
+  ("lighter": horror, thriller, crime, war); `feedback`: closeness to a liked item;
 - `critique`: the item has the genre the latest message's critique implies ("like X but funnier": comedy).
 """
 

@@ -22,8 +22,9 @@ def compute(candidates: Sequence[str], items: Mapping[str, Item], view: View, st
     `liked`: vectors of the items the user gave a thumbs up)."""
     its = [items[i] for i in candidates]
     genres = [[canonical_genre(g) for g in it.genres] for it in its]
-    soft = set(state.soft_avoid_genres)
     asked = {g for c in view.critiques if c in ATTRIBUTES for g in ATTRIBUTES[c].genres}
+    soft = set(state.soft_avoid_genres) | {g for c in view.critiques if c in ATTRIBUTES
+                                           for g in ATTRIBUTES[c].soft_avoid if g not in view.genres}
     return {
         "text": np.array([text.get(i, 0.0) for i in candidates], np.float32),
         "seeker": in_dialogue(candidates, view.seeker),

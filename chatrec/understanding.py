@@ -437,10 +437,9 @@ class Understander:
                 leftovers.append(core)
         critiques = find_critiques(positive)
         liked_genres = [g for g in find_genres(positive, self.genres) if g not in avoided_genres and g not in soft_genres]
-        for name in critiques:
+        for name in critiques:   # what a critique implies counts for this message only (`terms`): not remembered
             if name in ATTRIBUTES:
                 liked_genres += [g for g in ATTRIBUTES[name].genres if g in self.genres and g not in liked_genres]
-                soft_genres += [g for g in ATTRIBUTES[name].soft_avoid if g not in liked_genres]
         family = wants_family(positive)
         if family and "family" in self.genres and "family" not in liked_genres:
             liked_genres.append("family")
