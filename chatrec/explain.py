@@ -70,8 +70,9 @@ class Explainer:
             if fact:
                 cited.add(fact.value)
                 return reason("", fact, item, lang, liked_kind=named.kind or "", ago=ago)
+        fresh = [f for f in facts if f.value not in cited]
         for term in self.interests(state, limit=None, display=False):
-            fact = matching_fact(term, facts)
+            fact = matching_fact(term, fresh) or matching_fact(term, facts)
             if fact:
                 cited.add(fact.value)
                 return reason(term, fact, item, lang)
