@@ -1,15 +1,18 @@
 """The chatrec web app (Gradio): `python app.py` or `chatrec serve`. UI only; the Engine does the work.
 
 Each browser (and each `gradio_client.Client`) is one user, known by the signed session cookie that chatrec/web.py
-issues, never by anything the client sends. Streamed replies, recommendation cards with thumbs up/down, the user's
-interests beside the chat, and a "forget me" button. Everything shown is escaped and shown as written (no markdown,
-no LaTeX). The programmatic API is `/chat` (and `/feedback`) for `gradio_client`.
+issues, never by anything the client sends. The chat sits beside compact recommendation cards (thumbs up/down),
+with the user's interests and a "forget me" button (asks first) below the cards; on a phone they stack in that
+order. Every UI string comes from chatrec/ui_text.py in the session's language (the browser's Accept-Language, then
+the language of each turn, or the EN / 中文 switch). A message sent while a reply is written is queued, shown as
+such, and answered next. Everything shown is escaped and shown as written (no markdown, no LaTeX). The programmatic
+API is `/chat`, `/feedback` and `/forget` for `gradio_client`. The HTML and CSS are in chatrec/ui_render.py, each
+tab's conversation in chatrec/ui_tabs.py; this file holds the page and its handlers.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import logging
 import os
 from collections.abc import Iterator
@@ -21,106 +24,241 @@ import gradio as gr  # noqa: E402
 
 from chatrec import ChatrecError, Engine, InputError, Settings, StoreError, Turn  # noqa: E402
 from chatrec import web  # noqa: E402
+from chatrec.ui_render import (CSS, card_html, esc, examples_label_html, header_html, profile_html,  # noqa: E402
+                               rec_dict, status_html, turn_dict)
+from chatrec.ui_tabs import Chat, Tabs  # noqa: E402
+from chatrec.ui_text import LANGS, examples, lang_of_header, lang_or_default, t  # noqa: E402
 
+__all__ = ["Page", "build", "card_html", "create", "esc", "main", "profile_html", "rec_dict", "turn_dict", "user_of"]
 log = logging.getLogger("chatrec.app")
-EXAMPLES = ["I love space exploration films", "A funny TV series, but no horror", "我喜欢太空探索的电影", "推荐几本武侠小说"]
-SORRY = "Sorry, something went wrong on our side. Please try again."
-NO_SESSION = "Your session has expired: reload the page."
-STORE_DOWN = "The catalog index is unavailable right now; the operator has been told. Please try again later."
-READY, WRITING = "Ready · 就绪", "Writing… · 正在回复…"
-CSS = """
-.card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 4px 8px; }
-.card h4 { margin: 2px 0; } .card .meta { opacity: .7; font-size: .85em; } .card .why { font-style: italic; }
-.chip { display: inline-block; border-radius: 10px; padding: 1px 8px; margin: 2px; background: var(--block-background-fill); border: 1px solid var(--border-color-primary); }
-"""
-
-
-# -- rendering (every piece of text escaped) --------------------------------------------------------------------
-def esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def card_html(rec: dict[str, Any], note: str = "") -> str:
-    """One recommendation card: title, year, kind, a one-line description and the reason."""
-    meta = " · ".join(esc(x) for x in (rec.get("year"), rec.get("kind")) if x)
-    description = rec.get("description") or ""
-    line = description if len(description) <= 160 else description[:157].rstrip() + "…"
-    extra = f'<div class="note">{esc(note)}</div>' if note else ""
-    return (f'<div class="card-body" data-item="{esc(rec["item_id"])}"><h4>{esc(rec["title"])}</h4>'
-            f'<div class="meta">{meta}</div><div>{esc(line)}</div><div class="why">{esc(rec["why"])}</div>{extra}</div>')
-
-
-def profile_html(profile: dict[str, Any] | None) -> str:
-    """The side panel: interest terms, liked and rejected items, what is being avoided."""
-    if not profile or not any(profile.get(key) for key in ("terms", "liked", "rejected", "avoid_genres", "avoid_for_now",
-                                                             "avoid_people", "constraints")):
-        return "<p>Nothing yet: tell me what you like. 还没有记录：告诉我你喜欢什么。</p>"
-
-    def chips(values: list[str]) -> str:
-        return "".join(f'<span class="chip">{esc(v)}</span>' for v in values) or "—"
-
-    rows = [
-        ("Interests", chips([t["term"] for t in profile["terms"]])),
-        ("Liked", chips([i["title"] for i in profile["liked"]])),
-        ("Rejected", chips([i["title"] for i in profile["rejected"]])),
-        ("Avoiding", chips([*profile["avoid_genres"], *profile["avoid_people"]])),
-        ("Less of, for now", chips(profile.get("avoid_for_now", []))),
-        ("Only", chips(profile.get("constraints", []))),
-    ]
-    rows = [(name, value) for name, value in rows if value != "—" or name == "Interests"]
-    return "".join(f'<div class="profile-row"><b>{name}</b><br>{value}</div>' for name, value in rows)
-
-
-def reply_note(turn: Turn | None) -> str:
-    """The status line after a turn: where the reply came from, and why generated text was dropped if it was."""
-    if turn is None or turn.source == "generator":
-        return f"{READY} · generated, checked against the catalog"
-    return f"{READY} · template reply" + (f" ({turn.problem})" if turn.problem else "")
-
-
-def rec_dict(rec: Any) -> dict[str, Any]:
-    return {"item_id": rec.item_id, "title": rec.title, "year": rec.year, "kind": rec.kind,
-            "description": rec.description, "why": rec.why, "score": rec.score}
-
-
-def turn_dict(turn: Turn) -> dict[str, Any]:
-    return {"reply": turn.reply, "language": turn.language, "source": turn.source,
-            "recommendations": [rec_dict(r) for r in turn.recommendations], "notes": list(turn.notes)}
-
+SORRY, NO_SESSION, STORE_DOWN = t("sorry", "en"), t("no_session", "en"), t("store_down", "en")   # API answers
 
 # -- the app ----------------------------------------------------------------------------------------------------
-def build(engine: Engine) -> gr.Blocks:
-    k = engine.settings.k
+class Page:
+    """The chat page: its components (`layout`), what each language shows on them (`texts`) and its handlers."""
 
-    def slot_updates(shown: list[dict[str, Any]]) -> list[Any]:
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.k, self.tabs = engine, engine.settings.k, Tabs()
+
+    def layout(self) -> None:
+        with gr.Row(elem_id="top"):
+            self.header = gr.HTML(header_html("en"), elem_id="header")
+            self.lang = gr.Radio([("EN", "en"), ("中文", "zh")], value="en", label=t("language_label", "en"),
+                                 show_label=False, container=False,
+                                 elem_id="lang", scale=0, min_width=150)
+        with gr.Row(elem_id="main"):
+            with gr.Column(scale=5, min_width=300, elem_id="chat-col"):
+                self.chatbot = gr.Chatbot(show_label=False, height="min(520px, 62vh)", elem_id="chat",
+                                          sanitize_html=True, render_markdown=False, latex_delimiters=[],
+                                          allow_tags=False, feedback_options=None, buttons=["copy"])
+                with gr.Row(elem_id="input-row"):
+                    self.box = gr.Textbox(label=t("message_label", "en"), placeholder=t("placeholder", "en"),
+                                          show_label=False, scale=5, min_width=120,
+                                          elem_id="message", max_lines=4, container=False)
+                    self.send = gr.Button(t("send", "en"), variant="primary", scale=1, min_width=72, elem_id="send")
+                self.status = gr.HTML(status_html("idle", "en"), elem_id="status")
+            with gr.Column(scale=4, min_width=300, elem_id="side-col"):
+                self.cards_layout()
+                self.panel = gr.HTML(profile_html(None), elem_id="profile")
+                self.forget = gr.Button(t("forget", "en"), variant="stop", size="sm", elem_id="forget")
+                with gr.Group(visible=False, elem_id="forget-confirm") as self.confirm:
+                    self.confirm_text = gr.HTML(esc(t("forget_confirm", "en")), elem_id="forget-question")
+                    with gr.Row():
+                        self.yes = gr.Button(t("forget_yes", "en"), variant="stop", size="sm", elem_id="forget-yes")
+                        self.cancel = gr.Button(t("forget_cancel", "en"), size="sm", elem_id="forget-cancel")
+                with gr.Column(elem_id="examples"):
+                    self.examples_label = gr.HTML(examples_label_html("en"))
+                    with gr.Row():
+                        self.example_buttons = [gr.Button(x, size="sm", elem_classes="example", elem_id=f"example-{i}")
+                                                for i, x in enumerate(examples("en"))]
+
+    def cards_layout(self) -> None:
+        self.groups, self.bodies, self.ups, self.downs = [], [], [], []
+        with gr.Column(elem_id="cards"):
+            for i in range(self.k):
+                with gr.Group(visible=False, elem_id=f"card-{i}", elem_classes="card") as group:
+                    self.bodies.append(gr.HTML(elem_id=f"card-body-{i}"))
+                    with gr.Row(elem_classes="card-actions"):
+                        self.ups.append(gr.Button(t("more_like_this", "en"), size="sm", elem_id=f"up-{i}",
+                                                  elem_classes=["thumb", "thumb-up"]))
+                        self.downs.append(gr.Button(t("not_for_me", "en"), size="sm", elem_id=f"down-{i}",
+                                                    elem_classes=["thumb", "thumb-down"]))
+                self.groups.append(group)
+
+    @property
+    def everything(self) -> list[Any]:
+        return [self.header, self.lang, self.chatbot, self.box, self.send, self.status, *self.groups, *self.bodies,
+                *self.ups, *self.downs, self.panel, self.forget, self.confirm, self.confirm_text, self.yes, self.cancel,
+                self.examples_label, *self.example_buttons]
+
+    # -- what is shown ---------------------------------------------------------------------------------------
+    def cards(self, chat: Chat) -> dict[Any, Any]:
         """Card slots: the first len(shown) visible and filled, the rest hidden."""
-        groups = [gr.update(visible=i < len(shown)) for i in range(k)]
-        bodies = [card_html(shown[i]) if i < len(shown) else "" for i in range(k)]
-        return [*groups, *bodies]
+        shown = chat.shown
+        out: dict[Any, Any] = {g: gr.update(visible=i < len(shown)) for i, g in enumerate(self.groups)}
+        out.update({b: card_html(shown[i], lang=chat.lang) if i < len(shown) else "" for i, b in enumerate(self.bodies)})
+        return out
 
-    def start(request: gr.Request) -> str:
-        user_id = user_of(request)
-        return profile_html(engine.profile(user_id) if user_id else None)
+    def profile(self, chat: Chat, user_id: str | None) -> str:
+        return profile_html(self.engine.profile(user_id) if user_id else None, chat.lang)
 
-    def feedback(slot: int, liked: bool):  # type: ignore[no-untyped-def]
-        def handler(shown: list[dict[str, Any]], request: gr.Request) -> tuple[str, str]:
-            user_id = user_of(request)
-            if not user_id or slot >= len(shown):
-                return gr.skip(), gr.skip()
+    def texts(self, chat: Chat, user_id: str | None) -> dict[Any, Any]:
+        """Every component in the chat's language (after the page loads, a switch, or a turn in another language)."""
+        lang = chat.lang
+        out: dict[Any, Any] = {
+            self.header: header_html(lang), self.lang: gr.update(value=lang, label=t("language_label", lang)),
+            self.chatbot: chat.render(),
+            self.box: gr.update(placeholder=t("placeholder", lang), label=t("message_label", lang)), self.send: gr.update(value=t("send", lang)),
+            self.status: chat.status_html(), self.panel: self.profile(chat, user_id),
+            self.forget: gr.update(value=t("forget", lang)), self.confirm_text: esc(t("forget_confirm", lang)),
+            self.yes: gr.update(value=t("forget_yes", lang)), self.cancel: gr.update(value=t("forget_cancel", lang)),
+            self.examples_label: examples_label_html(lang),
+            **{b: gr.update(value=x) for b, x in zip(self.example_buttons, examples(lang))},
+            **{b: gr.update(value=t("more_like_this", lang)) for b in self.ups},
+            **{b: gr.update(value=t("not_for_me", lang)) for b in self.downs},
+        }
+        return {**out, **self.cards(chat)}
+
+    def card_dict(self, rec: Any) -> dict[str, Any]:
+        item = self.engine.items.get(rec.item_id)
+        return {**rec_dict(rec), "genres": list(item.genres) if item is not None else []}
+
+    # -- handlers --------------------------------------------------------------------------------------------
+    def start(self, request: gr.Request) -> dict[Any, Any]:
+        chat = self.tabs.get(request)
+        chat.lang = lang_of_header(request.headers.get("accept-language") if request else None)
+        return self.texts(chat, user_of(request))
+
+    def switch(self, lang: str, request: gr.Request) -> dict[Any, Any]:
+        chat = self.tabs.get(request)
+        chat.lang = lang_or_default(lang)
+        return self.texts(chat, user_of(request))
+
+    def submit(self, message: str, request: gr.Request) -> dict[Any, Any]:
+        """A message joins the queue at once (shown as queued when a reply is being written)."""
+        if not isinstance(message, str) or not message.strip():
+            return {self.box: gr.skip()}
+        chat = self.tabs.get(request)
+        chat.add(message)
+        return {self.chatbot: chat.render(), self.box: ""}
+
+    def work(self, request: gr.Request) -> Iterator[dict[Any, Any]]:
+        """Answer the tab's queued messages one after another; a worker already at it takes the new ones too."""
+        chat, user_id = self.tabs.get(request), user_of(request)
+        token, answered = chat.claim(), False
+        try:
+            while token is not None and (job := chat.next_job(token)) is not None:
+                answered = True
+                yield from self.answer(chat, user_id, *job)
+            if not answered:   # another worker has it (Gradio needs one output named, even when nothing changes)
+                yield {self.status: gr.skip()}
+        finally:
+            if token is not None:
+                chat.release(token)
+
+    def answer(self, chat: Chat, user_id: str | None, message: str, bot: dict[str, Any]) -> Iterator[dict[Any, Any]]:
+        """One turn: the cards as soon as they are scored, then the reply as it streams."""
+        bot["state"], chat.status = "writing", ("writing", False, "")
+        yield {self.chatbot: chat.render(), self.status: chat.status_html()}
+        try:
+            if not user_id:
+                raise InputError(NO_SESSION)
+            turn = None
+            for turn in self.engine.chat_stream(user_id, message):
+                out = self.turn_update(chat, user_id, turn, bot)
+                if out:
+                    yield out
+            source = turn.source if turn is not None else ""
+            bot["state"], chat.status = "", ("done", bool(getattr(turn, "busy", False)), source)
+            yield {self.chatbot: chat.render(), self.panel: self.profile(chat, user_id), self.status: chat.status_html()}
+        except Exception as exc:   # the person sees a short message in their language, never a stack trace
+            bot.update(self.failure(exc, message, chat.lang), state="")
+            chat.status = ("done", False, "")
+            yield {self.chatbot: chat.render(), self.status: chat.status_html()}
+
+    def turn_update(self, chat: Chat, user_id: str, turn: Turn, bot: dict[str, Any]) -> dict[Any, Any]:
+        """What one streamed turn changes on the page."""
+        out: dict[Any, Any] = {}
+        if turn.language in LANGS and turn.language != chat.lang:
+            chat.lang = turn.language
+            out.update(self.texts(chat, user_id))
+        busy = bool(getattr(turn, "busy", False))
+        if busy != chat.status[1]:   # the generator is busy: say so at once
+            chat.status = ("writing", busy, "")
+            out[self.status] = chat.status_html()
+        if not turn.reply:   # the recommendations are ready: show the cards before any text
+            chat.shown = [self.card_dict(r) for r in turn.recommendations]
+            return {**out, **self.cards(chat)}
+        bot["text"] = turn.reply
+        return {**out, self.chatbot: chat.render()}
+
+    def failure(self, exc: Exception, message: str, lang: str) -> dict[str, Any]:
+        """The bot message for a failed turn: an error key (shown in the tab's language) or, in English, the
+        engine's own precise message for bad input."""
+        if isinstance(exc, InputError):
+            if str(exc) == NO_SESSION:
+                return {"error": "no_session"}
+            if lang == "en":
+                return {"text": str(exc), "error": ""}
+            limit = self.engine.settings.max_message_chars
+            return {"error": "too_long", "values": {"limit": f"{limit:,}"}} if len(message) > limit else \
+                {"error": "bad_message"}
+        if isinstance(exc, StoreError):
+            log.exception("chat failed: the store")
+            return {"error": "store_down"}
+        log.exception("chat failed")
+        return {"error": "sorry"}
+
+    def feedback(self, slot: int, liked: bool):  # type: ignore[no-untyped-def]
+        def handler(request: gr.Request) -> dict[Any, Any]:
+            chat, user_id = self.tabs.get(request), user_of(request)
+            if not user_id or slot >= len(chat.shown):
+                return {self.panel: gr.skip()}
+            rec = chat.shown[slot]
             try:
-                engine.feedback(user_id, shown[slot]["item_id"], liked)
-            except ChatrecError as exc:
-                return card_html(shown[slot], note=str(exc)), gr.skip()
-            note = "Liked: more like this. 已记下：多推荐类似的。" if liked else \
-                "Not for you: it will not be recommended again. 已记下：不会再推荐。"
-            return card_html(shown[slot], note=note), profile_html(engine.profile(user_id))
+                self.engine.feedback(user_id, rec["item_id"], liked)
+            except ChatrecError:
+                log.exception("feedback failed")
+                return {self.bodies[slot]: card_html(rec, note=t("sorry", chat.lang), lang=chat.lang)}
+            rec["feedback"] = "up" if liked else "down"
+            return {self.bodies[slot]: card_html(rec, lang=chat.lang), self.panel: self.profile(chat, user_id)}
         return handler
 
-    def forget_session(request: gr.Request) -> tuple[Any, ...]:
-        user_id = user_of(request)
+    def ask_forget(self) -> dict[Any, Any]:
+        return {self.forget: gr.update(visible=False), self.confirm: gr.update(visible=True)}
+
+    def keep(self) -> dict[Any, Any]:
+        return {self.forget: gr.update(visible=True), self.confirm: gr.update(visible=False)}
+
+    def forget_me(self, request: gr.Request) -> dict[Any, Any]:
+        chat, user_id = self.tabs.get(request), user_of(request)
         if user_id:
-            engine.forget(user_id)
-        return ([], [], *slot_updates([]), profile_html(None))
+            self.engine.forget(user_id)
+        chat.clear()
+        return {**self.keep(), **self.cards(chat), self.chatbot: [], self.panel: profile_html(None, chat.lang),
+                self.status: chat.status_html()}
+
+    def wire(self, demo: gr.Blocks) -> None:
+        quiet = {"api_visibility": "private", "show_progress": "hidden"}
+        everything = self.everything
+        gr.on([self.box.submit, self.send.click], self.submit, inputs=[self.box], outputs=[self.chatbot, self.box],
+              concurrency_limit=None, trigger_mode="multiple", **quiet) \
+            .then(self.work, outputs=everything, concurrency_limit=4, trigger_mode="multiple", **quiet)
+        for i in range(self.k):
+            self.ups[i].click(self.feedback(i, True), outputs=[self.bodies[i], self.panel], **quiet)
+            self.downs[i].click(self.feedback(i, False), outputs=[self.bodies[i], self.panel], **quiet)
+        self.forget.click(self.ask_forget, outputs=[self.forget, self.confirm], concurrency_limit=None, **quiet)
+        self.cancel.click(self.keep, outputs=[self.forget, self.confirm], concurrency_limit=None, **quiet)
+        self.yes.click(self.forget_me, outputs=everything, **quiet)
+        self.lang.input(self.switch, inputs=[self.lang], outputs=everything, **quiet)
+        for button in self.example_buttons:
+            button.click(lambda text: text, inputs=[button], outputs=[self.box], concurrency_limit=None, **quiet)
+        demo.load(self.start, outputs=everything, **quiet)
+        demo.unload(self.tabs.drop)
+
+
+def build(engine: Engine) -> gr.Blocks:
+    page = Page(engine)
 
     def api_chat(message: str, request: gr.Request) -> dict[str, Any]:
         """One chat turn for API clients; each client (its session cookie) is its own user."""
@@ -158,74 +296,8 @@ def build(engine: Engine) -> gr.Blocks:
         return {"ok": True}
 
     with gr.Blocks(title="chatrec", analytics_enabled=False) as demo:
-        cards = gr.State([])
-        gr.Markdown("## chatrec\nTell me what you like; I recommend movies, books and TV series and say why. "
-                    "告诉我你喜欢什么，我来推荐电影、书和剧集，并说明理由。")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=380, elem_id="chat", sanitize_html=True, render_markdown=False,
-                                     latex_delimiters=[], allow_tags=False, feedback_options=None, buttons=["copy"])
-                with gr.Row():
-                    box = gr.Textbox(placeholder="Tell me what you like… / 告诉我你喜欢什么…", show_label=False,
-                                     scale=5, elem_id="message", max_lines=4)
-                    send = gr.Button("Send 发送", variant="primary", scale=1, elem_id="send")
-                status = gr.Markdown(READY, elem_id="status")
-                gr.Examples(EXAMPLES, inputs=box, label="Try 试试")
-                groups, bodies, buttons = [], [], []
-                with gr.Column(elem_id="cards"):
-                    for i in range(k):
-                        with gr.Group(visible=False, elem_id=f"card-{i}", elem_classes="card") as group:
-                            body = gr.HTML(elem_id=f"card-body-{i}")
-                            with gr.Row():
-                                up = gr.Button("👍 More like this", size="sm", elem_id=f"up-{i}")
-                                down = gr.Button("👎 Not for me", size="sm", elem_id=f"down-{i}")
-                        groups.append(group)
-                        bodies.append(body)
-                        buttons.append((i, up, down))
-            with gr.Column(scale=1):
-                gr.Markdown("### Your interests 你的兴趣")
-                panel = gr.HTML(elem_id="profile")
-                forget_button = gr.Button("Forget me 删除我的记录", variant="stop", elem_id="forget")
-
-        def respond(message: str, history: list[dict[str, Any]] | None, shown: list[dict[str, Any]],
-                    request: gr.Request) -> Iterator[dict[Any, Any]]:
-            """One turn in the browser: cards as soon as they are scored, then the reply as it streams."""
-            history = [*(history or []), {"role": "user", "content": esc(message)},
-                       {"role": "assistant", "content": "…"}]
-            user_id = user_of(request)
-            yield {chatbot: history, status: WRITING}
-            try:
-                if not user_id:
-                    raise InputError(NO_SESSION)
-                turn = None
-                for turn in engine.chat_stream(user_id, message):
-                    if not turn.reply:   # the recommendations are ready: show the cards before any text
-                        shown = [rec_dict(r) for r in turn.recommendations]
-                        yield {cards: shown, box: "", **dict(zip([*groups, *bodies], slot_updates(shown)))}
-                        continue
-                    history[-1]["content"] = esc(turn.reply)
-                    yield {chatbot: history}
-                yield {panel: profile_html(engine.profile(user_id)), status: esc(reply_note(turn))}
-            except InputError as exc:
-                history[-1]["content"] = esc(exc)
-                yield {chatbot: history, status: READY}
-            except StoreError:
-                log.exception("chat failed: the store")
-                history[-1]["content"] = STORE_DOWN
-                yield {chatbot: history, status: READY}
-            except Exception:   # the person sees a short apology, never a stack trace
-                log.exception("chat failed")
-                history[-1]["content"] = SORRY
-                yield {chatbot: history, status: READY}
-
-        outputs = [chatbot, box, cards, status, *groups, *bodies, panel]
-        gr.on([box.submit, send.click], respond, inputs=[box, chatbot, cards], outputs=outputs,
-              api_visibility="private", concurrency_limit=4)
-        for i, up, down in buttons:
-            up.click(feedback(i, True), inputs=[cards], outputs=[bodies[i], panel], api_visibility="private")
-            down.click(feedback(i, False), inputs=[cards], outputs=[bodies[i], panel], api_visibility="private")
-        forget_button.click(forget_session, outputs=[chatbot, cards, *groups, *bodies, panel], api_visibility="private")
-        demo.load(start, outputs=[panel], api_visibility="private")
+        page.layout()
+        page.wire(demo)
         gr.api(api_chat, api_name="chat", concurrency_limit=4)
         gr.api(api_feedback, api_name="feedback")
         gr.api(api_forget, api_name="forget")

@@ -1,12 +1,17 @@
-"""Faithfulness of replies and reasons over scripted dialogues on the bundled catalog, per generator.
+"""Faithfulness of replies and reasons, per generator and backend: scripted dialogues and ReDial's own utterances.
 
-    python benchmarks/faithfulness.py [--generators qwen2.5-0.5b,smollm2-135m] [--limit N] [--out FILE]
+    python benchmarks/faithfulness.py [--generators qwen2.5-0.5b@llama.cpp,qwen2.5-0.5b@transformers]
+                                      [--limit N] [--redial N] [--measure-claims] [--out FILE]
 
-For every turn it measures, without trusting the validator it is checking:
+Two sets of turns: the scripted dialogues below on the bundled catalog, and (with --redial N > 0) N real seeker
+utterances from ReDial's validation turns, each from a new user, on ReDial's 6,583 films. For every turn it
+measures, without trusting the validator it is checking:
   - foreign titles: catalog titles in the final reply that belong to no recommended item (must be 0);
   - true reasons: `why` texts whose cited fact (genre, theme, creator, cast) is really in the item's catalog row;
-  - generated share: turns where the generated reply passed grounding and was used, among those where the model
-    was asked (the rest fell back to the template: the reasons are logged and counted);
+  - kept share: turns whose reply keeps generated text, among those where the model was asked (the rest got
+    the template: the reasons are counted);
+  - claims flagged: sentences the unsupported-claim check stopped, against the sentences shown; with
+    --measure-claims the check only counts (nothing is stopped), which measures it on a generator's raw output;
   - language: replies written in the user's language; mentions: generated replies naming a recommended title.
 The last line printed is one JSON object with every figure.
 """
@@ -100,9 +105,16 @@ def fact_is_true(item: Item, fact: tuple[str, str]) -> bool:
 def foreign_titles(engine: Engine, reply: str, rec_ids: list[str]) -> list[str]:
     """Catalog titles in the reply (found by the understanding layer's title matcher) of no recommended item."""
     allowed = [norm(t) for i in rec_ids for t in (engine.items[i].title, *engine.items[i].aliases)]
+    for name in {p for i in rec_ids for p in (*engine.items[i].creators, *engine.items[i].cast)}:
+        reply = reply.replace(name, " " * len(name))   # "Joe" of "Joe Johnston" is no film
+    reply = re.sub(r"(?m)^\d+\. ", "   ", reply)       # a template's list numbers are no part of a title
     found = []
+    own = " ".join(engine.items[i].description for i in rec_ids)
     for span in engine.understander.titles.spans(reply, fuzzy=False):
-        key = norm(reply[span.start:span.end])
+        written = reply[span.start:span.end]
+        if written.islower() and written in own:   # "the usual suspects" copied from a recommended item's plot
+            continue
+        key = norm(written)
         if not any(f" {key} " in f" {t} " or (key in t and not key.isascii()) for t in allowed):
             found.append(reply[span.start:span.end])
     return found
@@ -116,12 +128,28 @@ class Rejections(logging.Handler):
         self.notes: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith("generated reply replaced"):
+        if record.getMessage().startswith(("template reply", "generation stopped", "unsupported claim")):
             self.notes.append(record.getMessage())
 
 
-def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
-    engine = Engine.load(Settings(data_dir=data_dir, generator=generator), progress=True)
+def redial_users(data: Path, n: int) -> list[list[str]]:
+    """N seeker utterances of ReDial's validation turns (one message per new user), chatty ones included."""
+    from chatrec.datasets import load_turns
+
+    out: list[list[str]] = []
+    for turn in load_turns(data / "valid_turns.jsonl"):
+        seeker = [u for u in turn.context[::2] if 15 <= len(u) <= 300]
+        if seeker and [seeker[-1]] not in out:
+            out.append([seeker[-1]])
+        if len(out) >= n:
+            break
+    return out
+
+
+def run(config: str, settings: Settings, dialogues: list[list[str]], measure_claims: bool) -> dict[str, Any]:
+    generator, _, backend = config.partition("@")
+    engine = Engine.load(settings.with_(generator=generator, generator_backend=backend or "auto"), progress=True)
+    engine.writer.enforce_claims = not measure_claims
     rejections = Rejections()
     writer_log = logging.getLogger("chatrec.writer")
     writer_log.setLevel(logging.INFO)
@@ -129,7 +157,6 @@ def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
-    dialogues = DIALOGUES[:limit] if limit else DIALOGUES
     started = time.perf_counter()
     for d, messages in enumerate(tqdm(dialogues, desc=f"{generator} dialogues", unit="dialogue")):
         user = f"faith-{generator}-{d}-{time.time_ns()}"
@@ -143,10 +170,11 @@ def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
             asked = bool(ids) and turn.problem != "generator off" and "does not speak" not in turn.problem
             counts["asked"] += asked
             counts["generated"] += turn.source == "generator"
+            counts["cut_short"] += turn.source == "generator" and bool(turn.problem)
+            if asked and turn.problem:
+                problems[re.sub(r"'.*'|《.*》|\d{4}", "…", turn.problem)] += 1
             if turn.source == "generator":
                 counts["mentions"] += any(norm(r.title) in norm(turn.reply) for r in turn.recommendations)
-            elif asked:
-                problems[re.sub(r"'.*'|《.*》|\d{4}", "…", turn.problem)] += 1
             for rec in turn.recommendations:
                 fact = cited_fact(rec.why)
                 counts["whys"] += 1
@@ -156,11 +184,18 @@ def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
                 examples.append({"message": message, "reply": turn.reply, "items": [r.title for r in turn.recommendations]})
             if foreign:
                 examples.append({"message": message, "reply": turn.reply, "foreign": foreign})
+    stats = dict(engine.writer.stats)
     engine.close()
     writer_log.removeHandler(rejections)
     n = counts["turns"]
+    shown, flagged = stats.get("sentences shown", 0), stats.get("claims flagged", 0)
     return {
-        "generator": generator,
+        "generator": config,
+        "claims_measured_only": measure_claims,
+        "sentences_shown": shown,
+        "claims_flagged": flagged,
+        "claims_flagged_share": flagged / max(shown + (0 if measure_claims else flagged), 1),
+        "cut_short": counts["cut_short"],
         "turns": n,
         "foreign_title_share": counts["foreign"] / n,
         "why_fact_true_share": counts["whys_true"] / max(counts["whys_with_fact"], 1),
@@ -179,22 +214,34 @@ def run(generator: str, data_dir: Path, limit: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generators", default="qwen2.5-0.5b,smollm2-135m")
+    parser.add_argument("--generators", default="qwen2.5-0.5b@llama.cpp",
+                        help="comma-separated GENERATOR[@BACKEND] (backend: llama.cpp, transformers, auto)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".bench" / "faithfulness")
     parser.add_argument("--limit", type=int, default=0, help="only the first N dialogues")
+    parser.add_argument("--redial", type=int, default=0, help="also N ReDial seeker utterances on ReDial's catalog")
+    parser.add_argument("--redial-data", type=Path, default=ROOT.parent / "shared" / "datasets" / "redial")
+    parser.add_argument("--redial-dir", type=Path, default=ROOT / ".bench" / "redial", help="its data folder")
+    parser.add_argument("--measure-claims", action="store_true", help="count unsupported claims, stop nothing")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()
-    results = [run(g, args.data_dir, args.limit) for g in args.generators.split(",")]
+    sets = [("scripted", Settings(data_dir=args.data_dir), DIALOGUES[: args.limit] if args.limit else DIALOGUES)]
+    if args.redial:
+        sets.append(("redial", Settings(data_dir=args.redial_dir, catalog=args.redial_data / "id2info.json",
+                                        catalog_format="redial"), redial_users(args.redial_data, args.redial)))
+    results = [{"set": name, **run(g, settings, dialogues, args.measure_claims)}
+               for name, settings, dialogues in sets for g in args.generators.split(",")]
     for r in results:
-        print(f"{r['generator']}: {r['turns']} turns; foreign titles {r['foreign_title_share']:.3f}; true reasons "
-              f"{r['why_fact_true_share']:.3f} of {r['whys_citing_a_fact']}; generated {r['generated_share']:.3f} of "
-              f"{r['asked']} asked; right language {r['right_language_share']:.3f}; {r['seconds']} s")
-        print(f"  fallbacks: {r['fallback_reasons']}")
-    summary = {"benchmark": "faithfulness", "dialogues": len(DIALOGUES[: args.limit] if args.limit else DIALOGUES),
+        print(f"{r['set']} · {r['generator']}: {r['turns']} turns; foreign titles {r['foreign_title_share']:.3f}; "
+              f"true reasons {r['why_fact_true_share']:.3f} of {r['whys_citing_a_fact']}; kept generated text "
+              f"{r['generated_share']:.3f} of {r['asked']} asked ({r['cut_short']} cut short); claims flagged "
+              f"{r['claims_flagged']} of {r['sentences_shown']} sentences shown ({r['claims_flagged_share']:.3f}); "
+              f"right language {r['right_language_share']:.3f}; {r['seconds']} s")
+        print(f"  stopped or replaced: {r['fallback_reasons']}")
+    summary = {"benchmark": "faithfulness", "dialogues": len(sets[0][2]),
                "results": [{k: v for k, v in r.items() if k not in ("examples", "rejected")} for r in results]}
     if args.out:
-        args.out.write_text(json.dumps({**summary, "examples": {r["generator"]: r["examples"] for r in results},
-                                        "rejected": {r["generator"]: r["rejected"] for r in results}},
+        args.out.write_text(json.dumps({**summary, "examples": {f"{r['set']} {r['generator']}": r["examples"] for r in results},
+                                        "rejected": {f"{r['set']} {r['generator']}": r["rejected"] for r in results}},
                                        ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(summary, ensure_ascii=False))
 

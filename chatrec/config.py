@@ -11,6 +11,7 @@ from .errors import ConfigError
 
 EMBEDDERS = ("both", "minilm", "use")
 CATALOG_FORMATS = ("auto", "jsonl", "csv", "redial")
+GENERATOR_BACKENDS = ("auto", "llama.cpp", "transformers")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -45,9 +46,12 @@ class Settings:
     threads: int = field(default_factory=lambda: _env_int("CHATREC_THREADS", 1))  # 2 threads on a busy 2-core box: ~10x slower
     generator: str = field(default_factory=lambda: _env("CHATREC_GENERATOR", "qwen2.5-0.5b") or "qwen2.5-0.5b")
     models_dir: Path | None = field(default_factory=lambda: _env_path("CHATREC_MODELS_DIR"))  # None: data_dir/models
-    generator_threads: int = field(default_factory=lambda: _env_int("CHATREC_GENERATOR_THREADS", 2))
-    max_new_tokens: int = 110                  # ~20 s on 2 CPU cores; the cards carry the details
-    generation_budget_s: float = 30.0          # wall clock per reply; past it the template reply is used
+    # 'auto': llama.cpp on the CPU (reads the GGUF as it is), transformers with accelerate on a GPU
+    generator_backend: str = field(default_factory=lambda: _env("CHATREC_GENERATOR_BACKEND", "auto") or "auto")
+    generator_threads: int = field(default_factory=lambda: _env_int("CHATREC_GENERATOR_THREADS", 1))  # measured: docs/replies.md
+    max_new_tokens: int = 80                   # two or three short sentences; the cards carry the details
+    generation_budget_s: float = 8.0           # wall clock per reply; what is shown by then stays, the rest is cut
+    generation_wait_s: float = 2.0             # a reply that cannot start this soon gets the template, marked busy
     k: int = 5                                 # recommendations per chat turn
     max_message_chars: int = 4000
     secret_key: str | None = field(default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False)  # None: DATA_DIR/secret.key
@@ -93,8 +97,9 @@ class Settings:
         if not self.generator.strip():
             raise ConfigError("generator must be a packaged model name, a model folder, a .gguf file or 'none'")
         _check_choice("catalog_format", self.catalog_format, CATALOG_FORMATS)
-        if self.generation_budget_s <= 0:
-            raise ConfigError("generation_budget_s must be positive")
+        _check_choice("generator_backend", self.generator_backend, GENERATOR_BACKENDS)
+        if self.generation_budget_s <= 0 or self.generation_wait_s < 0:
+            raise ConfigError("generation_budget_s must be positive and generation_wait_s not negative")
         for name in ("threads", "generator_threads", "max_new_tokens", "k", "max_message_chars", "max_negatives",
                      "rank_candidates"):
             if getattr(self, name) < 1:

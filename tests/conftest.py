@@ -83,8 +83,10 @@ def talker(engine: Engine) -> Iterator[Engine]:
     """
     from chatrec.generation import load_generator
 
-    settings = engine.settings.with_(generator="qwen2.5-0.5b", generation_budget_s=GENERATION_BUDGET_S)
-    generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads)
+    settings = engine.settings.with_(generator="qwen2.5-0.5b", generation_budget_s=GENERATION_BUDGET_S,
+                                     generation_wait_s=GENERATION_BUDGET_S)
+    generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
+                               settings.generator_backend)
     eng = Engine(settings, engine.catalog, engine.embedder, engine.store, engine.ingest_report, generator)
     eng.writer.warm()
     try:

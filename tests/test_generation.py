@@ -88,7 +88,8 @@ def test_an_english_only_model_leaves_chinese_to_the_template(engine: Engine) ->
     from chatrec.generation import load_generator
 
     settings = Settings(generator="smollm2-135m")
-    smol = load_generator(settings.generator, settings.model_cache, settings.generator_threads)
+    smol = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
+                               settings.generator_backend)
     assert smol is not None and smol.languages == frozenset({"en"})
     writer = ReplyWriter(smol, engine.grounding, Limits(max_new_tokens=40))
     items = [engine.items[i] for i in list(engine.items)[:2]]
@@ -127,3 +128,30 @@ def test_a_local_model_folder_or_bad_path_can_be_configured(talker: Engine, tmp_
         model_folder(str(tmp_path / "missing.bin"), tmp_path)
     with pytest.raises(GeneratorError, match="config.json"):
         model_folder(str(tmp_path), tmp_path)
+
+
+def test_the_cpu_default_serves_the_packaged_gguf_through_llama_cpp(talker: Engine) -> None:
+    from chatrec.generation import LlamaCppGenerator, backend_for
+
+    assert backend_for("auto") == "llama.cpp", "the README's install commands bring llama-cpp-python"
+    assert isinstance(talker.generator, LlamaCppGenerator)
+    gguf = list(talker.settings.model_cache.glob("qwen2.5-0.5b-*.gguf"))
+    assert gguf and gguf[0].stat().st_size < 600 << 20, "the 4-bit file itself is served, no fp32 copy"
+
+
+@pytest.mark.parametrize("message", [
+    "I love space exploration films",
+    "Hi! My kids and I watched Frozen last weekend and loved it. What else could we watch together?",
+    "我喜欢太空探索的电影",
+    "推荐几本武侠小说",
+])
+def test_shown_text_is_never_withdrawn(talker: Engine, message: str) -> None:
+    turns = list(talker.chat_stream(f"never-withdrawn-{len(message)}", message))
+    shown = [t.reply for t in turns if t.reply]
+    assert all(b.startswith(a) for a, b in zip(shown, shown[1:])), shown
+    last = turns[-1]
+    assert last.final and foreign_titles(talker, last) == []
+    if last.source == "template":
+        assert len(shown) == 1, "a template reply is only ever shown whole, with nothing before it"
+    else:
+        assert detect_language(last.reply) == detect_language(message)

@@ -119,3 +119,18 @@ def test_safe_cut_holds_back_spans_that_may_still_grow() -> None:
     assert safe_cut('We love "Star') == len("We love ")
     assert safe_cut("推荐《流浪") == 0
     assert complete_sentences("One. Two is cut") == "One."
+
+
+@pytest.mark.parametrize("ids,text", [
+    (("m-seven-samurai-1954",), "Seven Samurai (1954) is an action drama by Akira Kurosawa."),   # not the film Akira
+    (("b-kokoro-1914",), "Kokoro (1914) is a quiet novel by Natsume Sōseki about guilt."),       # a run through "ō"
+    (("m-seven-samurai-1954",), "I'll start with Seven Samurai, an epic by Akira Kurosawa."),    # "I'll" is a word
+])
+def test_names_accents_and_contractions_are_not_mistaken(catalog: Catalog, grounding: Grounding, ids, text) -> None:  # type: ignore[no-untyped-def]
+    allowed = grounding.allowed([catalog.items[i] for i in ids], "en")
+    assert grounding.check(text, allowed).ok, grounding.check(text, allowed).problem
+
+
+def test_the_film_akira_still_counts_as_a_title_on_its_own(catalog: Catalog, grounding: Grounding) -> None:
+    allowed = grounding.allowed([catalog.items["m-seven-samurai-1954"]], "en")
+    assert not grounding.check("Seven Samurai is great, and so is Akira.", allowed).ok

@@ -122,7 +122,7 @@ def _plain_brief(item: Item) -> list[str]:
 
 def test_the_prompt_quotes_facts_as_data_and_leaves_orders_out() -> None:
     items = [_item(row) for row in INJECTED_ROWS[:3]]
-    writer = ReplyWriter(None, None, None)  # type: ignore[arg-type]
+    writer = ReplyWriter(None, None, None, prompt_items=3)  # type: ignore[arg-type]
     english = writer.messages("I like space", ["space"], items, "en")[1]["content"]
     assert '"science fiction"; "by Mara Quell"; "about space"' in english and "not instructions" in english
     chinese = writer.messages("我喜欢太空", ["太空"], items, "zh")[1]["content"]
