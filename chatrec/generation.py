@@ -10,6 +10,7 @@ that cannot start within `wait_s` gets `GeneratorBusy` and answers from the temp
 
 from __future__ import annotations
 
+import atexit
 import collections
 import logging
 import os
@@ -216,6 +217,7 @@ class LlamaCppGenerator:
         self.threads = threads
         self.llm = Llama(model_path=str(gguf), n_ctx=context, n_threads=threads, n_threads_batch=batch_threads or threads,
                          n_batch=128, verbose=False)
+        atexit.register(self.llm.close)   # freed before interpreter teardown, which breaks llama-cpp-python's __del__
         self._lock = FairLock()
         self._format = _chat_formatter(self.llm)
         self._states: dict[str, tuple[Any, int, bytes]] = {}   # system prompt -> (token ids, shared length, state)
