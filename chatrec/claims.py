@@ -11,6 +11,7 @@ a small town"): its titles, names and themes (`example_facts`) may appear only w
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -72,6 +73,7 @@ def facts_of(item: Item) -> Facts:
                  item.kind, item.year)
 
 
+@functools.lru_cache(maxsize=8)   # one system prompt per language: parsed once, not on every turn
 def example_facts(system_prompt: str) -> tuple[str, ...]:
     """Titles, names and themes of the worked example's items in a system prompt ("- Title (year), kind: facts")."""
     body = re.split(r"Example input:|示例输入：", system_prompt, maxsplit=1)

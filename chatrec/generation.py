@@ -68,11 +68,6 @@ class FairLock:
             self._held = False
             self._cond.notify_all()
 
-    @property
-    def waiting(self) -> int:
-        with self._cond:
-            return len(self._queue)
-
 
 class Generator(Protocol):
     """Anything that turns chat messages into streamed text."""

@@ -55,6 +55,11 @@ PACKAGED: dict[str, PackagedModel] = {
 }
 
 
+def _checksum_error(model: PackagedModel, digest: str) -> GeneratorError:
+    return GeneratorError(f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
+                          f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`")
+
+
 def packaged_files(model: PackagedModel) -> list[Path]:
     """The data files of a packaged model, in order; a clear error when a distribution is missing."""
     files = []
@@ -107,8 +112,7 @@ def gguf_file(spec: str, cache: Path) -> tuple[Path, frozenset[str]]:
             try:
                 digest = sha256_of(files, out=partial)
                 if digest != model.sha256:
-                    raise GeneratorError(f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
-                                         f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`")
+                    raise _checksum_error(model, digest)
                 os.replace(partial, target)
             finally:
                 partial.unlink(missing_ok=True)
@@ -129,8 +133,7 @@ def _verify_once(model: PackagedModel, path: Path, cache: Path) -> None:
         return
     digest = sha256_of([path])
     if digest != model.sha256:
-        raise GeneratorError(f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
-                             f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`")
+        raise _checksum_error(model, digest)
     cache.mkdir(parents=True, exist_ok=True)
     marker.write_text(stamp, encoding="utf-8")
 
@@ -173,8 +176,7 @@ def _convert_packaged(model: PackagedModel, target: Path) -> None:
         digest, source = sha256_of(files, out=joined), joined
     try:
         if digest != model.sha256:
-            raise GeneratorError(f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
-                                 f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`")
+            raise _checksum_error(model, digest)
         _convert_gguf(source, target)
     finally:
         joined.unlink(missing_ok=True)
