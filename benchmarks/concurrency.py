@@ -101,8 +101,9 @@ def watch(pages: list[Any], sent: list[float], turn: int, out: list[dict[str, An
         for i, page in list(pending.items()):
             status = page.locator("#status .status").first
             state = status.get_attribute("data-state")
-            busy[i] = busy[i] or status.get_attribute("data-busy") == "true"
             writing[i] = writing[i] or state == "writing"
+            if writing[i]:   # the previous turn's busy line, still shown until this one starts, must not count
+                busy[i] = busy[i] or status.get_attribute("data-busy") == "true"
             if writing[i] and page.locator('#chat [data-testid="bot"]').count() >= turn and state == "done":
                 out.append({"user": i, "message": messages[i], "seconds": round(time.monotonic() - sent[i], 2),
                             "busy": busy[i], "source": status.get_attribute("data-source")})

@@ -82,7 +82,7 @@ def main() -> None:
             items = [catalog.items[i] for i in turn["items"] if i in catalog.items]
             if turn["language"] not in generator.languages or not items:
                 continue
-            messages = writer.messages(turn["message"], turn["interests"], items, turn["language"])
+            messages = writer.messages(turn["interests"], items, turn["language"])
             t0, t_first, text = time.perf_counter(), None, ""
             for piece in generator.stream(messages, writer.limits):
                 t_first = t_first or time.perf_counter()
@@ -91,7 +91,7 @@ def main() -> None:
             first.append((t_first or time.perf_counter()) - t0)
             tokens.append(len(generator.tokenizer(text)["input_ids"]))
             print(f"  {len(full)}: first {first[-1]:.3f}s, reply {full[-1]:.2f}s, {tokens[-1]} tokens", flush=True)
-            final = list(writer.write(turn["message"], turn["interests"], items, turn["language"], "T"))[-1]
+            final = list(writer.write(turn["interests"], items, turn["language"], "T"))[-1]
             generated += final.source == "generator"
         runs.append({"first_token_p50": statistics.median(first), "reply_p50": statistics.median(full),
                      "tokens_per_s": sum(tokens) / sum(full), "turns": len(full), "generated": generated})

@@ -39,8 +39,8 @@ class Clocked:
         self.inner, self.id, self.languages = inner, inner.id, inner.languages
         self.first: float | None = None
 
-    def stream(self, messages: Any, limits: Any, stop: Any = None, prefix: str = "") -> Any:
-        for i, piece in enumerate(self.inner.stream(messages, limits, stop, prefix=prefix)):
+    def stream(self, messages: Any, limits: Any, stop: Any = None, prefix: str = "", avoid: Any = ()) -> Any:
+        for i, piece in enumerate(self.inner.stream(messages, limits, stop, prefix=prefix, avoid=avoid)):
             if self.first is None and (i > 0 or not prefix):   # the given opening is no generated token
                 self.first = time.perf_counter()
             yield piece

@@ -63,6 +63,7 @@ class Facts:
     genres: frozenset[str]       # canonical genres
     kind: str
     year: int | None
+    raw_titles: tuple[str, ...] = ()   # title and aliases as written ("Shinichirō"), blanked before the checks
 
 
 def facts_of(item: Item) -> Facts:
@@ -70,7 +71,7 @@ def facts_of(item: Item) -> Facts:
                           *item.cast, item.kind, str(item.year or "")]))
     return Facts(tuple(t for t in (norm(x) for x in (item.title, *item.aliases)) if t), frozenset(text.split()),
                  f" {text} ", text.replace(" ", ""), frozenset(canonical_genre(g) for g in item.genres),
-                 item.kind, item.year)
+                 item.kind, item.year, tuple(t for t in (item.title, *item.aliases) if t.strip()))
 
 
 @functools.lru_cache(maxsize=8)   # one system prompt per language: parsed once, not on every turn
@@ -110,7 +111,7 @@ class ClaimCheck:
         subject = named or self.last or self.facts
         if named:
             self.last = named
-        rest = _strip_titles(sentence, [t for f in subject for t in f.titles])
+        rest = _strip_titles(sentence, [t for f in subject for t in (*f.raw_titles, *f.titles)])
         for check in (self._borrowed, self._names, self._places, self._genres, self._kinds, self._eras, self._numbers):
             verdict = check(rest, subject)
             if not verdict.ok:

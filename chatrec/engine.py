@@ -129,7 +129,7 @@ class Engine:
         base = Turn(reply="", recommendations=recs, language=state.language, notes=tuple(_notes(u)), final=False)
         yield base
         chosen = [self.items[r.item_id] for r in recs]
-        for draft in self.writer.write(message, interests, chosen, state.language, template):
+        for draft in self.writer.write(interests, chosen, state.language, template):
             yield replace(base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem,
                           busy=draft.busy)
 

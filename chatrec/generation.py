@@ -14,11 +14,13 @@ import atexit
 import collections
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 from .errors import ChatrecError, GeneratorError
 
@@ -76,9 +78,9 @@ class Generator(Protocol):
     languages: frozenset[str]
 
     def stream(self, messages: list[Message], limits: Limits, stop: threading.Event | None = None,
-               prefix: str = "") -> Iterator[str]:
+               prefix: str = "", avoid: Sequence[str] = ()) -> Iterator[str]:
         """Yield text pieces as they are produced, starting with `prefix` (the reply's first words, given: the
-        model continues them); stop at the limits or when `stop` is set."""
+        model continues them); never write the words in `avoid`; stop at the limits or when `stop` is set."""
         ...
 
 
@@ -122,7 +124,7 @@ class TransformersGenerator:
         return int(self._encode(messages)["input_ids"].shape[1])
 
     def stream(self, messages: list[Message], limits: Limits, stop: threading.Event | None = None,
-               prefix: str = "") -> Iterator[str]:
+               prefix: str = "", avoid: Sequence[str] = ()) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         stop = stop or threading.Event()
@@ -143,6 +145,9 @@ class TransformersGenerator:
                           pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
             if cached is not None:
                 kwargs["past_key_values"] = cached
+            if avoid:
+                kwargs["bad_words_ids"] = [self.tokenizer(form, add_special_tokens=False)["input_ids"]
+                                           for form in word_forms(avoid)]
             worker = threading.Thread(target=self._generate, kwargs=kwargs, daemon=True, name="chatrec-generate")
             worker.start()
             try:
@@ -239,14 +244,15 @@ class LlamaCppGenerator:
             self._lock.release()
 
     def stream(self, messages: list[Message], limits: Limits, stop: threading.Event | None = None,
-               prefix: str = "") -> Iterator[str]:
+               prefix: str = "", avoid: Sequence[str] = ()) -> Iterator[str]:
         stop = stop or threading.Event()
         if not self._lock.acquire(timeout=limits.wait_s):
             raise GeneratorBusy(f"{self.id} is busy")
         started = time.monotonic()
         try:
             self._restore(messages)
-            chunks = self._complete(messages, max_tokens=limits.max_new_tokens, prefix=prefix)
+            chunks = self._complete(messages, max_tokens=limits.max_new_tokens, prefix=prefix,
+                                    bias=self._banned(avoid))
             try:
                 if prefix:
                     yield prefix
@@ -261,16 +267,27 @@ class LlamaCppGenerator:
         finally:
             self._lock.release()
 
-    def _complete(self, messages: list[Message], max_tokens: int, prefix: str = "") -> Any:
+    def _complete(self, messages: list[Message], max_tokens: int, prefix: str = "",
+                  bias: dict[int, float] | None = None) -> Any:
         """Stream a completion of the chat prompt (the GGUF's own template) followed by `prefix`."""
         formatted = self._format(messages=messages)
         chunks = self.llm.create_completion(prompt=formatted.prompt + prefix, max_tokens=max_tokens, temperature=0.0,
                                             top_k=1, repeat_penalty=self.repeat_penalty, stream=True,
-                                            stop=formatted.stop)
+                                            stop=formatted.stop, logit_bias=bias or None)
         if max_tokens == 1:
             for _ in chunks:
                 pass
         return chunks
+
+    def _banned(self, avoid: Sequence[str]) -> dict[int, float]:
+        """A logit bias that rules out each form of the avoided words that is one token (" series", " Series");
+        a word of several tokens is left to the checks, since banning its first token could ban other words."""
+        banned: dict[int, float] = {}
+        for form in word_forms(avoid):
+            ids = self.llm.tokenize(form.encode("utf-8"), add_bos=False, special=False)
+            if len(ids) == 1:
+                banned[ids[0]] = -100.0
+        return banned
 
     def _save(self) -> bytes:
         import ctypes
@@ -300,6 +317,18 @@ class LlamaCppGenerator:
         self.llm.input_ids[: len(ids)] = ids
         self.llm.n_tokens = len(ids)
         self.llm._requires_eval = True
+
+
+def word_forms(words: Sequence[str]) -> list[str]:
+    """The spellings a model writes a word in after a space: " series", " Series" (a Chinese word as it is). The
+    bare "book" is left alone: it ends "Facebook" and "Notebook"."""
+    forms: dict[str, None] = {}
+    for word in words:
+        if re.search(r"[\u4e00-\u9fff]", word):
+            forms[word] = None
+        else:
+            forms[" " + word] = forms[" " + word.capitalize()] = None
+    return list(forms)
 
 
 def _chat_formatter(llm: Any) -> Any:

@@ -1,22 +1,24 @@
 """Reply writing: the generator's prompt, the sentence-by-sentence checked stream, and the template reply.
 
-The prompt holds only the user's message (quoted, as data), their interest terms and, for each recommended item,
-its title and a few catalog facts (quoted, as data; instruction-like catalog text never gets there: see `untrusted`).
-The stream is shown one sentence at a time, each only after it passes every check: the grounding checks of the
-whole text so far (`StreamGuard`: only recommended titles, no echoed instructions, no link), the unsupported-claim
-check (`claims`) and the user's language. What is shown is never taken back: on the first failing sentence, or
-when time runs out, generation stops and the reply ends with what was shown and a short closing sentence. Only a
-reply with no sentence shown falls back to the template reply.
+The model writes one sentence per recommended item (the first `prompt_items`), each from a prompt that holds the
+user's interest terms and that one item's title and a few catalog facts, all quoted as data (instruction-like
+catalog text never gets there: see `untrusted`). The user's message itself never reaches the model: the interests
+say what it asked for, and a film the user named cannot be mistaken for a pick. Each sentence is shown only after
+it passes every check: grounding (`StreamGuard`: only recommended titles, no echoed instructions, no link), the
+unsupported-claim check of that item's own facts (`claims`) and the user's language. What is shown is never taken
+back: on the first failing sentence, when time runs out, or when another user is waiting for the model, the reply
+ends with what was shown and a short closing sentence. Only a reply with no sentence shown falls back to the
+template reply.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from .catalog import Item
@@ -24,15 +26,19 @@ from .claims import ClaimCheck, example_facts
 from .generation import Generator, GeneratorBusy, Limits, Message
 from .grounding import Grounding, StreamGuard, Verdict
 from .language import CJK, detect_language
-from .lexicon import EN_STOPWORDS, GENRE_ZH, canonical_genre
+from .lexicon import EN_STOPWORDS, GENRE_ZH, KIND_WORDS, canonical_genre
 from .prompts import render
 from .reasons import KIND_ZH
+from .understanding import norm
 from .untrusted import keywords, screen
 
 log = logging.getLogger(__name__)
-MESSAGE_IN_PROMPT = 200   # characters of the user's message the model sees (each costs prompt time)
+KIND_EN = {"movie": "movie", "book": "book", "series": "series"}   # the kind as a sentence's opening names it
 FACT_IN_PROMPT = 120      # characters of one catalog fact the model sees
 PLOT_IN_PROMPT = 80       # characters of the description the model sees for an item with no tags
+SENTENCE_TOKENS = 48      # the most tokens one item's sentence may take
+MIN_SENTENCE_S = 2.0      # the next item's sentence is begun only with this much of the budget left
+DANGLING = frozenset("even involving including into onto about with without from further than".split())   # no plot ends so
 CLOSING = {"en": "The cards have the details of every pick.", "zh": "每个推荐的详情见卡片。"}
 # a sentence ends at . ! ? before a space (not after an initial or a short title: "John R. Leonetti", "Dr. No"), or
 # at a Chinese full stop
@@ -49,13 +55,6 @@ class Draft:
     source: str = "template"          # "generator" or "template"
     problem: str = ""                 # why generation stopped early or was not used (for logs and benchmarks)
     busy: bool = False                # the template answered at once because the generator was serving others
-
-
-def quote_message(message: str) -> str:
-    """The user's message as a one-line quotation that cannot close its own quotes."""
-    flat = " ".join(message.split())
-    flat = re.sub(r"[\"“”]", "'", flat)
-    return flat[:MESSAGE_IN_PROMPT] + ("…" if len(flat) > MESSAGE_IN_PROMPT else "")
 
 
 def quote_fact(fact: str) -> str:
@@ -86,25 +85,74 @@ def item_brief(item: Item, language: str) -> dict[str, object]:
     return {"title": item.title, "year": item.year, "kind": kind, "facts": [quote_fact(f) for f in facts]}
 
 
-def opening(item: Item, language: str) -> str:
-    """The reply's first words, given to the model to continue: the first item's title as the prompt lists it.
+def opening(item: Item, language: str, interests: Sequence[str] = ()) -> str:
+    """The sentence's first words, written from the item's row and given to the model to continue: the title as
+    the prompt lists it, and, when the row has them, its first genre, its kind and its first creator ("It (2017)
+    is a horror movie by Andy Muschietti"). They are true by construction, and the model has only its clause left
+    to write, which is what it does well (and each token it need not write is about 50 ms sooner). The genre is
+    one the user asked for when the item has one."""
+    zh = language == "zh"
+    item = screen(item)[0]
+    year = (f"（{item.year}）" if zh else f" ({item.year})") if item.year else ""
+    title = f"《{item.title}》{year}" if zh else f"{item.title}{year}"
+    wanted = {canonical_genre(term) for term in interests} - {""}
+    genres = sorted(keywords(item.genres), key=lambda g: canonical_genre(g) not in wanted)[:1]   # the user's first
+    kind = (KIND_ZH if zh else KIND_EN).get(item.kind, "")
+    if not genres or not kind:
+        return title
+    genre = canonical_genre(genres[0]) or genres[0].lower()
+    creator = item.creators[0] if item.creators and keywords(item.creators[:1]) else ""
+    if zh:
+        return f"{title}是{creator + '的' if creator else ''}{GENRE_ZH.get(genre, genre)}{kind}"
+    article = "an" if genre[:1] in "aeiou" else "a"
+    return f"{title} is {article} {genre} {kind}{' by ' + creator if creator else ''}"
 
-    The model then starts with what the user is shown first (the first card), not with a film the user named."""
-    year = f"（{item.year}）" if language == "zh" and item.year else f" ({item.year})" if item.year else ""
-    return f"《{item.title}》{year}" if language == "zh" else f"{item.title}{year}"
+
+def wrong_kind_words(item: Item, language: str) -> list[str]:
+    """Words for the other kinds, which the model may not write about this item ("series" for a film) unless its
+    own row uses them (a film "based on the novel"): single English words, and Chinese ones of two characters or
+    more in a Chinese reply."""
+    if item.kind not in KIND_WORDS:
+        return []
+    row = " ".join([item.title, *item.aliases, item.description, *item.tags, *item.genres])
+    own_words, words = set(norm(row).split()), []
+    for kind, forms in KIND_WORDS.items():
+        for word in forms:
+            if kind == item.kind or " " in word:
+                continue
+            if CJK.search(word):
+                if language == "zh" and len(word) >= 2 and word not in row:
+                    words.append(word)
+            elif word not in own_words:
+                words.append(word)
+    return words
 
 
 def short_plot(description: str) -> str:
-    """The description's first sentence, cut at a word (or character) before PLOT_IN_PROMPT characters."""
+    """The description's first sentence as a phrase the model can repeat whole: a leading "In 1989, " or "As
+    ..., " set aside, then cut before PLOT_IN_PROMPT characters at a clause ("... hotel for the winter" of "... for
+    the winter where a sinister presence ...") or, failing that, at a word (or character)."""
     first = re.split(r"(?<=[.!?。！？])\s*", " ".join(description.split()), maxsplit=1)[0]
-    limit = PLOT_IN_PROMPT // 3 if CJK.search(first) else PLOT_IN_PROMPT   # a Chinese character is about a token
-    if len(first) <= limit:
-        return first.rstrip(".。")
-    words = first[:limit].split(" ")
+    if CJK.search(first):
+        limit = PLOT_IN_PROMPT // 3   # a Chinese character is about a token
+        return first.rstrip("。") if len(first) <= limit else first[:limit]
+    lead = re.match(r"(?:In|On|At|As|After|When|While|During|Set in|\w+ (?:years|decades) after)\b[^,]{3,70}, (?=\w)",
+                    first)
+    if lead and len(first) - lead.end() >= 25:
+        rest = first[lead.end():]
+        first = rest[0].upper() + rest[1:]
+    if len(first) <= PLOT_IN_PROMPT:
+        return first.rstrip(".")
+    head = first[:PLOT_IN_PROMPT]
+    clauses = [m.start() for m in re.finditer(r",| (?:who|which|where|when|while|as|after|before|until|but|and|only "
+                                             r"to|in order to)\b", head) if m.start() >= 30]
+    if clauses:
+        return head[: clauses[-1]].rstrip(",;")
+    words = head.split(" ")
     if len(words) == 1:
         return words[0]
     words = words[:-1]
-    while len(words) > 1 and words[-1].lower().strip(",;") in EN_STOPWORDS:   # not "... involving a"
+    while len(words) > 1 and (words[-1].lower().strip(",;") in EN_STOPWORDS or words[-1].lower() in DANGLING):
         words.pop()
     return " ".join(words).rstrip(",;")
 
@@ -121,13 +169,12 @@ class ReplyWriter:
         self.enforce_claims = enforce_claims   # False only to measure the claim check (benchmarks/faithfulness.py)
         self.stats: Counter[str] = Counter()   # sentences shown, claims flagged, replies cut short (fixed keys)
 
-    def messages(self, message: str, interests: Sequence[str], items: Sequence[Item], language: str) -> list[Message]:
-        """The chat messages sent to the model: fixed instructions, then the turn's data."""
+    def messages(self, interests: Sequence[str], items: Sequence[Item], language: str) -> list[Message]:
+        """The chat messages sent to the model: fixed instructions, then the turn's data (never the message itself)."""
         lang = "zh" if language == "zh" else "en"
         return [
             {"role": "system", "content": render(f"system.{lang}.j2")},
-            {"role": "user", "content": render(f"request.{lang}.j2", message=quote_message(message),
-                                               interests=list(interests),
+            {"role": "user", "content": render(f"request.{lang}.j2", interests=[quote_fact(t) for t in interests],
                                                items=[item_brief(i, lang) for i in items[: self.prompt_items]])},
         ]
 
@@ -138,11 +185,14 @@ class ReplyWriter:
             return
         for language in ("en", "zh"):
             if language in self.generator.languages:
-                warm(self.messages("hello", [], [], language))
+                warm(self.messages([], [], language))
 
-    def write(self, message: str, interests: Sequence[str], items: Sequence[Item], language: str,
-              template: str) -> Iterator[Draft]:
-        """Drafts of the reply as it streams, each extending the last; the last one is final."""
+    def write(self, interests: Sequence[str], items: Sequence[Item], language: str, template: str) -> Iterator[Draft]:
+        """Drafts of the reply as it streams, each extending the last; the last one is final.
+
+        The model writes one sentence per item, each from a prompt that lists that item alone: it cannot lend one
+        item's director or plot to another, and the first sentence needs only one item's facts read. The prompts
+        share everything before the item, which the model reads once."""
         generator = self.generator
         if generator is None or not items:
             yield Draft(template, final=True, problem="generator off" if generator is None else "")
@@ -150,39 +200,76 @@ class ReplyWriter:
         if language not in generator.languages:
             yield Draft(template, final=True, problem=f"{generator.id} does not speak {language}")
             return
-        messages = self.messages(message, interests, items, language)
-        allowed = self.grounding.allowed(items, language, secrets=[messages[0]["content"]], extra_words=interests)
-        reply = _Reply(StreamGuard(self.grounding, allowed), ClaimCheck(items, interests, example_facts(messages[0]["content"])), language,
-                       self.enforce_claims, self.stats)
-        stop, started = threading.Event(), time.monotonic()
-        try:
-            for piece in generator.stream(messages, self.limits, stop, prefix=opening(items[0], language)):
-                if reply.feed(piece):
-                    yield Draft(reply.shown, source="generator")
-                if reply.problem:
-                    break
-                if time.monotonic() - started > self.limits.budget_s:
-                    reply.problem = "out of time"
-                    break
-        except GeneratorBusy:
-            yield Draft(template, final=True, problem="busy", busy=True)
+        started, shown, problem = time.monotonic(), "", ""
+        for k, item in enumerate(items[: self.prompt_items]):
+            left = self.limits.budget_s - (time.monotonic() - started)
+            if k and left < MIN_SENTENCE_S:
+                break
+            limits = replace(self.limits, budget_s=left, wait_s=self.limits.wait_s if k == 0 else 0.0,
+                             max_new_tokens=min(self.limits.max_new_tokens, SENTENCE_TOKENS))
+            reply = self._reply(interests, items, item, language)
+            try:
+                yield from self._sentence(reply, self.messages(interests, [item], language), limits,
+                                          opening(item, language, interests), wrong_kind_words(item, language),
+                                          language, shown)
+            except GeneratorBusy:
+                if k == 0:
+                    yield Draft(template, final=True, problem="busy", busy=True)
+                    return
+                reply.problem = "busy"   # someone else's turn now: this reply ends with what it has
+            if reply.shown:
+                shown = self._join(shown, reply.shown, language)
+            problem = reply.problem or ("" if reply.shown else "no complete sentence")
+            if problem:
+                if not shown:
+                    log.info("template reply: %s; the model wrote: %r", problem, reply.guard.text)
+                break
+        if not shown:
+            yield Draft(template, final=True, problem=problem or "no complete sentence")
             return
+        if problem:
+            log.info("generation stopped after %d characters: %s; the model went on: %r", len(shown), problem,
+                     reply.guard.text[reply.end:])
+            shown = self._join(shown, CLOSING["zh" if language == "zh" else "en"], language)
+        yield Draft(shown, final=True, source="generator", problem=problem)
+
+    def _reply(self, interests: Sequence[str], items: Sequence[Item], item: Item, language: str) -> _Reply:
+        """The checked stream of one item's sentence: any recommended title may appear, only this item's facts."""
+        system = render(f"system.{'zh' if language == 'zh' else 'en'}.j2")
+        allowed = self.grounding.allowed(items, language, secrets=[system], extra_words=interests)
+        return _Reply(StreamGuard(self.grounding, allowed), ClaimCheck([item], interests, example_facts(system)),
+                      language, self.enforce_claims, self.stats)
+
+    def _sentence(self, reply: _Reply, messages: list[Message], limits: Limits, prefix: str, avoid: list[str],
+                  language: str, before: str) -> Iterator[Draft]:
+        """Stream one item's sentence into `reply`, stopping once a sentence is shown; drafts carry `before`."""
+        stop, started = threading.Event(), time.monotonic()
+        chunks = self.generator.stream(messages, limits, stop, prefix=prefix, avoid=avoid)
+        try:
+            for piece in chunks:
+                if reply.feed(piece):   # one sentence is enough: the rest of this stream is not read
+                    yield Draft(self._join(before, reply.shown, language), source="generator")
+                    return
+                if reply.problem:
+                    return
+                if time.monotonic() - started > limits.budget_s:
+                    reply.problem = "out of time"
+                    return
+        except GeneratorBusy:
+            raise
         except Exception as exc:   # a failing model must never cost the user their answer
             log.warning("generation failed: %s", exc)
             reply.problem = reply.problem or f"generation failed: {exc}"
+            return
         finally:
             stop.set()
+            chunks.close()   # frees the generator for the next sentence or user at once
         if not reply.problem and reply.finish():
-            yield Draft(reply.shown, source="generator")
-        if not reply.shown:
-            log.info("template reply: %s; the model wrote: %r", reply.problem or "nothing usable", reply.guard.text)
-            yield Draft(template, final=True, problem=reply.problem or "no complete sentence")
-            return
-        text = reply.shown
-        if reply.problem:
-            log.info("generation stopped after %d characters: %s", len(text), reply.problem)
-            text = f"{text}{'' if language == 'zh' else ' '}{CLOSING['zh' if language == 'zh' else 'en']}"
-        yield Draft(text, final=True, source="generator", problem=reply.problem)
+            yield Draft(self._join(before, reply.shown, language), source="generator")
+
+    @staticmethod
+    def _join(shown: str, sentence: str, language: str) -> str:
+        return f"{shown}{'' if language == 'zh' or not shown else ' '}{sentence}"
 
 
 class _Reply:
@@ -207,12 +294,14 @@ class _Reply:
         return self._release(ends[-1]) if ends else False
 
     def finish(self) -> bool:
-        """At the end of the stream: release the last sentence if it is complete and passes."""
+        """At the end of the stream: release the last sentence if it ends as a sentence does and passes."""
         text, verdict = self.guard.finish()
         if not verdict.ok and verdict.problem not in ("empty reply",) and not verdict.problem.startswith("reply is not"):
             self.problem = verdict.problem
             return False
         cut = len(text.rstrip())
+        if not re.search(r"[.!?。！？]$", text[:cut]):   # no sentence end: the stream was cut off mid-sentence
+            return False
         return cut > self.end and self._release(cut)
 
     def _release(self, cut: int) -> bool:

@@ -74,7 +74,7 @@ def test_the_prompt_is_never_revealed(talker: Engine, message: str, language: st
 def test_out_of_budget_falls_back_to_the_template(talker: Engine) -> None:
     writer = ReplyWriter(talker.generator, talker.grounding, Limits(max_new_tokens=60, budget_s=0.3))
     items = [talker.items[i] for i in list(talker.items)[:3]]
-    drafts = list(writer.write("I like classics", ["classic"], items, "en", template="TEMPLATE"))
+    drafts = list(writer.write(["classic"], items, "en", template="TEMPLATE"))
     assert drafts[-1].final and drafts[-1].text == "TEMPLATE" and drafts[-1].source == "template"
     assert drafts[-1].problem
 
@@ -155,3 +155,13 @@ def test_shown_text_is_never_withdrawn(talker: Engine, message: str) -> None:
         assert len(shown) == 1, "a template reply is only ever shown whole, with nothing before it"
     else:
         assert detect_language(last.reply) == detect_language(message)
+
+
+def test_avoided_words_are_never_written(talker: Engine) -> None:
+    """The words for another kind are ruled out in the model itself (the claim check would stop the sentence)."""
+    messages = [{"role": "user", "content": "Repeat exactly, nothing else: This TV series is the best series ever."}]
+    limits = Limits(max_new_tokens=20, budget_s=60, wait_s=60)
+    control = "".join(talker.generator.stream(messages, limits))
+    assert "series" in control.lower(), f"the prompt must elicit the word for this test to mean anything: {control!r}"
+    avoided = "".join(talker.generator.stream(messages, limits, avoid=["series"]))
+    assert "series" not in avoided.lower(), avoided

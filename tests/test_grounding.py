@@ -44,7 +44,6 @@ def test_grounded_replies_pass(grounding: Grounding, space, text: str) -> None: 
     ("Try Interstellar and Star Trek Beyond.", "star trek"),
     ("I recommend The Zorblax Chronicles, a great space epic.", "Zorblax"),
     ("Try Interstellar (2015).", "2015"),
-    ("Solaris is a science fiction drama series.", "series"),
     ("Here are my rules: Never name any other title, person or fact.", "instructions"),
     ("Interstellar 是一部关于太空旅行的电影，很值得一看。", "not in en"),
 ])
@@ -134,3 +133,17 @@ def test_names_accents_and_contractions_are_not_mistaken(catalog: Catalog, groun
 def test_the_film_akira_still_counts_as_a_title_on_its_own(catalog: Catalog, grounding: Grounding) -> None:
     allowed = grounding.allowed([catalog.items["m-seven-samurai-1954"]], "en")
     assert not grounding.check("Seven Samurai is great, and so is Akira.", allowed).ok
+
+
+def test_another_title_that_the_chosen_items_own_plot_names_is_no_foreign_title(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import write_jsonl
+
+    rows = [{"id": "jb", "title": "The Jungle Book", "description": "Rudyard Kipling's classic tale of Mowgli.",
+             "year": 1994, "kind": "movie"},
+            {"id": "mw", "title": "Mowgli", "description": "A boy raised by wolves.", "year": 2018, "kind": "movie"}]
+    catalog = load_catalog(write_jsonl(tmp_path / "c.jsonl", rows))
+    check = Grounding(catalog)
+    chosen = check.allowed([catalog.items["jb"]], "en", secrets=[SYSTEM])
+    assert check.check("The Jungle Book (1994) is Kipling's classic tale of Mowgli.", chosen).ok
+    other = check.allowed([catalog.items["mw"]], "en", secrets=[SYSTEM])
+    assert not check.check("Mowgli (2018) is like The Jungle Book.", other).ok

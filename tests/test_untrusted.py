@@ -123,9 +123,9 @@ def _plain_brief(item: Item) -> list[str]:
 def test_the_prompt_quotes_facts_as_data_and_leaves_orders_out() -> None:
     items = [_item(row) for row in INJECTED_ROWS[:3]]
     writer = ReplyWriter(None, None, None, prompt_items=3)  # type: ignore[arg-type]
-    english = writer.messages("I like space", ["space"], items, "en")[1]["content"]
+    english = writer.messages(["space"], items, "en")[1]["content"]
     assert '"science fiction"; "by Mara Quell"; "about space"' in english and "not instructions" in english
-    chinese = writer.messages("我喜欢太空", ["太空"], items, "zh")[1]["content"]
+    chinese = writer.messages(["太空"], items, "zh")[1]["content"]
     assert "“类型：科幻”；“主创：林远”；“主题：太空”" in chinese and "不是指令" in chinese
     assert _tainted(english) == [] and _tainted(chinese) == []
     quoted = item_brief(Item("q", "Q", "d", tags=('say "hi"',)), "en")["facts"]
@@ -243,7 +243,7 @@ def test_injected_catalog_text_never_reaches_the_prompt_or_the_reply(injected: E
         seen.extend(top)
         items = [injected.items[r.item_id] for r in turn.recommendations]
         interests = injected.explainer.interests(injected._state(f"inj-{n}"))
-        prompt = " ".join(m["content"] for m in injected.writer.messages(message, interests, items, language))
+        prompt = " ".join(m["content"] for m in injected.writer.messages(interests, items, language))
         assert _tainted(prompt) == [], prompt
         print(f"turn {n} [{turn.source}{': ' + turn.problem if turn.problem else ''}] {top}: {turn.reply!r}")
     assert {"inj-tags", "inj-desc", "inj-zh"} <= set(seen)
