@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import runpy
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 from .config import CATALOG_FORMATS, Settings
 from .errors import ChatrecError, InputError, StoreCorruptedError
+from .results import Turn
 
 SHARED_DATASETS = Path("..") / "shared" / "datasets"   # the README runs commands from the project folder
 
 
-def _settings(args: argparse.Namespace, **extra: object) -> Settings:
+def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
+    """Settings from the command line's options (those not given keep their environment or default values)."""
     values: dict[str, object] = dict(extra)
     if getattr(args, "data_dir", None):
         values["data_dir"] = args.data_dir
@@ -25,19 +26,23 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
         values["catalog_format"] = args.format
     if getattr(args, "skip_bad", False):
         values["skip_bad"] = True
+    if getattr(args, "replace_catalog", False):
+        values["replace_catalog"] = True
     if getattr(args, "generator", None):
         values["generator"] = args.generator
     return Settings(**values)  # type: ignore[arg-type]
 
 
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .catalog import load_catalog
     from .embedding import load_embedder
-    from .ingest import open_for_rebuild, sync
+    from .ingest import open_for_rebuild, sync_catalog
+    from .remembered import load_chosen
     from .store import ChromaStore
 
-    settings = _settings(args)
-    catalog = load_catalog(settings.catalog, skip_bad=settings.skip_bad, fmt=settings.catalog_format)  # type: ignore[arg-type]
+    # --rebuild embeds everything anew from the catalog named: it may replace another catalog (and says so)
+    settings = settings_from(args, **({"replace_catalog": True} if args.rebuild else {}))
+    settings, catalog, choice = load_chosen(settings, ingest=True)
     for row in catalog.bad_rows:
         print(f"skipped {row}", file=sys.stderr)
     embedder = load_embedder(settings.embedder, settings.threads)
@@ -48,7 +53,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     else:
         store = ChromaStore(settings, embedder.id, embedder.dim)
     try:
-        report = sync(store, catalog, embedder, progress=not args.quiet)
+        report = sync_catalog(store, catalog, embedder, settings, choice, progress=not args.quiet)
     finally:
         store.close()
     print(f"{len(catalog)} items in {settings.catalog}: {report}. Store: {store.location}")
@@ -66,10 +71,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_refit(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
     from .collaborative import refit
+    from .remembered import choose
 
-    settings = _settings(args)
-    catalog = load_catalog(settings.catalog, skip_bad=True, fmt=settings.catalog_format)  # type: ignore[arg-type]
-    model, rows = refit(settings.collaborative_dir, list(catalog.items))
+    source = choose(settings_from(args)).source   # no CATALOG: the data folder's own (or the bundled one)
+    catalog = load_catalog(source.path, skip_bad=True, fmt=source.fmt)
+    model, rows = refit(settings_from(args).collaborative_dir, list(catalog.items))
     print(f"refitted from {rows} interactions ({int((model.counts > 0).sum())} items with interactions)")
     return 0
 
@@ -114,7 +120,7 @@ def cmd_train_adapter(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from .engine import Engine
 
-    with Engine.load(_settings(args), progress=True) as engine:
+    with Engine.load(settings_from(args), progress=True) as engine:
         print("chatrec — tell me what you like (empty line or Ctrl-D to quit; 'dislike ID' / 'like ID' for feedback).")
         while True:
             try:
@@ -129,16 +135,44 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     engine.feedback(args.user, words[1], liked=words[0] == "like")
                     print("bot> noted.")
                     continue
-                turn = None
-                for turn in engine.chat_stream(args.user, line):
-                    if not turn.final and not turn.reply:   # the picks are ready before the reply is written
-                        print("     picks: " + ", ".join(f"{r.title} [{r.item_id}]" for r in turn.recommendations))
+                show_turn(engine.chat_stream(args.user, line))
             except (InputError, ValueError) as exc:
                 print(f"bot> {exc}")
-                continue
-            assert turn is not None
-            print("bot> " + turn.reply.replace("\n", "\n     "))
     return 0
+
+
+def show_turn(turns: Iterable[Turn], write: Callable[[str], object] | None = None) -> Turn | None:
+    """Print one streamed turn: the picks as soon as they are ranked, the reply as it is written, then a note when
+    the template answered (and why). Returns the final turn."""
+    out = write or (lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    shown, turn = "", None
+    for turn in turns:
+        if not turn.final and not turn.reply:   # the picks are ready before the reply is written
+            out("     picks: " + ", ".join(f"{r.title} [{r.item_id}]" for r in turn.recommendations) + "\n")
+            continue
+        if not turn.reply.startswith(shown):      # the text was dropped for the template: show that on its own line
+            out("\n")
+            shown = ""
+        out(("bot> " if not shown else "") + turn.reply[len(shown):].replace("\n", "\n     "))
+        shown = turn.reply
+    if turn is not None:
+        out("\n" + (template_note(turn) + "\n" if turn.source == "template" else ""))
+    return turn
+
+
+def template_note(turn: Turn) -> str:
+    """Why the template answered, in words for the person at the terminal."""
+    if turn.busy:
+        why = "the generator is busy with other users"
+    elif turn.problem == "generator off":
+        why = "the generator is off"
+    elif "does not speak" in turn.problem:
+        why = "the generator does not write this language"
+    elif turn.problem == "out of time":
+        why = "the generator ran out of time"
+    else:
+        why = "the generated text did not pass the catalog checks"
+    return f"     (a template reply: {why})"
 
 
 def cmd_script(args: argparse.Namespace) -> int:
@@ -148,13 +182,44 @@ def cmd_script(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    for folder in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        if (folder / "app.py").is_file():
-            sys.argv = ["app.py", *(["--host", args.host] if args.host else []), *(["--port", str(args.port)] if args.port else [])]
-            runpy.run_path(str(folder / "app.py"), run_name="__main__")
-            return 0
-    print("error: app.py not found; run `chatrec serve` from the chatrec project folder.", file=sys.stderr)
-    return 2
+    from .webapp import main as serve_app   # the packaged web app (gradio is imported only here)
+
+    serve_app(serve_argv(args))
+    return 0
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """The options of `chatrec serve`, which are also `python app.py`'s."""
+    p.add_argument("--host", default=None, help="default: $GRADIO_SERVER_NAME, else 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: $GRADIO_SERVER_PORT, else 7860")
+    p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
+    add_catalog_options(p)
+
+
+def add_catalog_options(p: argparse.ArgumentParser) -> None:
+    """--catalog, --format, --skip-bad and --replace-catalog, for the commands that load an engine."""
+    p.add_argument("--catalog", type=Path, default=None,
+                   help="default: $CHATREC_CATALOG, else the data folder's own catalog, else the bundled one")
+    p.add_argument("--format", choices=CATALOG_FORMATS, default=None, help="default: by the file name")
+    p.add_argument("--skip-bad", action="store_true", help="load the good rows even if some are bad")
+    add_replace_option(p)
+
+
+def add_replace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replace-catalog", action="store_true",
+                   help="allow a catalog other than the one the data folder was built from (its items are replaced)")
+
+
+def serve_argv(args: argparse.Namespace) -> list[str]:
+    """`chatrec serve`'s options as app.py's command line."""
+    argv: list[str] = []
+    for name in ("host", "port", "data_dir", "catalog", "format"):
+        if getattr(args, name, None) is not None:
+            argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    for name in ("skip_bad", "replace_catalog"):
+        if getattr(args, name, False):
+            argv.append(f"--{name.replace('_', '-')}")
+    return argv
 
 
 def parser() -> argparse.ArgumentParser:
@@ -168,8 +233,10 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.add_argument("--interactions", type=Path, default=None,
                         help="a CSV of user,item,rating,timestamp: fits the collaborative model for this catalog")
+    add_replace_option(ingest)
     refit = sub.add_parser("refit", help="fit the collaborative model again from the interactions kept in the data folder")
-    refit.add_argument("catalog", type=Path, nargs="?", default=None, help="the catalog (default: the bundled one)")
+    refit.add_argument("catalog", type=Path, nargs="?", default=None,
+                       help="the catalog (default: the data folder's own, else the bundled one)")
     refit.add_argument("--format", choices=CATALOG_FORMATS, default="auto")
     shared = SHARED_DATASETS
     ev = sub.add_parser("eval", help="offline evaluation on ReDial or OpenDialKG recommendation turns")
@@ -196,16 +263,17 @@ def parser() -> argparse.ArgumentParser:
     ta.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     chat = sub.add_parser("chat", help="talk to the recommender in the terminal")
     chat.add_argument("--user", default=f"cli-{os.environ.get('USER', 'user')}")
-    chat.add_argument("--catalog", type=Path, default=None)
+    add_catalog_options(chat)
     chat.add_argument("--generator", default=None, help="qwen2.5-0.5b (default), smollm2-135m, a model path, or none")
     script = sub.add_parser("script", help="run scripted dialogue tests (YAML): exit 0 all hold, 1 a failure, 2 a bad file")
     script.add_argument("files", type=Path, nargs="+", metavar="FILE.yaml")
     script.add_argument("--junit", type=Path, default=None, metavar="OUT.xml", help="also write a JUnit XML report")
-    script.add_argument("--url", default=None, help="run against a chatrec server's HTTP API (not built yet)")
-    script.add_argument("--generate", action="store_true", help="use the generator (default: template replies, faster)")
+    script.add_argument("--url", default=None, metavar="http://HOST:PORT",
+                        help="run on a running chatrec server through its HTTP API (`catalog:` is then ignored)")
+    script.add_argument("--generate", action="store_true",
+                        help="use the generator (default: template replies, faster; no effect with --url)")
     serve = sub.add_parser("serve", help="start the web app (same as python app.py)")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    add_serve_options(serve)
     for p in (ingest, chat, refit):
         p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
     for p in (ev, ta):

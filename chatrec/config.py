@@ -12,6 +12,8 @@ from .errors import ConfigError
 EMBEDDERS = ("both", "minilm", "use")
 CATALOG_FORMATS = ("auto", "jsonl", "csv", "redial")
 GENERATOR_BACKENDS = ("auto", "llama.cpp", "transformers")
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -24,12 +26,43 @@ def _env_path(name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated variable as a tuple of its non-empty items."""
+    return tuple(part.strip() for part in (_env(name) or "").split(",") if part.strip())
+
+
 def _env_int(name: str, default: int) -> int:
     raw = _env(name)
     try:
         return int(raw) if raw is not None else default
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_flag(name: str) -> bool:
+    raw = _env(name)
+    if raw is None or raw.strip().lower() in FALSE:
+        return False
+    if raw.strip().lower() in TRUE:
+        return True
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
+def server_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """Where the web app listens: the command line's --host/--port, else GRADIO_SERVER_NAME/GRADIO_SERVER_PORT,
+    else the older CHATREC_HOST/CHATREC_PORT, else 127.0.0.1:7860."""
+    host = host or _env("GRADIO_SERVER_NAME") or _env("CHATREC_HOST") or DEFAULT_HOST
+    if port is None:
+        name = "GRADIO_SERVER_PORT" if _env("GRADIO_SERVER_PORT") else "CHATREC_PORT"
+        port = _env_int(name, DEFAULT_PORT)
+        where = name
+    else:
+        where = "--port"
+    if not host.strip():
+        raise ConfigError("the host must not be empty")
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{where} must be a port number from 1 to 65535, got {port}")
+    return host, port
 
 
 @dataclass(frozen=True)
@@ -40,6 +73,8 @@ class Settings:
     catalog: Path | None = field(default_factory=lambda: _env_path("CHATREC_CATALOG"))  # None: the bundled knowledge/
     catalog_format: str = "auto"
     skip_bad: bool = False                     # load the good rows of a catalog with bad ones
+    # a data folder remembers its catalog (chatrec/remembered.py); loading another one replaces its items only if set
+    replace_catalog: bool = field(default_factory=lambda: _env_flag("CHATREC_REPLACE_CATALOG"))
     chroma_url: str | None = field(default_factory=lambda: _env("CHATREC_CHROMA_URL"))
     collection: str = "items"
     embedder: str = "both"                     # MiniLM + USE concatenated (see README, "Embeddings")
@@ -55,6 +90,9 @@ class Settings:
     k: int = 5                                 # recommendations per chat turn
     max_message_chars: int = 4000
     secret_key: str | None = field(default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False)  # None: DATA_DIR/secret.key
+    # the HTTP API (chatrec/api.py): browser origins allowed to call it (none: same origin only), chat turns a minute
+    allowed_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("CHATREC_ALLOWED_ORIGINS"))
+    chat_per_minute: int = field(default_factory=lambda: _env_int("CHATREC_CHAT_PER_MINUTE", 30))  # per session
     # interest tracking
     half_life_long_s: float = 30 * 24 * 3600   # long-term taste fades over months
     long_rate: float = 0.15                    # how far one ended conversation moves long-term taste
@@ -101,7 +139,7 @@ class Settings:
         if self.generation_budget_s <= 0 or self.generation_wait_s < 0:
             raise ConfigError("generation_budget_s must be positive and generation_wait_s not negative")
         for name in ("threads", "generator_threads", "max_new_tokens", "k", "max_message_chars", "max_negatives",
-                     "rank_candidates"):
+                     "rank_candidates", "chat_per_minute"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("half_life_long_s", "session_gap_s"):

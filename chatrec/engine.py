@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .adapter import Adapter, resolve as resolve_adapter
-from .catalog import Catalog, Item, load_catalog, text_problem
+from .catalog import Catalog, Item, text_problem
 from .collaborative import Collaborative
 from .config import Settings
 from .embedding import Embedder, load_embedder
@@ -19,11 +19,11 @@ from .errors import InputError, UnknownItemError
 from .explain import Explainer, display_term
 from .generation import Generator, Limits, load_generator
 from .grounding import Grounding
-from .ingest import IngestReport, sync
+from .ingest import IngestReport, sync_catalog
 from .interests import InterestState, drift
 from .profiles import ProfileStore
 from .ranking import Ranker
-from .resources import knowledge_dir
+from .remembered import load_chosen
 from .results import Recommendation, Turn
 from .store import ChromaStore
 from .tracker import Tracker
@@ -67,18 +67,20 @@ class Engine:
     def load(cls, settings: Settings | None = None, progress: bool = False) -> "Engine":
         """Open (and bring up to date) the store for the configured catalog; embeds only new or changed items.
 
+        The catalog is the one configured, else the one the data folder was built from (chatrec/remembered.py),
+        else the bundled one; another one than the folder's needs `replace_catalog`, else nothing is changed.
+
         Also loads the configured generator (converted once into the model cache on first use), the collaborative
         model fitted by `chatrec ingest --interactions` for this catalog (if any) and the query adapter.
         """
-        settings = settings or Settings()
-        catalog = load_catalog(settings.catalog or knowledge_dir(), skip_bad=settings.skip_bad, fmt=settings.catalog_format)
+        settings, catalog, choice = load_chosen(settings or Settings())
         embedder = load_embedder(settings.embedder, settings.threads)
         generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
                                settings.generator_backend)
         adapter = resolve_adapter(settings.adapter, embedder.id)
         store = ChromaStore(settings, embedder.id, embedder.dim)
         try:
-            report = sync(store, catalog, embedder, progress=progress)
+            report = sync_catalog(store, catalog, embedder, settings, choice, progress=progress)
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
             engine = cls(settings, catalog, embedder, store, report, generator, collaborative, adapter)
             engine.writer.warm()
@@ -180,6 +182,18 @@ class Engine:
         with self._user_lock(user_id):
             self.profiles.forget(user_id)
             self.purge_caches()
+
+    def export(self, user_id: str) -> dict[str, Any]:
+        """Everything stored about the user, as JSON data: the saved interest state (None for a user with none)
+        and every event (messages, items shown, feedback) in order."""
+        import json
+
+        from .profiles import state_to_json
+
+        user_id = self._check_user(user_id)
+        state = self.profiles.load(user_id, self.embedder.dim)
+        events = [{"ts": ts, "kind": kind, "payload": payload} for ts, kind, payload in self.profiles.events(user_id)]
+        return {"user_id": user_id, "state": json.loads(state_to_json(state)) if state else None, "events": events}
 
     def purge_caches(self) -> None:
         """Drop the caches of texts and their readings (they may hold what users wrote); they refill as needed."""

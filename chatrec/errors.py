@@ -2,6 +2,7 @@
 
     ChatrecError
     ├── ConfigError          a setting is invalid
+    │   └── CatalogChoiceError   the data folder holds another catalog (see --replace-catalog), or its own is gone
     ├── CatalogError         a catalog file has bad rows (each with file, line and reason)
     ├── InputError           a message or argument cannot be used (empty, too long)
     ├── UnknownItemError     an item id that is not in the catalog (also a ValueError)
@@ -23,6 +24,10 @@ class ChatrecError(Exception):
 
 class ConfigError(ChatrecError):
     """A setting is invalid."""
+
+
+class CatalogChoiceError(ConfigError):
+    """The data folder holds another catalog than the one asked for (and no replace flag), or its own is gone."""
 
 
 @dataclass(frozen=True)

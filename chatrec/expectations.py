@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .language import CJK
 from .lexicon import GENRE_WORDS, GENRE_ZH, canonical_genre
@@ -19,32 +19,57 @@ if TYPE_CHECKING:
 LIST_KEYS = ("kinds", "genres_any", "genres_none", "creators_none", "titles_any", "titles_none", "reply_contains_any")
 INT_KEYS = ("count_at_least", "at_least")
 FLAG_KEYS = ("why_true", "panel_no_titles", "rejected_absent")   # beyond the contract; see chatrec/script.py
-EXPECT_KEYS = (*INT_KEYS, *LIST_KEYS, "language", "max_seconds", *FLAG_KEYS)
+SOURCES = ("generator", "template")
+EXPECT_KEYS = (*INT_KEYS, *LIST_KEYS, "language", "source", "max_seconds", *FLAG_KEYS)
+# the item facts a check reads beyond the contract's recommendation fields (an older server may not send them)
+NEEDS: dict[str, tuple[str, ...]] = {
+    "genres_any": ("genres",), "genres_none": ("genres",), "creators_none": ("creators", "cast"),
+    "titles_any": ("aliases",), "titles_none": ("aliases",), "why_true": ("genres", "tags", "creators", "cast"),
+}
+FACT_FIELDS = ("genres", "creators", "cast", "tags", "aliases")
+
+
+class Facts(Protocol):
+    """What the checks that look beyond the items shown know: the catalog's genre names and titles, and the
+    user's interest terms now. `partial` says how they fall short of the whole catalog ("" when they do not)."""
+
+    partial: str
+
+    def genre_names(self) -> dict[str, str]: ...
+
+    def titles(self) -> set[str]: ...
+
+    def terms(self) -> list[str]: ...
 
 
 @dataclass
 class Shown:
     """What one `say` turn showed, and what the checks need to judge it."""
 
-    engine: Engine
-    user: str
     turn: Turn
     items: list[Item]
     seconds: float              # from the call until the recommendations came
     rejected: set[str]          # item ids rejected with feedback earlier in the file
     expect: dict[str, Any]
+    facts: Facts
+    missing: frozenset[str] = field(default_factory=frozenset)   # FACT_FIELDS the recommendations came without
 
 
-def check(shown: Shown) -> list[tuple[str, str]]:
-    """(key, message) for every expectation of the turn that does not hold; the message lists what was shown."""
-    out = []
+def check(shown: Shown) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(key, message) for every expectation of the turn that does not hold (the message lists what was shown), and
+    for every one that cannot be checked here (the message says why)."""
+    failed, unchecked = [], []
     for key, value in shown.expect.items():
         if key == "at_least" or value is False:
             continue
+        lacking = [f for f in NEEDS.get(key, ()) if f in shown.missing]
+        if lacking:
+            unchecked.append((key, f"not checkable: the recommendations came without {', '.join(lacking)}"))
+            continue
         problem = CHECKS[key](shown, value)
         if problem:
-            out.append((key, f"{problem}; shown: {listing(shown.items)}"))
-    return out
+            failed.append((key, f"{problem}; shown: {listing(shown.items)}"))
+    return failed, unchecked
 
 
 def listing(items: Iterable[Item]) -> str:
@@ -87,24 +112,30 @@ def _creators_none(s: Shown, people: list[str]) -> str:
     return f"expected nothing by or starring {', '.join(people)}; found: {', '.join(bad)}" if bad else ""
 
 
-def _titles(it: Item) -> set[str]:
+def titles_of(it: Item) -> set[str]:
+    """The item's title and aliases, casefolded."""
     return {t.strip().casefold() for t in (it.title, *it.aliases)}
 
 
 def _titles_any(s: Shown, titles: list[str]) -> str:
     wanted = {t.strip().casefold() for t in titles}
-    return "" if any(wanted & _titles(it) for it in s.items) else f"expected one of {', '.join(titles)}"
+    return "" if any(wanted & titles_of(it) for it in s.items) else f"expected one of {', '.join(titles)}"
 
 
 def _titles_none(s: Shown, titles: list[str]) -> str:
     banned = {t.strip().casefold() for t in titles}
-    bad = [it.title for it in s.items if banned & _titles(it)]
+    bad = [it.title for it in s.items if banned & titles_of(it)]
     return f"expected none of {', '.join(titles)}; found: {', '.join(bad)}" if bad else ""
 
 
 def _language(s: Shown, language: str) -> str:
     got = s.turn.language
     return "" if got.casefold() == language.strip().casefold() else f"expected a reply in {language}, got {got}"
+
+
+def _source(s: Shown, source: str) -> str:
+    """The reply came from the generator (checked generated text) or from the template."""
+    return "" if s.turn.source == source else f"expected a {source} reply, got a {s.turn.source or 'missing'} one"
 
 
 def _reply_contains(s: Shown, words: list[str]) -> str:
@@ -124,17 +155,47 @@ def _rejected_absent(s: Shown, _: bool) -> str:
 
 
 def _panel_no_titles(s: Shown, _: bool) -> str:
-    titles = set().union(*(_titles(it) for it in s.engine.items.values()))
-    terms = [t["term"] if isinstance(t, dict) else str(t) for t in s.engine.profile(s.user)["terms"]]
+    titles, terms = s.facts.titles(), s.facts.terms()
     bad = [t for t in terms if t.strip().casefold() in titles]
     return f"interest terms that are catalog titles: {', '.join(bad)} (terms: {', '.join(terms)})" if bad else ""
 
 
 def _why_true(s: Shown, _: bool) -> str:
-    names = catalog_genre_names(s.engine.items.values())
+    names = s.facts.genre_names()
     bad = [f"{r.title}: {problem} (why: {r.why!r})" for r, it in zip(s.turn.recommendations, s.items)
            if (problem := why_problem(it, r.why, names))]
     return "; ".join(bad)
+
+
+class EngineFacts:
+    """The facts of an Engine in this process: its whole catalog, and the profile of the dialogue's user."""
+
+    partial = ""
+
+    def __init__(self, engine: Engine, user: str) -> None:
+        self.engine, self.user = engine, user
+
+    @cached_property
+    def _genre_names(self) -> dict[str, str]:
+        return catalog_genre_names(self.engine.items.values())
+
+    @cached_property
+    def _titles(self) -> set[str]:
+        return set().union(*(titles_of(it) for it in self.engine.items.values()))
+
+    def genre_names(self) -> dict[str, str]:
+        return self._genre_names
+
+    def titles(self) -> set[str]:
+        return self._titles
+
+    def terms(self) -> list[str]:
+        return profile_terms(self.engine.profile(self.user))
+
+
+def profile_terms(profile: dict[str, Any]) -> list[str]:
+    """The interest terms of a profile (`Engine.profile`, `GET /api/v1/profile`)."""
+    return [t["term"] if isinstance(t, dict) else str(t) for t in profile.get("terms", ())]
 
 
 def catalog_genre_names(items: Iterable[Item]) -> dict[str, str]:
@@ -146,6 +207,12 @@ def catalog_genre_names(items: Iterable[Item]) -> dict[str, str]:
         for name in (g, canon, GENRE_ZH.get(canon, canon)):
             names[name.strip().casefold()] = canon
     return names
+
+
+def lexicon_genre_names() -> dict[str, str]:
+    """The genres chatrec's word lists know (chatrec/lexicon.py), named as `catalog_genre_names` names them: what a
+    check knows of a catalog it cannot read (over --url)."""
+    return {name.casefold(): canon for canon in GENRE_WORDS for name in (canon, GENRE_ZH.get(canon, canon))}
 
 
 def why_problem(item: Item, why: str, genre_names: dict[str, str]) -> str:
@@ -190,6 +257,6 @@ def _pattern(phrase: str) -> re.Pattern[str]:
 CHECKS: dict[str, Callable[[Shown, Any], str]] = {
     "count_at_least": _count, "kinds": _kinds, "genres_any": _genres_any, "genres_none": _genres_none,
     "creators_none": _creators_none, "titles_any": _titles_any, "titles_none": _titles_none, "language": _language,
-    "reply_contains_any": _reply_contains, "max_seconds": _max_seconds, "why_true": _why_true,
+    "source": _source, "reply_contains_any": _reply_contains, "max_seconds": _max_seconds, "why_true": _why_true,
     "panel_no_titles": _panel_no_titles, "rejected_absent": _rejected_absent,
 }

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
-
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable, Sequence
 
 from .catalog import Catalog, Item, content_hash, item_text
 from .config import Settings
 from .embedding import Embedder
 from .errors import StoreCorruptedError
+from .remembered import Choice, check_unrecorded, remember
 from .store import ChromaStore, set_aside
 
 BATCH = 256
@@ -24,16 +24,16 @@ class IngestReport:
     updated: int
     deleted: int
     unchanged: int
+    replaced: str = ""   # the catalog whose items this sync replaced ('' when it updated the folder's own)
 
     @property
     def embedded(self) -> int:
         return self.added + self.updated
 
     def __str__(self) -> str:
-        return (
-            f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
-            f"{self.unchanged} unchanged ({self.embedded} embedded)"
-        )
+        done = (f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
+                f"{self.unchanged} unchanged ({self.embedded} embedded)")
+        return f"{done}; it replaced {self.replaced}" if self.replaced else done
 
 
 def plan(catalog: Catalog, stored: dict[str, str], embedder_id: str) -> tuple[list[Item], list[Item], list[str], int]:
@@ -50,12 +50,27 @@ def plan(catalog: Catalog, stored: dict[str, str], embedder_id: str) -> tuple[li
     return new, changed, gone, len(catalog) - len(new) - len(changed)
 
 
-def sync(store: ChromaStore, catalog: Catalog, embedder: Embedder, progress: bool = True) -> IngestReport:
-    """Idempotent: a second call with the same catalog embeds nothing."""
-    new, changed, gone, unchanged = plan(catalog, store.stored_hashes(), embedder.id)
+def sync(store: ChromaStore, catalog: Catalog, embedder: Embedder, progress: bool = True,
+         check: Callable[[dict[str, str]], None] | None = None) -> IngestReport:
+    """Idempotent: a second call with the same catalog embeds nothing. `check` sees the stored hashes before any
+    change and may refuse by raising."""
+    stored = store.stored_hashes()
+    if check is not None:
+        check(stored)
+    new, changed, gone, unchanged = plan(catalog, stored, embedder.id)
     _embed_and_store(store, [*new, *changed], embedder, progress)
     store.delete(gone)
     return IngestReport(len(new), len(changed), len(gone), unchanged)
+
+
+def sync_catalog(store: ChromaStore, catalog: Catalog, embedder: Embedder, settings: Settings, choice: Choice,
+                 progress: bool = True) -> IngestReport:
+    """`sync` to the chosen catalog (chatrec/remembered.py's `choose`, then `confirm`), then record it as the data
+    folder's catalog. A folder without a record whose store shares no item with the catalog is refused first."""
+    report = sync(store, catalog, embedder, progress,
+                  check=lambda stored: check_unrecorded(settings, choice, stored, catalog.items))
+    remember(settings.data_dir, choice, len(catalog))
+    return replace(report, replaced=choice.replacing)
 
 
 def _embed_and_store(store: ChromaStore, items: Sequence[Item], embedder: Embedder, progress: bool) -> None:

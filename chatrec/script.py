@@ -1,45 +1,60 @@
-"""Scripted dialogues: load a YAML script, validate it, run it against an Engine, and report what did not hold.
+"""Scripted dialogues: load a YAML script, validate it, run it against an Engine or a server, report what did not hold.
 
     from chatrec.script import load_script, run_file, main
-    failures = run_file(engine, "tests/dialogues/family.yaml")   # [] when every expectation holds
-    main(["a.yaml", "b.yaml"], junit=Path("out.xml"))            # 0 all hold, 1 some failed, 2 a bad file
+    failures = run_file(engine, "examples/dialogues/family.yaml")   # [] when every expectation holds
+    main(["a.yaml", "b.yaml"], junit=Path("out.xml"))               # 0 all hold, 1 some failed, 2 a bad file
+    main(["a.yaml"], url="http://127.0.0.1:7860")                   # the same, through a server's HTTP API
 
-The format is the contract's ("Scripted dialogues"): a mapping with `turns` (and optional `name`, `catalog`); each
-turn is `say: TEXT` with an optional `expect: {...}`, or `feedback: {item: N or ID, liked: BOOL}` (N: 1-based
-position in the last turn's recommendations). Each file runs as one fresh user, forgotten afterwards. A relative
-`catalog` is read from the script's folder (else from the working folder).
+The format is the contract's ("Scripted dialogues"; every key in docs/scripts.md): a mapping with `turns` (and
+optional `name`, `catalog`); each turn is `say: TEXT` with an optional `expect: {...}`, or `feedback: {item: N or ID,
+liked: BOOL}` (N: 1-based position in the last turn's recommendations). Each file runs as one fresh user, forgotten
+afterwards: on an Engine loaded for its catalog (the bundled one when it names none) in a temporary data folder, or,
+with `url`, as a new session of a running server (`POST /api/v1/sessions` ... `DELETE /api/v1/profile`), where
+`catalog` is ignored. A relative `catalog` is read from the script's folder (else from the working folder).
 
 Expectation keys beyond the contract (each `true` to check, `false` to skip):
 - `why_true`: every recommendation's `why` names at least one fact of its own item (a genre, in English or
   Chinese, a tag, a creator or a cast member) and no catalog genre the item does not have.
-- `panel_no_titles`: no term of `engine.profile(user)["terms"]` is, case-insensitively, a catalog item's title.
+- `panel_no_titles`: no term of the user's profile (`Engine.profile(user)["terms"]`) is, case-insensitively, a
+  catalog item's title.
 - `rejected_absent`: no recommendation is an item rejected with `feedback` earlier in this file.
+Over the API the first two know only what the API tells (see `ApiFacts`); an expectation that needs an item fact
+the server did not send is reported as not checked (SKIP), never passed in silence.
+
+This module loads and runs the files and reports on them; the side a file plays is an Engine in this process
+(chatrec/script_engine.py) or, with `url`, a server's HTTP API (chatrec/script_http.py).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import tempfile
 import time
-import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import ChatrecError
-from .expectations import EXPECT_KEYS, FLAG_KEYS, INT_KEYS, LIST_KEYS, Shown, check
+from .expectations import EXPECT_KEYS, FLAG_KEYS, INT_KEYS, LIST_KEYS, SOURCES, Shown, check
+from .results import Recommendation
+from .script_engine import Engines, EngineUser, Refused, Side
+from .script_http import (
+    ApiFacts,
+    ApiUser,
+    ServerError,
+    connect,
+    sse_events,  # noqa: F401  re-exported: tests import both from here
+    turn_from_api,  # noqa: F401
+)
 
 if TYPE_CHECKING:
     from .engine import Engine
-    from .results import Recommendation, Turn
 
-URL_NOT_BUILT = "--url needs the HTTP API (not built yet)"
+PARTIAL_KEYS = ("why_true", "panel_no_titles")   # the checks that read more than the turn's own items
 
 
 class ScriptError(ChatrecError):
@@ -85,10 +100,15 @@ class Script:
     name: str = ""
     catalog: Path | None = None
 
+    def uses(self, keys: Iterable[str]) -> bool:
+        """Whether a turn checks one of `keys`."""
+        return any(isinstance(t, Say) and t.expect.get(k) for t in self.turns for k in keys)
+
 
 @dataclass(frozen=True)
 class Failure:
-    """One expectation that did not hold: where (file, 1-based turn), which key, and what was shown."""
+    """One expectation that did not hold (or could not be checked): where (file, 1-based turn), which key, and
+    what was shown."""
 
     file: str
     turn: int
@@ -103,8 +123,9 @@ class Failure:
 
 # -- loading and validation -----------------------------------------------------------------------------------
 
-def load_script(path: Path | str) -> Script:
-    """The script in `path`, validated; a `ScriptError` naming the file, turn and line when it is not usable."""
+def load_script(path: Path | str, find_catalog: bool = True) -> Script:
+    """The script in `path`, validated; a `ScriptError` naming the file, turn and line when it is not usable.
+    Without `find_catalog` (--url, where it is ignored) a `catalog` that is not there is no error."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -117,7 +138,7 @@ def load_script(path: Path | str) -> Script:
         line = mark.line + 1 if mark is not None else None
         raise ScriptError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", line=line) from None
     try:
-        return _script(path, data)
+        return _script(path, data, find_catalog)
     except _Bad as bad:
         turn = None if bad.index is None else bad.index + 1
         line = None if bad.index is None else _turn_lines(text).get(bad.index)
@@ -135,7 +156,7 @@ def _turn_lines(text: str) -> dict[int, int]:
     return {}
 
 
-def _script(path: Path, data: Any) -> Script:
+def _script(path: Path, data: Any, find_catalog: bool = True) -> Script:
     if not isinstance(data, dict):
         raise _Bad("the file must be a mapping with a `turns` list")
     _no_unknown(data, ("name", "catalog", "turns"), "top-level key")
@@ -148,7 +169,8 @@ def _script(path: Path, data: Any) -> Script:
     if catalog is not None and (not isinstance(catalog, str) or not catalog.strip()):
         raise _Bad("`catalog` must be a path")
     steps = tuple(_turn(i, t, any(isinstance(p, dict) and "say" in p for p in turns[:i])) for i, t in enumerate(turns))
-    return Script(path, steps, name, _catalog_path(path, catalog) if catalog else None)
+    found = (_catalog_path(path, catalog) if find_catalog else Path(catalog)) if catalog else None
+    return Script(path, steps, name, found)
 
 
 def _catalog_path(script: Path, catalog: str) -> Path:
@@ -208,6 +230,8 @@ def _check_value(key: str, value: Any) -> None:
         raise _Bad(f"`{key}` must be true or false, got {value!r}")
     if key == "language" and (not isinstance(value, str) or not value.strip()):
         raise _Bad(f"`language` must be a language code such as en or zh, got {value!r}")
+    if key == "source" and value not in SOURCES:
+        raise _Bad(f"`source` must be one of {', '.join(SOURCES)}, got {value!r}")
     if key == "max_seconds" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
         raise _Bad(f"`max_seconds` must be a positive number, got {value!r}")
 
@@ -218,7 +242,7 @@ def _no_unknown(raw: dict[Any, Any], known: Sequence[str], what: str) -> None:
         raise _Bad(f"unknown {what} {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
 
 
-# -- running ----------------------------------------------------------------------------------------------------
+# -- running, on either side ------------------------------------------------------------------------------------
 
 def run_file(engine: Engine, path: Path | str) -> list[Failure]:
     """Run the script in `path` against `engine` as a fresh user; the expectations that did not hold."""
@@ -228,135 +252,110 @@ def run_file(engine: Engine, path: Path | str) -> list[Failure]:
 def run_script(engine: Engine, script: Script) -> list[Failure]:
     """Run a loaded script as a fresh user (forgotten afterwards); the expectations that did not hold."""
     _check_engine_catalog(engine, script)
-    user, failures = f"script-{uuid.uuid4().hex[:12]}", []
+    return converse(EngineUser(engine), script)[0]
+
+
+def converse(side: Side, script: Script) -> tuple[list[Failure], list[Failure]]:
+    """Run a loaded script as `side`, then forget it: the expectations that did not hold, and those that could not
+    be checked there."""
+    failures: list[Failure] = []
+    unchecked: list[Failure] = []
     last: list[Recommendation] = []
     thumbs: dict[str, bool] = {}
+    path = str(script.path)
     try:
         for number, step in enumerate(script.turns, 1):
             if isinstance(step, Thumbs):
-                failures += _give_feedback(engine, user, script, number, step, last, thumbs)
+                failures += _give_feedback(side, script, number, step, last, thumbs)
                 continue
-            shown, problem = _say(engine, user, step, {i for i, liked in thumbs.items() if not liked})
-            if shown is None:
-                failures.append(Failure(str(script.path), number, "say", problem, step.text))
+            try:
+                seen = side.say(step.text)
+            except Refused as exc:
+                failures.append(Failure(path, number, "say", str(exc), step.text))
                 continue
-            last = shown.turn.recommendations
-            failures += [Failure(str(script.path), number, key, msg, step.text) for key, msg in check(shown)]
+            last = seen.turn.recommendations
+            rejected = {i for i, liked in thumbs.items() if not liked}
+            failed, skipped = check(Shown(seen.turn, seen.items, seen.seconds, rejected, step.expect, side.facts(),
+                                          seen.missing))
+            failures += [Failure(path, number, key, msg, step.text) for key, msg in failed]
+            unchecked += [Failure(path, number, key, msg, step.text) for key, msg in skipped]
     finally:
-        engine.forget(user)
-    return failures
+        side.close()
+    return failures, unchecked
 
 
-def _check_engine_catalog(engine: Engine, script: Script) -> None:
-    loaded = engine.settings.catalog
-    if script.catalog is not None and (loaded is None or Path(loaded).resolve() != script.catalog.resolve()):
-        raise ScriptError(script.path, f"names catalog {script.catalog}, but the engine was loaded with "
-                                       f"{loaded or 'the bundled catalog'}; run it with `chatrec script`")
-
-
-def _say(engine: Engine, user: str, step: Say, rejected: set[str]) -> tuple[Shown | None, str]:
-    try:
-        turn, seconds = timed_turn(engine, user, step.text)
-    except ChatrecError as exc:
-        return None, f"the engine refused the message: {exc}"
-    items = [engine.items[r.item_id] for r in turn.recommendations]
-    return Shown(engine, user, turn, items, seconds, rejected, step.expect), ""
-
-
-def timed_turn(engine: Engine, user: str, text: str) -> tuple[Turn, float]:
-    """The final turn of `engine.chat_stream`, and the seconds until its first Turn (the recommendations) came."""
-    start = time.perf_counter()
-    stream = engine.chat_stream(user, text)
-    turn = next(stream)
-    seconds = time.perf_counter() - start
-    for turn in stream:
-        pass
-    return turn, seconds
-
-
-def _give_feedback(engine: Engine, user: str, script: Script, number: int, step: Thumbs,
-                   last: list[Recommendation], thumbs: dict[str, bool]) -> list[Failure]:
+def _give_feedback(side: Side, script: Script, number: int, step: Thumbs, last: list[Recommendation],
+                   thumbs: dict[str, bool]) -> list[Failure]:
     if isinstance(step.item, int):
         if step.item > len(last):
             return [Failure(str(script.path), number, "feedback",
                             f"no recommendation {step.item}: the last turn showed {len(last)}")]
         item_id = last[step.item - 1].item_id
-    elif step.item not in engine.items:
-        raise ScriptError(script.path, f"feedback on unknown item id {step.item!r}", number)
     else:
         item_id = step.item
-    engine.feedback(user, item_id, step.liked)
+    if not side.feedback(item_id, step.liked):
+        raise ScriptError(script.path, f"feedback on unknown item id {step.item!r}", number)
     thumbs[item_id] = step.liked
     return []
 
 
-# -- files, engines and the command line -------------------------------------------------------------------------
+def _check_engine_catalog(engine: Engine, script: Script) -> None:
+    from .resources import knowledge_dir
+
+    loaded = engine.settings.catalog
+    if script.catalog is not None and Path(loaded or knowledge_dir()).resolve() != script.catalog.resolve():
+        raise ScriptError(script.path, f"names catalog {script.catalog}, but the engine was loaded with "
+                                       f"{loaded or 'the bundled catalog'}; run it with `chatrec script`")
+
+
+
+# -- files and the command line ---------------------------------------------------------------------------------
 
 @dataclass
 class FileResult:
-    """The outcome of one file: the expectations that failed, or why it could not be run (`error`)."""
+    """The outcome of one file: the expectations that failed, those that could not be checked, or why it could not
+    be run (`error`)."""
 
     path: str
     name: str = ""
     failures: list[Failure] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    unchecked: list[Failure] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return not self.error and not self.failures
 
 
-class Engines:
-    """Engines loaded on first need and closed together: the default one (or the one given) and one per catalog a
-    script names, each of those in its own temporary data folder."""
-
-    def __init__(self, default: Engine | None = None, generate: bool = False) -> None:
-        self._loaded: dict[Path | None, Engine] = {} if default is None else {None: default}
-        self._generator: dict[str, str] = {} if generate else {"generator": "none"}   # "none": fast template replies
-        self._stack = ExitStack()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
-
-    def get(self, catalog: Path | None) -> Engine:
-        key = catalog.resolve() if catalog is not None else None
-        if key not in self._loaded:
-            self._loaded[key] = self._stack.enter_context(self._load(key))
-        return self._loaded[key]
-
-    def _load(self, catalog: Path | None) -> Engine:
-        from .config import Settings
-        from .engine import Engine
-
-        if catalog is None:
-            return Engine.load(Settings(**self._generator))  # type: ignore[arg-type]
-        data_dir = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="chatrec-script-",
-                                                                         ignore_cleanup_errors=True))
-        return Engine.load(Settings(catalog=catalog, data_dir=Path(data_dir), **self._generator))  # type: ignore[arg-type]
-
-
 def run_one(engines: Engines, script: Script) -> FileResult:
     """Run one loaded script on the engine for its catalog (its `seconds` leave out loading the engine)."""
+    def side() -> Side:
+        engine = engines.get(script.catalog)
+        _check_engine_catalog(engine, script)
+        return EngineUser(engine)
+
+    return run_as(side, script)
+
+
+def run_as(side: Callable[[], Side], script: Script) -> FileResult:
+    """Run one loaded script as the fresh user `side()` makes (not timed: loading an engine, opening a session)."""
     start, result = time.perf_counter(), FileResult(str(script.path), script.name)
     try:
-        engine = engines.get(script.catalog)
+        user = side()
         start = time.perf_counter()
-        result.failures = run_script(engine, script)
+        result.failures, result.unchecked = converse(user, script)
     except ScriptError as exc:
         result.error = str(exc)
-    except ChatrecError as exc:   # e.g. the catalog the script names has bad rows
+    except ChatrecError as exc:   # e.g. the catalog the script names has bad rows, or the server went away
         result.error = f"{script.path}: {exc}"
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _load_or_error(path: Path | str) -> Script | FileResult:
+def _load_or_error(path: Path | str, find_catalog: bool = True) -> Script | FileResult:
     try:
-        return load_script(path)
+        return load_script(path, find_catalog)
     except ScriptError as exc:
         return FileResult(str(path), error=str(exc))
 
@@ -366,22 +365,47 @@ def main(paths: Sequence[Path | str], junit: Path | None = None, *, url: str | N
     """Run every file (each as a fresh user) and print what failed, each with its turn, and a summary.
 
     Every file is validated before any runs. `engine` (tests) serves the files that name no catalog; otherwise one
-    is loaded with `Settings(generator="none")`, or the default generator with `generate`. Returns 0 when every
-    expectation holds, 1 when one fails, 2 when a file is bad (or `url` is given: the HTTP API is not built yet).
+    is loaded with `Settings(generator="none")`, or the default generator with `generate`. With `url` every file
+    runs on that server's HTTP API instead (`catalog` and `generate` have no effect there). Returns 0 when every
+    expectation holds, 1 when one fails, 2 when a file is bad or the server cannot be used.
     """
-    if url:
-        print(f"error: {URL_NOT_BUILT}", file=sys.stderr)
-        return 2
     if not paths:
         print("error: no script files given", file=sys.stderr)
         return 2
-    loaded = [_load_or_error(p) for p in paths]
-    with Engines(engine, generate) as engines:
-        results = [x if isinstance(x, FileResult) else run_one(engines, x) for x in loaded]
+    loaded = [_load_or_error(p, find_catalog=url is None) for p in paths]
+    if url:
+        results = run_on_server(url, loaded, generate)
+        if results is None:
+            return 2
+    else:
+        with Engines(engine, generate) as engines:
+            results = [x if isinstance(x, FileResult) else run_one(engines, x) for x in loaded]
     report(results)
     if junit is not None:
         write_junit(results, Path(junit))
     return exit_code(results)
+
+
+def run_on_server(url: str, loaded: Sequence[Script | FileResult], generate: bool = False) -> list[FileResult] | None:
+    """Every loaded script on the server at `url`, each as a new session; None (the reason printed) when the
+    server cannot be reached or does not serve the API."""
+    try:
+        client = connect(url)
+    except ServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    scripts = [s for s in loaded if isinstance(s, Script)]
+    named = [str(s.path) for s in scripts if s.catalog is not None]
+    if named:
+        print(f"note: with --url the server's own catalog is used; `catalog:` is ignored in {', '.join(named)}")
+    if generate:
+        print("note: --generate has no effect with --url (the server's settings choose how replies are written)")
+    if any(s.uses(PARTIAL_KEYS) for s in scripts):
+        print(f"note: {ApiFacts.partial}")
+    try:
+        return [x if isinstance(x, FileResult) else run_as(lambda: ApiUser(client), x) for x in loaded]
+    finally:
+        client.close()
 
 
 def exit_code(results: Sequence[FileResult]) -> int:
@@ -389,20 +413,25 @@ def exit_code(results: Sequence[FileResult]) -> int:
 
 
 def report(results: Sequence[FileResult]) -> None:
-    """Each failure with its file and turn, each bad file's reason, and a one-line summary."""
+    """Each failure with its file and turn, each bad file's reason, what could not be checked, and a summary."""
     for r in results:
         if r.error:
             print(f"error: {r.error}", file=sys.stderr)
         for failure in r.failures:
             print(f"FAIL {failure}")
+        for skipped in r.unchecked:
+            print(f"SKIP {skipped}")
         if r.passed:
             print(f"ok   {r.path}{f' ({r.name})' if r.name else ''} in {r.seconds:.1f} s")
     bad, failed = sum(bool(r.error) for r in results), sum(bool(r.failures) and not r.error for r in results)
-    print(f"{len(results)} file(s): {len(results) - bad - failed} passed, {failed} failed, {bad} bad")
+    skipped = sum(len(r.unchecked) for r in results)
+    print(f"{len(results)} file(s): {len(results) - bad - failed} passed, {failed} failed, {bad} bad"
+          + (f"; {skipped} expectation(s) not checked" if skipped else ""))
 
 
 def write_junit(results: Sequence[FileResult], out: Path) -> None:
-    """A JUnit XML report: one testcase per file; a failed expectation is a <failure>, a bad file an <error>."""
+    """A JUnit XML report: one testcase per file; a failed expectation is a <failure>, a bad file an <error>, and
+    what could not be checked is the case's <system-out>."""
     counts = {"tests": str(len(results)), "failures": str(sum(bool(r.failures) and not r.error for r in results)),
               "errors": str(sum(bool(r.error) for r in results)), "time": f"{sum(r.seconds for r in results):.3f}"}
     suites = ET.Element("testsuites", counts)
@@ -417,6 +446,8 @@ def write_junit(results: Sequence[FileResult], out: Path) -> None:
             failure = ET.SubElement(case, "failure", {"type": "expectation",
                                                       "message": f"{len(r.failures)} expectation(s) failed"})
             failure.text = _xml("\n".join(map(str, r.failures)))
+        if r.unchecked:
+            ET.SubElement(case, "system-out").text = _xml("\n".join(f"not checked: {u}" for u in r.unchecked))
     out.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suites).write(out, encoding="utf-8", xml_declaration=True)
 

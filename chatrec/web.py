@@ -4,7 +4,10 @@ Every client gets a server-issued token (chatrec/identity.py) in an HttpOnly, Sa
 request; Gradio learns the user from it (`auth_dependency`, so handlers read `gr.Request.username`), never from its
 own `session_hash`. `SessionGate` also binds each Gradio session hash to the user who first used it: a request that
 carries someone else's session hash (in a URL, a header or a JSON body) is refused with 403, so a hash read from a
-proxy log opens nothing. `serve` runs it all and closes the engine on SIGTERM and SIGINT.
+proxy log opens nothing. The JSON API (chatrec/api.py), when given, is mounted at /api/v1 and passes the gate
+untouched: its callers carry a bearer token and get no cookie; so do the chat widget's script and iframe page
+(chatrec/widget.py, /widget.js and /embed), served beside it. `serve` runs it all and closes the engine on SIGTERM
+and SIGINT.
 """
 
 from __future__ import annotations
@@ -29,17 +32,20 @@ MAX_JSON_BODY = 8 * 1024 * 1024      # a Gradio call carries the chat history; f
 MAX_BINDINGS = 200_000               # session hash -> user (about 200 bytes each)
 BINDING_IDLE_S = 6 * 3600            # a session hash unused this long is forgotten (Gradio's heartbeat keeps it used)
 COOKIE_MAX_AGE = 365 * 24 * 3600     # profiles persist across visits, so does the cookie
+API_PATH = "/api/v1"                 # the JSON API's mount point (chatrec/api.py)
 
 
 class SessionGate:
     """ASGI middleware: gives each client a signed session cookie and keeps session hashes to their owner.
 
     A binding is dropped only after `idle_s` without use; when `max_bindings` are all in use a new session is
-    refused (503), never made by evicting a live one, so flooding the table cannot free a victim's hash."""
+    refused (503), never made by evicting a live one, so flooding the table cannot free a victim's hash.
+    Requests under a `passthrough` path (the JSON API, which checks its own bearer tokens) go by untouched."""
 
     def __init__(self, app: ASGIApp, identity: Identity, max_bindings: int = MAX_BINDINGS,
-                 idle_s: float = BINDING_IDLE_S) -> None:
+                 idle_s: float = BINDING_IDLE_S, passthrough: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.passthrough = passthrough
         self.identity = identity
         self.max_bindings = max_bindings
         self.idle_s = idle_s
@@ -47,7 +53,7 @@ class SessionGate:
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or _under(scope.get("path", ""), self.passthrough):
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
@@ -93,6 +99,10 @@ _TOO_LARGE = object()
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
 def _cookie(headers: dict[str, str]) -> str | None:
@@ -182,8 +192,11 @@ async def _json_error(send: Send, status: int, code: str, text: str) -> None:
 
 
 # -- the app and its server -----------------------------------------------------------------------------------
-def create_app(blocks: Any, identity: Identity, css: str = "", on_shutdown: Callable[[], None] | None = None) -> Any:
-    """A FastAPI app serving `blocks` at / for signed-cookie users only (Gradio's handlers see `request.username`).
+def create_app(blocks: Any, identity: Identity, css: str = "", on_shutdown: Callable[[], None] | None = None,
+               api: Any = None) -> Any:
+    """A FastAPI app serving `blocks` at / for signed-cookie users only (Gradio's handlers see `request.username`),
+    and `api` (an ASGI app, `chatrec.api.api_app`) at /api/v1 when given, with the widget that uses it
+    (/widget.js, /embed).
 
     `on_shutdown` runs when the server stops (SIGTERM, SIGINT), after the last request: close the engine there."""
     import gradio as gr
@@ -201,7 +214,14 @@ def create_app(blocks: Any, identity: Identity, css: str = "", on_shutdown: Call
                 on_shutdown()
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    app.add_middleware(SessionGate, identity=identity)
+    passthrough: tuple[str, ...] = ()
+    if api is not None:   # before the UI's mount at /, which would take every path
+        from .widget import EMBED_PATH, SCRIPT_PATH, add_widget
+
+        app.mount(API_PATH, api)
+        add_widget(app)
+        passthrough = (API_PATH, SCRIPT_PATH, EMBED_PATH)
+    app.add_middleware(SessionGate, identity=identity, passthrough=passthrough)
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=user_of, css=css)
 
 

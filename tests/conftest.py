@@ -95,6 +95,18 @@ def talker(engine: Engine) -> Iterator[Engine]:
         eng.profiles.close()
 
 
+@contextmanager
+def sibling(engine: Engine, data_dir: Path, **changes: Any) -> Iterator[Engine]:
+    """An engine on `engine`'s catalog, embedders and store, with its own profiles and key in `data_dir` and these
+    settings changed (e.g. `allowed_origins`); no generator."""
+    eng = Engine(engine.settings.with_(data_dir=data_dir, **changes), engine.catalog, engine.embedder, engine.store,
+                 engine.ingest_report)
+    try:
+        yield eng
+    finally:
+        eng.profiles.close()
+
+
 def stream_through(guard: Any, reply: str, step: int) -> str:
     """Feed `reply` to a StreamGuard `step` characters at a time, as a model would; the text it released, up to
     the first failed check."""

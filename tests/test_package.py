@@ -43,5 +43,8 @@ def test_bundled_files_are_found_when_installed(tmp_path) -> None:  # type: igno
     if run("import chatrec").returncode != 0:
         pytest.skip("chatrec is not installed in this environment (pip install . installs it)")
     out = run("import chatrec.resources as r; assert 'site-packages' in r.__file__, r.__file__; "
-              "assert any(r.knowledge_dir().glob('*.jsonl')); assert any(r.prompts_dir().glob('*.j2')); print('ok')")
+              "assert any(r.knowledge_dir().glob('*.jsonl')); assert any(r.prompts_dir().glob('*.j2')); "
+              "import importlib.util as u, pathlib; assert u.find_spec('chatrec.webapp'), 'the web app is packaged'; "
+              "widget = pathlib.Path(r.__file__).parent / 'static' / 'widget.js'; assert widget.is_file(), widget; "
+              "print('ok')")
     assert out.stdout.strip() == "ok", out.stderr

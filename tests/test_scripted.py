@@ -1,22 +1,32 @@
-"""Scripted dialogues (tests/dialogues/*.yaml) on the bundled catalog, and the runner that checks them."""
+"""Scripted dialogues (examples/dialogues/*.yaml) on the bundled catalog, and the runner that checks them: on the
+session's Engine, through the real command line, and against the real app's HTTP API on loopback (`--url`)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chatrec import Engine
 from chatrec.catalog import Item
-from chatrec.expectations import catalog_genre_names, why_problem
-from chatrec.script import ScriptError, load_script, main, run_file
+from chatrec.expectations import Shown, catalog_genre_names, check, why_problem
+from chatrec.remembered import Source, write_record
+from chatrec.results import Recommendation, Turn
+from chatrec.script import ScriptError, load_script, main, run_file, sse_events, turn_from_api
 
-DIALOGUES = sorted((Path(__file__).parent / "dialogues").glob("*.yaml"))
+from conftest import ROOT, free_port, serve
+
+DIALOGUES = sorted((ROOT / "examples" / "dialogues").glob("*.yaml"))
+FAILING = Path(__file__).parent / "failing_dialogue.yaml"
 SPACE = 'turns:\n  - say: "I love space exploration films"\n    expect: {count_at_least: %d}\n'
+FAILING_TURN = 'turn 3 ("Recommend some science fiction novels"): kinds: expected only movie; not: '
 
 
 @pytest.mark.parametrize("path", DIALOGUES, ids=lambda p: p.stem)
@@ -61,6 +71,7 @@ def test_an_unknown_expect_key_names_the_turn_line_and_key(tmp_path: Path) -> No
     ("turns:\n  - say: hi\n    expect: {at_least: 2}\n", "give `genres_any` too"),
     ("turns:\n  - say: hi\n    expect: {kinds: movie}\n", "`kinds` must be a non-empty list"),
     ("turns:\n  - say: hi\n    expect: {why_true: yes please}\n", "`why_true` must be true or false"),
+    ("turns:\n  - say: hi\n    expect: {source: model}\n", "`source` must be one of generator, template"),
     ("catalog: nowhere.jsonl\nturns:\n  - say: hi\n", "catalog nowhere.jsonl not found"),
 ])
 def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, problem: str) -> None:
@@ -108,6 +119,16 @@ def test_a_failure_names_the_turn_and_lists_what_was_shown(engine: Engine, tmp_p
     assert str(failures[0]).startswith(f'{path}: turn 1 ("I love space exploration films"): kinds: ')
 
 
+def test_the_reply_source_is_checked(engine: Engine, tmp_path: Path) -> None:
+    """The session engine has no generator: its replies come from the template."""
+    path = write(tmp_path, "source.yaml", 'turns:\n  - say: "I love space exploration films"\n'
+                                          '    expect: {source: template}\n  - say: "Something funny"\n'
+                                          '    expect: {source: generator}\n')
+    failures = run_file(engine, path)
+    assert [(f.turn, f.key) for f in failures] == [(2, "source")]
+    assert "expected a generator reply, got a template one" in failures[0].message
+
+
 def test_feedback_by_position_makes_rejected_absent_checkable(engine: Engine, tmp_path: Path) -> None:
     path = write(tmp_path, "thumbs.yaml", 'turns:\n  - say: "I love space exploration films"\n'
                                           '  - feedback: {item: 1, liked: false}\n  - feedback: {item: 9, liked: true}\n'
@@ -127,8 +148,15 @@ def test_main_exit_codes(engine: Engine, tmp_path: Path, capsys: pytest.CaptureF
     assert "FAIL " in (out := capsys.readouterr().out) and "failing.yaml: turn 1" in out and "1 failed" in out
     assert main([good, failing, bad], engine=engine) == 2
     assert "bad.yaml, turn 1" in capsys.readouterr().err
-    assert main([good], url="http://localhost:1", engine=engine) == 2
-    assert "--url needs the HTTP API (not built yet)" in capsys.readouterr().err
+
+
+def test_the_failing_dialogue_names_its_turn_and_expectation(engine: Engine,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([FAILING], engine=engine) == 1
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("FAIL ")] == \
+        [line for line in out.splitlines() if line.startswith(f"FAIL {FAILING}: {FAILING_TURN}")], out
+    assert out.count("FAIL ") == 1 and "1 file(s): 0 passed, 1 failed, 0 bad" in out
 
 
 def test_junit_has_one_testcase_per_file(engine: Engine, tmp_path: Path) -> None:
@@ -164,6 +192,115 @@ def test_the_command_line_returns_2_on_a_bad_file(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "bad.yaml, turn 1 (line 2): unknown expect key 'genre_any'" in done.stderr
     assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite").get("errors") == "1"  # type: ignore[union-attr]
-    done = subprocess.run([*chatrec_command(), "script", str(bad), "--url", "http://localhost:1"],
+    nobody = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run([*chatrec_command(), "script", str(bad), "--url", nobody],
                           check=False, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "--url needs the HTTP API (not built yet)" in done.stderr
+    assert done.returncode == 2 and f"cannot reach the chatrec server at {nobody}" in done.stderr, done.stderr
+
+
+def junit_counts(path: Path) -> tuple[str | None, ...]:
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    return suite.get("tests"), suite.get("failures"), suite.get("errors")
+
+
+def test_the_command_line_runs_the_examples_on_the_bundled_catalog(tmp_path: Path, small_catalog: Path) -> None:
+    """The real `chatrec script examples/dialogues/*.yaml --junit`: an Engine of its own, for the bundled catalog
+    even where the data folder and the environment name another one."""
+    folder = tmp_path / "data"
+    write_record(folder, Source(small_catalog.resolve()), 3)   # a data folder that remembers the 3-item catalog
+    env = {**os.environ, "CHATREC_DATA_DIR": str(folder), "CHATREC_CATALOG": str(small_catalog)}
+    files = [str(p.relative_to(ROOT)) for p in DIALOGUES]
+    done = subprocess.run([*chatrec_command(), "script", *files, "--junit", str(tmp_path / "out.xml")], cwd=ROOT,
+                          env=env, check=False, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(files)} file(s): {len(files)} passed, 0 failed, 0 bad" in done.stdout
+    assert junit_counts(tmp_path / "out.xml") == (str(len(files)), "0", "0")
+    cases = ET.parse(tmp_path / "out.xml").getroot().iter("testcase")
+    assert [c.get("file") for c in cases] == files
+
+
+# -- the same dialogues through a server's HTTP API (--url) -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(engine: Engine) -> Iterator[str]:
+    """The real app (UI and API, as `python app.py` serves it) over the session's engine, on loopback."""
+    with serve(engine) as url:
+        yield url
+
+
+def test_the_examples_hold_through_the_http_api_too(server: str, tmp_path: Path) -> None:
+    files = [str(p.relative_to(ROOT)) for p in DIALOGUES]
+    done = subprocess.run([*chatrec_command(), "script", *files, "--url", server, "--junit", str(tmp_path / "j.xml")],
+                          cwd=ROOT, check=False, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(files)} file(s): {len(files)} passed, 0 failed, 0 bad" in done.stdout
+    assert "SKIP" not in done.stdout and "not checked" not in done.stdout   # every expectation was checked
+    assert "note: over --url, why_true knows" in done.stdout                  # and how far, said once
+    assert junit_counts(tmp_path / "j.xml") == (str(len(files)), "0", "0")
+
+
+def test_a_failure_through_the_api_reads_as_on_the_engine(server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([FAILING], url=server) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL {FAILING}: {FAILING_TURN}" in out and out.count("FAIL ") == 1, out
+
+
+def test_catalog_is_ignored_with_url(server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "own.yaml", "catalog: nowhere.jsonl\n" + SPACE % 3)
+    assert main([path], url=server) == 0
+    assert f"`catalog:` is ignored in {path}" in capsys.readouterr().out
+
+
+def test_a_url_that_is_no_chatrec_server_is_exit_2(server: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "good.yaml", SPACE % 1)
+    nobody = f"http://127.0.0.1:{free_port()}"
+    assert main([path], url=nobody) == 2
+    assert f"error: cannot reach the chatrec server at {nobody}" in capsys.readouterr().err
+    assert main([path], url=server + "elsewhere/") == 2
+    assert "does not serve the chatrec HTTP API" in capsys.readouterr().err
+    assert main([path], url="ftp://127.0.0.1/") == 2
+    assert "--url must be a server address" in capsys.readouterr().err
+
+
+def test_api_recommendations_carry_the_facts_the_expectations_read(server: str, engine: Engine) -> None:
+    api = server + "api/v1"
+    headers = {"Authorization": "Bearer " + httpx.post(api + "/sessions", json={}).json()["token"]}
+    turn = httpx.post(api + "/chat", json={"message": "我喜欢太空探索的电影"}, headers=headers, timeout=60).json()
+    httpx.delete(api + "/profile", headers=headers)
+    _, items, missing = turn_from_api(turn)
+    assert items and not missing
+    for item in items:
+        known = engine.items[item.id]
+        assert (item.genres, item.creators, item.cast, item.tags, item.aliases, item.kind) == \
+            (known.genres, known.creators, known.cast, known.tags, known.aliases, known.kind)
+
+
+class NoFacts:
+    partial = ""
+
+    def genre_names(self) -> dict[str, str]:
+        return {}
+
+    def titles(self) -> set[str]:
+        return set()
+
+    def terms(self) -> list[str]:
+        return []
+
+
+def test_an_expectation_the_answer_lacks_the_facts_for_is_unchecked_not_passed() -> None:
+    """An older server sends recommendations without genres: genres_none is reported as not checked."""
+    turn = Turn(reply="Try Star Roads.", recommendations=[Recommendation("b1", "Star Roads", 1.0, "space")])
+    expect = {"genres_none": ["horror"], "kinds": ["book"], "why_true": True}
+    failed, unchecked = check(Shown(turn, [BOOK], 0.1, set(), expect, NoFacts(), frozenset({"genres", "tags"})))
+    assert failed == [] and [key for key, _ in unchecked] == ["genres_none", "why_true"]
+    assert "came without genres" in unchecked[0][1]
+
+
+def test_server_sent_events_are_read_one_by_one() -> None:
+    lines = ["event: recommendations", "data: []", "", "event: delta", 'data: {"text": "Hi"}', "",
+             "event: final", 'data: {"reply": "Hi"}']   # the last event without its blank line
+    assert list(sse_events(iter(lines))) == [("recommendations", []), ("delta", {"text": "Hi"}),
+                                             ("final", {"reply": "Hi"})]

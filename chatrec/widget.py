@@ -1,0 +1,85 @@
+"""The embeddable chat widget's routes (docs/widget.md): the script at /widget.js and an iframe page at /embed.
+
+`add_widget(app)` adds both to the web app (chatrec/web.py) before the UI's catch-all mount. The script is
+chatrec/static/widget.js, read once; it talks to the JSON API at /api/v1 of the server it came from. Neither route
+needs a session: the widget's calls carry their own bearer token. Imported only by the web app (it pulls in FastAPI).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+__all__ = ["EMBED_PATH", "SCRIPT_PATH", "add_widget", "embed_page", "widget_script"]
+log = logging.getLogger(__name__)
+
+SCRIPT_PATH, EMBED_PATH = "/widget.js", "/embed"
+SCRIPT_MAX_AGE = 300      # seconds a browser keeps the script before asking again (its ETag makes that cheap)
+MAX_TITLE = 80            # characters of a title given in the /embed query
+THEMES = ("light", "dark", "auto")
+
+
+def widget_script() -> bytes:
+    """The widget's JavaScript, as packaged (chatrec/static/widget.js)."""
+    return resources.files("chatrec").joinpath("static/widget.js").read_bytes()
+
+
+def embed_page(lang: str | None = None, title: str | None = None, theme: str | None = None) -> str:
+    """A minimal page showing the chat inline at full size; query values that are not valid are left out, and the
+    title is escaped (it is shown as text by the widget, and here it is only an attribute)."""
+    lang = ("zh" if lang.lower().startswith("zh") else "en") if lang else None
+    attrs = ""
+    if lang:
+        attrs += f' lang="{lang}"'
+    if theme in THEMES:
+        attrs += f' data-theme="{theme}"'
+    if title:
+        attrs += f' data-title="{html.escape(title[:MAX_TITLE], quote=True)}"'
+    return ("<!doctype html>\n"
+            f'<html lang="{lang or "en"}"><head><meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            "<title>chatrec</title>\n"
+            "<style>html, body { margin: 0; height: 100%; } "
+            "chatrec-chat { --chatrec-height: 100vh; --chatrec-radius: 0px; }</style>\n"
+            f'<script src="{SCRIPT_PATH}" data-launcher="false" async></script>\n'
+            f"</head><body><chatrec-chat{attrs}></chatrec-chat></body></html>\n")
+
+
+# The iframe page loads only our own script and talks only to its own origin; any site may frame it (it holds
+# nothing but the chat of the token in its own, per-site partitioned, storage).
+EMBED_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+             "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *")
+
+
+def add_widget(app: Any) -> None:
+    """GET /widget.js and GET /embed on a FastAPI app."""
+    try:
+        script = widget_script()
+    except FileNotFoundError:   # a broken install (package data left out): the rest of the app still serves
+        log.error("chatrec/static/widget.js is missing from this installation: /widget.js answers 404")
+        script = b""
+    etag = '"' + hashlib.sha256(script).hexdigest()[:32] + '"'
+    script_headers = {"Cache-Control": f"public, max-age={SCRIPT_MAX_AGE}", "ETag": etag,
+                      "X-Content-Type-Options": "nosniff",
+                      "Cross-Origin-Resource-Policy": "cross-origin"}   # pages that isolate themselves may load it
+
+    @app.get(SCRIPT_PATH, include_in_schema=False)
+    async def widget_js(request: Request) -> Response:
+        if not script:
+            return Response("// chatrec: widget.js is missing from this installation\n", status_code=404,
+                            media_type="text/javascript")
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=script_headers)
+        return Response(script, media_type="text/javascript; charset=utf-8", headers=script_headers)
+
+    @app.get(EMBED_PATH, include_in_schema=False)
+    async def embed(lang: str | None = None, title: str | None = None, theme: str | None = None) -> HTMLResponse:
+        return HTMLResponse(embed_page(lang, title, theme),
+                            headers={"Content-Security-Policy": EMBED_CSP, "Cache-Control": "no-cache",
+                                     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
