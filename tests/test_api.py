@@ -314,7 +314,8 @@ def test_the_openapi_schema_describes_every_route_and_its_errors(api: str) -> No
     assert schema["servers"] == [{"url": "/api/v1"}]
     operations = {(m.upper(), p): op for p, ops in schema["paths"].items() for m, op in ops.items()}
     assert set(operations) == {("POST", "/sessions"), ("POST", "/chat"), ("POST", "/feedback"), ("GET", "/profile"),
-                               ("GET", "/profile/export"), ("DELETE", "/profile"), ("GET", "/health")}
+                               ("GET", "/profile/export"), ("GET", "/history"), ("DELETE", "/profile"),
+                               ("GET", "/health")}
     for (method, path), op in operations.items():
         assert "$ref" in json.dumps(op["responses"]["200"]), (method, path)
         assert op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
@@ -336,7 +337,7 @@ def test_the_api_keeps_to_its_schema(api: str) -> None:
 
     schema = schemathesis.openapi.from_url(api + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for operation in operations:
         negative = [schemathesis.GenerationMode.NEGATIVE] if operation.body else []   # nothing to get wrong else
         for mode in (schemathesis.GenerationMode.POSITIVE, *negative):

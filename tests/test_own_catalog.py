@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +25,8 @@ from chatrec.resources import knowledge_dir
 from chatrec.results import Recommendation, Turn
 
 from conftest import ROOT, free_port, load_app, write_jsonl
+from test_browser import browser  # noqa: F401  (the Chromium fixture)
+from test_widget_browser import INLINE, Host, browser_test, card_ids, send, wait_done
 
 PRODUCTS = [
     {"id": "p-jacket", "title": "Stormline Shell Jacket", "kind": "product", "genres": ["outdoor"],
@@ -243,6 +246,7 @@ def wait_for(url: str, proc: subprocess.Popen[str], timeout_s: float = 300) -> N
 
 
 def test_chatrec_serve_serves_the_catalog_on_gradio_server_port(served: str) -> None:
+    """The web UI (through gradio_client) and the JSON API of `chatrec serve --catalog` both serve the products."""
     from gradio_client import Client
 
     assert httpx.get(served, timeout=10).status_code == 200
@@ -254,6 +258,14 @@ def test_chatrec_serve_serves_the_catalog_on_gradio_server_port(served: str) -> 
     assert "error" not in turn, turn
     ids = [r["item_id"] for r in turn["recommendations"]]
     assert ids and ids[0] == "p-jacket" and set(ids) <= PRODUCT_IDS
+    api = served + "api/v1"   # the JSON API of the same server
+    token = httpx.post(api + "/sessions", json={}, timeout=10).json()["token"]
+    answer = httpx.post(api + "/chat", json={"message": JACKET}, headers={"Authorization": f"Bearer {token}"},
+                        timeout=60)
+    assert answer.status_code == 200, answer.text
+    ids = [r["item_id"] for r in answer.json()["recommendations"]]
+    assert ids and ids[0] == "p-jacket" and set(ids) <= PRODUCT_IDS
+    assert httpx.get(api + "/health", timeout=10).json()["items"] == len(PRODUCTS)
 
 
 def test_terminal_chat_on_the_remembered_catalog_notes_the_template(shop: tuple[Path, Path]) -> None:
@@ -284,3 +296,15 @@ def test_the_terminal_prints_the_reply_as_it_is_written() -> None:
               written.append)
     assert "".join(written).endswith("bot> Here are some picks.\n     (a template reply: the generator is busy "
                                      "with other users)\n")
+
+
+
+@browser_test
+def test_the_served_products_come_through_the_widget(served: str, browser: Any) -> None:
+    """The iframe route (/embed) of `chatrec serve --catalog`, in Chromium: the jacket is the first card."""
+    visit = Host(browser, served + "embed")
+    send(visit.page, JACKET, scope=INLINE)
+    wait_done(visit.page, replies=1, scope=INLINE)
+    ids = card_ids(visit.page, scope=INLINE)
+    assert ids and ids[0] == "p-jacket" and set(ids) <= PRODUCT_IDS, ids
+    visit.close()
