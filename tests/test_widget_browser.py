@@ -470,6 +470,25 @@ def test_the_embed_page_in_an_iframe(browser: Any, app: str, host: str) -> None:
     assert rejected not in card_ids(frame, scope=INLINE)
     shot(page, "widget-embed.png")
     assert frame.locator(LAUNCHER).count() == 0, "no launcher in the iframe page"
+
+    page.reload(wait_until="load")   # the iframe's own storage keeps the token: the history comes back
+    frame = next(f for f in page.frames if "/embed" in f.url)
+    frame.wait_for_function(f"() => {view_js(INLINE)}?.querySelectorAll('.msg.user').length === 2", timeout=30_000)
+    assert frame.locator(f"{INLINE} .msg.user").all_inner_texts() == [SPACE, "More like these"]
+    assert rejected not in card_ids(frame, scope=INLINE, last=False)
+    send(frame, "我喜欢太空探索的电影", scope=INLINE)
+    wait_done(frame, replies=3, scope=INLINE)
+    assert re.search(r"[\u4e00-\u9fff]", frame.locator(f"{INLINE} .msg.bot .text").last.inner_text())
+
+    frame.locator(f"{INLINE} .forget").click()   # asks first, then forgets
+    frame.locator(f"{INLINE} .confirm").wait_for(state="visible")
+    frame.locator(f"{INLINE} .confirm .yes").click()
+    frame.wait_for_function(f"() => {view_js(INLINE)}?.querySelectorAll('.msg').length === 0", timeout=10_000)
+    page.reload(wait_until="load")
+    frame = next(f for f in page.frames if "/embed" in f.url)
+    frame.wait_for_function("() => window.chatrec && window.chatrec.ready", timeout=30_000)
+    page.wait_for_timeout(500)   # the history call, if any, has answered
+    assert frame.locator(f"{INLINE} .msg").count() == 0, "forgotten: no history after a reload"
     assert visit.origins() <= {host, app}, visit.origins()
     visit.close()
 
