@@ -215,6 +215,7 @@ class LlamaCppGenerator:
         self.id = model_id
         self.languages = languages
         self.threads = threads
+        self.gguf, self.context = gguf, context
         self.llm = Llama(model_path=str(gguf), n_ctx=context, n_threads=threads, n_threads_batch=batch_threads or threads,
                          n_batch=128, verbose=False)
         atexit.register(self.llm.close)   # freed before interpreter teardown, which breaks llama-cpp-python's __del__
@@ -228,20 +229,61 @@ class LlamaCppGenerator:
         return f"cpu (llama.cpp, {self.threads} thread{'s' if self.threads > 1 else ''})"
 
     def warm(self, messages: list[Message]) -> None:
-        """Read a language's instructions ahead of the first user and keep the state after them."""
+        """Read a language's instructions ahead of the first user and keep the state after them, in memory and in
+        a file beside the model, so that a restart reads the file (a few MB) instead of the instructions (seconds)."""
         if not messages or messages[0]["role"] != "system" or not self._lock.acquire(timeout=600):
             return
         try:
+            if len(self._states) >= 4:   # one per language in practice; bounded all the same
+                self._states.pop(next(iter(self._states)))
+            kept = self._load_state(messages[0]["content"])
+            if kept is not None:
+                self._states[messages[0]["content"]] = kept
+                return
             shared = []
             for probe in ("hello", "something else entirely"):   # what two prompts share: the instructions
                 self._complete([messages[0], {"role": "user", "content": probe}], max_tokens=1)
                 shared.append(self.llm._input_ids.copy())
             n = _common_prefix(shared[0], shared[1])
-            if len(self._states) >= 4:   # one per language in practice; bounded all the same
-                self._states.pop(next(iter(self._states)))
             self._states[messages[0]["content"]] = (shared[1], n, self._save())
+            self._store_state(messages[0]["content"], *self._states[messages[0]["content"]])
         finally:
             self._lock.release()
+
+    def _state_file(self, system: str) -> Path:
+        """Where the state after `system` is kept: beside the model, named by everything it depends on."""
+        import hashlib
+
+        import llama_cpp
+
+        key = hashlib.sha256("\0".join([self.gguf.name, str(self.gguf.stat().st_size), str(self.context),
+                                         llama_cpp.__version__, system]).encode()).hexdigest()[:16]
+        return self.gguf.with_name(f"{self.gguf.stem}.warm-{key}.npz")
+
+    def _load_state(self, system: str) -> tuple[Any, int, bytes] | None:
+        import numpy as np
+
+        path = self._state_file(system)
+        try:
+            with np.load(path) as kept:
+                return kept["ids"].astype(np.intc), int(kept["shared"]), kept["state"].tobytes()
+        except (OSError, KeyError, ValueError):   # none yet, or damaged: read the instructions again
+            return None
+
+    def _store_state(self, system: str, ids: Any, shared: int, state: bytes) -> None:
+        """Write the state file (atomically), keeping the 4 newest of this model's."""
+        import numpy as np
+
+        path = self._state_file(system)
+        try:
+            temporary = path.with_suffix(".tmp.npz")
+            np.savez(temporary, ids=np.asarray(ids), shared=shared, state=np.frombuffer(state, dtype=np.uint8))
+            os.replace(temporary, path)
+            kept = sorted(path.parent.glob(f"{self.gguf.stem}.warm-*.npz"), key=lambda f: f.stat().st_mtime)
+            for old in kept[:-4]:
+                old.unlink(missing_ok=True)
+        except OSError as exc:   # a read-only models folder: the state stays in memory only
+            log.info("could not keep the generator's state in %s: %s", path.parent, exc)
 
     def stream(self, messages: list[Message], limits: Limits, stop: threading.Event | None = None,
                prefix: str = "", avoid: Sequence[str] = ()) -> Iterator[str]:

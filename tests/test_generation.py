@@ -165,3 +165,25 @@ def test_avoided_words_are_never_written(talker: Engine) -> None:
     assert "series" in control.lower(), f"the prompt must elicit the word for this test to mean anything: {control!r}"
     avoided = "".join(talker.generator.stream(messages, limits, avoid=["series"]))
     assert "series" not in avoided.lower(), avoided
+
+
+def test_a_restart_reads_the_kept_instruction_state_instead_of_the_instructions(talker: Engine) -> None:
+    """The talker's warm-up left its state files beside the model; a new generator on the same file (a restart)
+    loads them without reading a token, and writes exactly what the warmed one writes."""
+    from chatrec.generation import LlamaCppGenerator
+
+    first = talker.generator
+    assert isinstance(first, LlamaCppGenerator)
+    assert list(first.gguf.parent.glob(f"{first.gguf.stem}.warm-*.npz")), "the warm-up keeps its state in a file"
+    again = LlamaCppGenerator(first.gguf, first.id, first.languages)
+    try:
+        writer = ReplyWriter(again, talker.grounding, talker.writer.limits)
+        writer.warm()
+        assert again.llm.n_tokens == 0 and len(again._states) == 2, "nothing was read: the states came from files"
+        item = talker.items[next(iter(talker.items))]
+        for language in ("en", "zh"):
+            messages = writer.messages([], [item], language)
+            limits = Limits(max_new_tokens=16, budget_s=60, wait_s=60)
+            assert "".join(again.stream(messages, limits)) == "".join(first.stream(messages, limits)), language
+    finally:
+        again.llm.close()
