@@ -24,7 +24,7 @@ from typing import Iterator, Sequence
 from .catalog import Item
 from .claims import ClaimCheck, example_facts
 from .generation import Generator, GeneratorBusy, Limits, Message
-from .grounding import Grounding, StreamGuard, Verdict
+from .grounding import Allowed, Grounding, StreamGuard, Verdict
 from .language import CJK, detect_language
 from .lexicon import EN_STOPWORDS, GENRE_ZH, KIND_WORDS, canonical_genre
 from .prompts import render
@@ -201,13 +201,15 @@ class ReplyWriter:
             yield Draft(template, final=True, problem=f"{generator.id} does not speak {language}")
             return
         started, shown, problem = time.monotonic(), "", ""
+        system = render(f"system.{'zh' if language == 'zh' else 'en'}.j2")
+        allowed = self.grounding.allowed(items, language, secrets=[system], extra_words=interests)   # once a turn
         for k, item in enumerate(items[: self.prompt_items]):
             left = self.limits.budget_s - (time.monotonic() - started)
             if k and left < MIN_SENTENCE_S:
                 break
             limits = replace(self.limits, budget_s=left, wait_s=self.limits.wait_s if k == 0 else 0.0,
                              max_new_tokens=min(self.limits.max_new_tokens, SENTENCE_TOKENS))
-            reply = self._reply(interests, items, item, language)
+            reply = self._reply(interests, allowed, system, item, language)
             try:
                 yield from self._sentence(reply, self.messages(interests, [item], language), limits,
                                           opening(item, language, interests), wrong_kind_words(item, language),
@@ -233,10 +235,8 @@ class ReplyWriter:
             shown = self._join(shown, CLOSING["zh" if language == "zh" else "en"], language)
         yield Draft(shown, final=True, source="generator", problem=problem)
 
-    def _reply(self, interests: Sequence[str], items: Sequence[Item], item: Item, language: str) -> _Reply:
+    def _reply(self, interests: Sequence[str], allowed: Allowed, system: str, item: Item, language: str) -> _Reply:
         """The checked stream of one item's sentence: any recommended title may appear, only this item's facts."""
-        system = render(f"system.{'zh' if language == 'zh' else 'en'}.j2")
-        allowed = self.grounding.allowed(items, language, secrets=[system], extra_words=interests)
         return _Reply(StreamGuard(self.grounding, allowed), ClaimCheck([item], interests, example_facts(system)),
                       language, self.enforce_claims, self.stats)
 
