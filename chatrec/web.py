@@ -193,10 +193,10 @@ async def _json_error(send: Send, status: int, code: str, text: str) -> None:
 
 # -- the app and its server -----------------------------------------------------------------------------------
 def create_app(blocks: Any, identity: Identity, css: str = "", on_shutdown: Callable[[], None] | None = None,
-               api: Any = None) -> Any:
+               api: Any = None, framers: tuple[str, ...] | list[str] = ()) -> Any:
     """A FastAPI app serving `blocks` at / for signed-cookie users only (Gradio's handlers see `request.username`),
     and `api` (an ASGI app, `chatrec.api.api_app`) at /api/v1 when given, with the widget that uses it
-    (/widget.js, /embed).
+    (/widget.js, /embed, which only this server and the origins in `framers` may frame).
 
     `on_shutdown` runs when the server stops (SIGTERM, SIGINT), after the last request: close the engine there."""
     import gradio as gr
@@ -219,7 +219,7 @@ def create_app(blocks: Any, identity: Identity, css: str = "", on_shutdown: Call
         from .widget import EMBED_PATH, SCRIPT_PATH, add_widget
 
         app.mount(API_PATH, api)
-        add_widget(app)
+        add_widget(app, framers)
         passthrough = (API_PATH, SCRIPT_PATH, EMBED_PATH)
     app.add_middleware(SessionGate, identity=identity, passthrough=passthrough)
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=user_of, css=css)

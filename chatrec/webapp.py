@@ -315,12 +315,12 @@ def user_of(request: gr.Request | None) -> str | None:
 def create(engine: Engine, close_engine: bool = False) -> Any:
     """The ASGI app: the UI behind signed session cookies (chatrec/web.py) and the JSON API at /api/v1
     (chatrec/api.py), one user identity for both; it closes the engine when it stops if `close_engine`."""
-    from .api import api_app
+    from .api import api_app, check_origins
 
     demo = build(engine).queue(default_concurrency_limit=2)
     identity = web.identity_for(engine.settings)
     return web.create_app(demo, identity, css=CSS, on_shutdown=engine.close if close_engine else None,
-                          api=api_app(engine, identity))
+                          api=api_app(engine, identity), framers=check_origins(engine.settings.allowed_origins))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,12 +11,13 @@ import hashlib
 import html
 import logging
 from importlib import resources
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-__all__ = ["EMBED_PATH", "SCRIPT_PATH", "add_widget", "embed_page", "widget_script"]
+__all__ = ["EMBED_PATH", "SCRIPT_PATH", "add_widget", "embed_page", "embed_policy", "widget_script"]
 log = logging.getLogger(__name__)
 
 SCRIPT_PATH, EMBED_PATH = "/widget.js", "/embed"
@@ -51,14 +52,22 @@ def embed_page(lang: str | None = None, title: str | None = None, theme: str | N
             f"</head><body><chatrec-chat{attrs}></chatrec-chat></body></html>\n")
 
 
-# The iframe page loads only our own script and talks only to its own origin; any site may frame it (it holds
-# nothing but the chat of the token in its own, per-site partitioned, storage).
+# The iframe page loads only our own script and talks only to its own origin.
 EMBED_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
-             "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *")
+             "img-src 'self'; base-uri 'none'; form-action 'none'")
 
 
-def add_widget(app: Any) -> None:
-    """GET /widget.js and GET /embed on a FastAPI app."""
+def embed_policy(framers: Sequence[str] = ()) -> str:
+    """The iframe page's content security policy: only this server's own pages and the allowed origins (the
+    sites that may use the widget, `CHATREC_ALLOWED_ORIGINS`) may frame it, so no other site can overlay its
+    buttons ("forget me") with its own."""
+    return f"{EMBED_CSP}; frame-ancestors " + " ".join(["'self'", *framers])
+
+
+def add_widget(app: Any, framers: Sequence[str] = ()) -> None:
+    """GET /widget.js and GET /embed on a FastAPI app; `framers` are the origins (besides its own) that may frame
+    /embed, as `chatrec.api.check_origins` gives them."""
+    policy = embed_policy(framers)
     try:
         script = widget_script()
     except FileNotFoundError:   # a broken install (package data left out): the rest of the app still serves
@@ -81,5 +90,5 @@ def add_widget(app: Any) -> None:
     @app.get(EMBED_PATH, include_in_schema=False)
     async def embed(lang: str | None = None, title: str | None = None, theme: str | None = None) -> HTMLResponse:
         return HTMLResponse(embed_page(lang, title, theme),
-                            headers={"Content-Security-Policy": EMBED_CSP, "Cache-Control": "no-cache",
+                            headers={"Content-Security-Policy": policy, "Cache-Control": "no-cache",
                                      "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})

@@ -248,7 +248,9 @@ def test_the_script_the_iframe_page_and_the_history_route(app: str, widget_engin
     embed = httpx.get(app + "/embed?lang=zh&title=T")
     assert embed.status_code == 200 and embed.headers["content-type"].startswith("text/html")
     assert "<chatrec-chat lang=\"zh\" data-title=\"T\">" in embed.text and "set-cookie" not in embed.headers
-    assert "connect-src 'self'" in embed.headers["content-security-policy"]
+    policy = embed.headers["content-security-policy"]
+    assert "connect-src 'self'" in policy
+    assert policy.endswith(f"frame-ancestors 'self' {widget_engine.settings.allowed_origins[0]}"), policy
 
     api = app + "/api/v1"
     assert httpx.get(api + "/history").status_code == 401
@@ -490,6 +492,20 @@ def test_the_embed_page_in_an_iframe(browser: Any, app: str, host: str) -> None:
     page.wait_for_timeout(500)   # the history call, if any, has answered
     assert frame.locator(f"{INLINE} .msg").count() == 0, "forgotten: no history after a reload"
     assert visit.origins() <= {host, app}, visit.origins()
+    visit.close()
+
+
+@browser_test
+def test_a_site_outside_the_allow_list_cannot_frame_the_embed_page(browser: Any, app: str, stranger: str) -> None:
+    visit = Host(browser, stranger + "/frame.html", widget=False)
+    page = visit.page
+    page.wait_for_timeout(1500)
+    framed = [f for f in page.frames if f is not page.main_frame]
+    assert len(framed) == 1
+    assert framed[0].evaluate("() => Boolean(window.chatrec)") is False, "the chat loaded inside a stranger's page"
+    assert any("frame-ancestors" in m for m in visit.console), visit.console   # Chromium says why it refused
+    assert app + "/widget.js" not in visit.requests
+    visit.console.clear()   # the refusal is logged by the browser as an error: expected here
     visit.close()
 
 
