@@ -1,11 +1,12 @@
 """Chat latency on the 6.5k-item ReDial catalog, per generator and backend: recommendations, first text, full reply.
 
-    python benchmarks/latency.py [--generators none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp]
+    python benchmarks/latency.py [--generators none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp,...]
                                  [--turns 20] [--warmup 3] [--runs 3]
 
 Messages are real seeker utterances from ReDial's validation turns. Each turn goes through `Engine.chat_stream`,
 and the clock is read when the recommendations arrive, when the model yields its first token, when the first
-checked text is shown to the user, and when the reply is final. Each configuration (GENERATOR[@BACKEND]) is run
+checked text is shown to the user, and when the reply is final. Each configuration (GENERATOR[@BACKEND[:THREADS]],
+THREADS a number or `auto`, the default; `qwen2.5-0.5b@llama.cpp:1` is the fixed one-thread setting) is run
 `--runs` times, the configurations taking turns; it prints the median over the runs of each run's p50 and p95,
 and the ratio of each backend's full-reply p50 to the first generating configuration's (the same-run baseline:
 transformers by default), and, last, one JSON object.
@@ -65,8 +66,10 @@ def messages_from(data: Path, n: int) -> list[str]:
 
 def run(config: str, data: Path, data_dir: Path, messages: list[str], warmup: int) -> dict[str, Any]:
     generator, _, backend = config.partition("@")
+    backend, _, threads = backend.partition(":")
     settings = Settings(data_dir=data_dir, catalog=data / "id2info.json", catalog_format="redial", generator=generator,
-                        generator_backend=backend or "auto")
+                        generator_backend=backend or "auto",
+                        generator_threads=0 if threads in ("", "auto") else int(threads))
     engine = Engine.load(settings, progress=True)
     if engine.generator is not None:
         engine.writer.generator = Clocked(engine.generator)
@@ -113,7 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "redial")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".bench" / "redial")
-    parser.add_argument("--generators", default="none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp")
+    parser.add_argument("--generators", default="none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp,"
+                                                  "qwen2.5-0.5b@llama.cpp:1")
     parser.add_argument("--turns", type=int, default=20, help="timed turns per run")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)

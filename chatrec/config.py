@@ -39,6 +39,12 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_threads(name: str) -> int:
+    """A thread count, or 'auto' (0: chosen by load)."""
+    raw = _env(name)
+    return 0 if raw is None or raw.strip().lower() == "auto" else _env_int(name, 0)
+
+
 def _env_flag(name: str) -> bool:
     raw = _env(name)
     if raw is None or raw.strip().lower() in FALSE:
@@ -83,7 +89,8 @@ class Settings:
     models_dir: Path | None = field(default_factory=lambda: _env_path("CHATREC_MODELS_DIR"))  # None: data_dir/models
     # 'auto': llama.cpp on the CPU (reads the GGUF as it is), transformers with accelerate on a GPU
     generator_backend: str = field(default_factory=lambda: _env("CHATREC_GENERATOR_BACKEND", "auto") or "auto")
-    generator_threads: int = field(default_factory=lambda: _env_int("CHATREC_GENERATOR_THREADS", 1))  # measured: docs/replies.md
+    # 0 ("auto"): llama.cpp takes a second thread for a prompt only while the other cores are idle (docs/replies.md)
+    generator_threads: int = field(default_factory=lambda: _env_threads("CHATREC_GENERATOR_THREADS"))
     max_new_tokens: int = 80                   # two or three short sentences; the cards carry the details
     generation_budget_s: float = 8.0           # wall clock per reply; what is shown by then stays, the rest is cut
     generation_wait_s: float = 2.0             # a reply that cannot start this soon gets the template, marked busy
@@ -138,7 +145,9 @@ class Settings:
         _check_choice("generator_backend", self.generator_backend, GENERATOR_BACKENDS)
         if self.generation_budget_s <= 0 or self.generation_wait_s < 0:
             raise ConfigError("generation_budget_s must be positive and generation_wait_s not negative")
-        for name in ("threads", "generator_threads", "max_new_tokens", "k", "max_message_chars", "max_negatives",
+        if self.generator_threads < 0:
+            raise ConfigError(f"generator_threads must be 'auto' (0) or at least 1, got {self.generator_threads}")
+        for name in ("threads", "max_new_tokens", "k", "max_message_chars", "max_negatives",
                      "rank_candidates", "chat_per_minute"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -26,6 +26,8 @@ from .errors import ChatrecError, GeneratorError
 
 log = logging.getLogger(__name__)
 Message = dict[str, str]
+AUTO_THREADS = 0   # generator_threads 0 ("auto"): llama.cpp takes 1 or AUTO_MOST threads per prompt, by load
+AUTO_MOST = 2      # measured on 2 cores only (docs/replies.md, "Threads")
 
 
 class GeneratorBusy(ChatrecError):
@@ -93,7 +95,7 @@ class TransformersGenerator:
 
         self.id = model_id
         self.languages = languages
-        self.threads = threads
+        self.threads = threads or 1   # "auto" is one thread here: torch's threads are set once per thread
         self._torch = torch
         cuda = torch.cuda.is_available()
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -208,16 +210,20 @@ class LlamaCppGenerator:
     state is put back instead of reading the instructions again.
     """
 
-    def __init__(self, gguf: Path, model_id: str, languages: frozenset[str], threads: int = 1,
-                 context: int = 1024, batch_threads: int | None = None) -> None:
+    def __init__(self, gguf: Path, model_id: str, languages: frozenset[str], threads: int = AUTO_THREADS,
+                 context: int = 1024) -> None:
         from llama_cpp import Llama
+
+        from .cpuload import CpuWatch
 
         self.id = model_id
         self.languages = languages
-        self.threads = threads
+        self.threads = threads   # AUTO_THREADS (0): 1 or 2, chosen per prompt by how busy the other cores are
+        self._watch = CpuWatch() if threads == AUTO_THREADS else None
+        self._threads_now = threads or 1
         self.gguf, self.context = gguf, context
-        self.llm = Llama(model_path=str(gguf), n_ctx=context, n_threads=threads, n_threads_batch=batch_threads or threads,
-                         n_batch=128, verbose=False)
+        self.llm = Llama(model_path=str(gguf), n_ctx=context, n_threads=self._threads_now,
+                         n_threads_batch=self._threads_now, n_batch=128, verbose=False)
         atexit.register(self.llm.close)   # freed before interpreter teardown, which breaks llama-cpp-python's __del__
         self._lock = FairLock()
         self._format = _chat_formatter(self.llm)
@@ -226,7 +232,18 @@ class LlamaCppGenerator:
 
     @property
     def device(self) -> str:
+        if self._watch is not None:
+            return f"cpu (llama.cpp, 1 or {AUTO_MOST} threads as the other cores allow)"
         return f"cpu (llama.cpp, {self.threads} thread{'s' if self.threads > 1 else ''})"
+
+    def _pick_threads(self) -> None:
+        """Before each prompt: a second thread only while the other core is idle (chatrec/cpuload.py)."""
+        if self._watch is None:
+            return
+        wanted = self._watch.threads(AUTO_MOST)
+        if wanted != self._threads_now:
+            self.llm._ctx.set_n_threads(wanted, wanted)
+            self._threads_now = wanted
 
     def warm(self, messages: list[Message]) -> None:
         """Read a language's instructions ahead of the first user and keep the state after them, in memory and in
@@ -312,6 +329,7 @@ class LlamaCppGenerator:
     def _complete(self, messages: list[Message], max_tokens: int, prefix: str = "",
                   bias: dict[int, float] | None = None) -> Any:
         """Stream a completion of the chat prompt (the GGUF's own template) followed by `prefix`."""
+        self._pick_threads()
         formatted = self._format(messages=messages)
         chunks = self.llm.create_completion(prompt=formatted.prompt + prefix, max_tokens=max_tokens, temperature=0.0,
                                             top_k=1, repeat_penalty=self.repeat_penalty, stream=True,
@@ -414,7 +432,7 @@ _CACHE: dict[tuple[str, str, int, str], Generator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_generator(spec: str, cache: Path, threads: int = 1, backend: str = "auto") -> Generator | None:
+def load_generator(spec: str, cache: Path, threads: int = AUTO_THREADS, backend: str = "auto") -> Generator | None:
     """The generator for a setting ("none" gives None), loaded once per process (at most a few kept)."""
     if spec == "none":
         return None

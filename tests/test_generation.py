@@ -187,3 +187,67 @@ def test_a_restart_reads_the_kept_instruction_state_instead_of_the_instructions(
             assert "".join(again.stream(messages, limits)) == "".join(first.stream(messages, limits)), language
     finally:
         again.llm.close()
+
+
+def test_thread_choice_by_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The arithmetic: a second thread only while the other core is (nearly) idle; no more than asked for."""
+    from chatrec.cpuload import others_busy, threads_for
+    from chatrec.errors import ConfigError
+
+    for raw, threads in (("auto", 0), ("AUTO", 0), ("3", 3)):
+        monkeypatch.setenv("CHATREC_GENERATOR_THREADS", raw)
+        assert Settings().generator_threads == threads
+    monkeypatch.setenv("CHATREC_GENERATOR_THREADS", "-1")
+    with pytest.raises(ConfigError, match="auto"):
+        Settings()
+    monkeypatch.delenv("CHATREC_GENERATOR_THREADS")
+    assert Settings().generator_threads == 0, "the default is 'auto'"
+
+    assert others_busy(busy_s=1.5, own_s=1.0, elapsed_s=1.0) == pytest.approx(0.5)
+    assert others_busy(busy_s=0.9, own_s=1.0, elapsed_s=1.0) == 0.0   # clock ticks lag process time a little
+    assert [threads_for(2, busy, 2) for busy in (0.0, 0.3, 0.49, 0.5, 0.9, 1.5)] == [2, 2, 2, 1, 1, 1]
+    assert threads_for(1, 0.0, 2) == 1 and threads_for(4, 0.2, 2) == 2 and threads_for(4, 1.2, 4) == 3
+
+
+def test_another_busy_process_keeps_generation_on_one_thread(talker: Engine) -> None:
+    """With another process spinning on a core, the generator reads and writes on one thread (two would fight it
+    for the core, 1.5x-2x slower here); this process's own work does not count as "busy elsewhere"."""
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from chatrec.cpuload import CpuWatch
+    from chatrec.generation import AUTO_THREADS, LlamaCppGenerator
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: there is never a second thread to take")
+    generator = talker.generator
+    assert isinstance(generator, LlamaCppGenerator) and generator.threads == AUTO_THREADS, \
+        "the default is 'auto' (CHATREC_GENERATOR_THREADS unset)"
+    watch = CpuWatch()
+    watch.threads(2)   # starts sampling
+
+    def spin() -> None:
+        done = time.monotonic() + 1.5
+        while time.monotonic() < done:
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    spinner.join()
+    own = watch.busy_elsewhere()
+    assert own is not None and own < 0.7, f"this process's own spinning counted as others' load: {own:.2f}"
+
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.5)
+        busy = watch.busy_elsewhere()
+        assert busy is not None and busy > 0.6, busy
+        assert watch.threads(2) == 1
+        list(generator.stream([{"role": "user", "content": "Say hello."}], Limits(4, budget_s=60, wait_s=60)))
+        assert generator._threads_now == 1
+    finally:
+        hog.kill()
+        hog.wait()
