@@ -5,7 +5,9 @@ named last. Its claims are read with word lists, not a model: names and places (
 places in either language), genres, kinds, years, decades and other numbers. Each must be found in the item's own
 title, description, genres, tags and people; the user's own interest words may be repeated ("for your love of
 horror"). The worked example in the system prompt is a known source of borrowed plots ("about a missing person in
-a small town"): its titles, names and themes (`example_facts`) may appear only where the item's row has them too.
+a small town"): its titles, names and themes (`example_facts`), and the pieces of them a sentence borrows alone
+(any four Chinese characters in a row, "寻找失踪"; two adjacent content words, "missing brother"), may appear only
+where the item's row has them too.
 `ClaimCheck.check` returns the first unsupported claim, or OK.
 """
 
@@ -86,12 +88,25 @@ def example_facts(system_prompt: str) -> tuple[str, ...]:
         title = re.split(r"[（(]", line, maxsplit=1)[0]
         facts = re.findall(r"[\"“]([^\"”]+)[\"”]", line)
         for fact in [title, *facts]:
-            fact = re.sub(r"^(?:by|about|类型：|主创：|主题：)\s*", "", fact.strip())
+            fact = re.sub(r"^(?:by|about|story:|类型：|主创：|主题：|剧情：)\s*", "", fact.strip())
             for part in re.split(r"[,，、]", fact):
                 key = norm(part)
                 if key and not {key, key.rstrip("s")} & genre_forms and (CJK.search(key) or len(key) > 3):
                     phrases[key] = None
+                    phrases.update(dict.fromkeys(pieces(key)))
     return tuple(phrases)
+
+
+def pieces(phrase: str, width: int = 4) -> list[str]:
+    """The parts of a normalised phrase that are borrowed alone: each run of `width` Chinese characters, or each
+    pair of adjacent English content words ("a teacher searches a small town" gives "teacher searches", "small
+    town"); none for a phrase that is itself that short."""
+    if CJK.search(phrase):
+        packed = "".join(CJK.findall(phrase))
+        return [packed[i:i + width] for i in range(len(packed) - width + 1)] if len(packed) > width else []
+    words = phrase.split()
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in EN_STOPWORDS and b not in EN_STOPWORDS]
+    return pairs if len(words) > 2 else []
 
 
 class ClaimCheck:

@@ -160,6 +160,8 @@ def test_kind_words_inside_a_title_are_no_claim(sentence: str, ok: bool) -> None
 @pytest.mark.parametrize("language,sentence", [
     ("en", "Solaris is about corruption in a small town."),
     ("zh", "《Solaris》是一部科幻剧情电影，讲侦探与腐败。"),
+    ("en", "Solaris (1972) follows a psychologist looking for her missing brother."),   # a piece: two content words
+    ("zh", "《Solaris》讲一位心理学家在空间站上寻找失踪的同伴。"),   # a piece: four characters in a row
 ])
 def test_a_plot_borrowed_from_the_worked_example_is_flagged(catalog: Catalog, language: str, sentence: str) -> None:
     from chatrec.claims import example_facts
@@ -168,6 +170,20 @@ def test_a_plot_borrowed_from_the_worked_example_is_flagged(catalog: Catalog, la
     check = ClaimCheck([catalog.items[i] for i in SPACE], [], example_facts(render(f"system.{language}.j2")))
     assert not check.check(sentence).ok
     assert check.check("Solaris (1972) is a science fiction drama by Andrei Tarkovsky.").ok
+
+
+@pytest.mark.parametrize("language,sentence", [
+    ("en", "Gone Road (2007) is a crime movie about a man searching a small town for his missing brother."),
+    ("zh", "《Gone Road》（2007）讲一个男人在小镇上寻找失踪的弟弟。"),
+])
+def test_pieces_of_the_example_that_the_items_own_row_has_are_no_borrowing(language: str, sentence: str) -> None:
+    from chatrec.claims import example_facts
+    from chatrec.prompts import render
+
+    item = Item("gr", "Gone Road", "A man searches a small town for his missing brother. 一个男人在小镇上寻找失踪的弟弟。",
+                2007, "movie", ("crime",))
+    check = ClaimCheck([item], [], example_facts(render(f"system.{language}.j2")))
+    assert check.check(sentence).ok, check.check(sentence).problem
 
 
 def test_an_initial_does_not_end_a_sentence(catalog: Catalog) -> None:
