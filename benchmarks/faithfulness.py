@@ -109,11 +109,11 @@ def foreign_titles(engine: Engine, reply: str, rec_ids: list[str]) -> list[str]:
         reply = reply.replace(name, " " * len(name))   # "Joe" of "Joe Johnston" is no film
     reply = re.sub(r"(?m)^\d+\. ", "   ", reply)       # a template's list numbers are no part of a title
     found = []
-    own = " ".join(engine.items[i].description for i in rec_ids)
+    own = f" {norm(' '.join(engine.items[i].description for i in rec_ids))} "
     for span in engine.understander.titles.spans(reply, fuzzy=False):
         written = reply[span.start:span.end]
-        if written.islower() and written in own:   # "the usual suspects" copied from a recommended item's plot
-            continue
+        if f" {norm(written)} " in own:   # words of a recommended item's own plot ("Mowgli", "North Carolina"), which
+            continue                      # another item's title happens to be: no mention of that item
         key = norm(written)
         if not any(f" {key} " in f" {t} " or (key in t and not key.isascii()) for t in allowed):
             found.append(reply[span.start:span.end])

@@ -205,7 +205,8 @@ class ClaimCheck:
         for match in re.finditer(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)", text):
             if match.group(0).endswith("0") and text[match.end():match.end() + 1] in ("s", "'"):
                 continue   # a decade: below
-            if int(match.group(1)) not in years and not self._supported(match.group(1), subject):
+            in_row = any(re.search(rf"(?<!\d){match.group(1)}(?!\d)", f.packed) for f in subject)   # "1937年淞沪"
+            if int(match.group(1)) not in years and not in_row:
                 return Verdict(False, f"gives the year {match.group(1)}, which is not the item's")
         for match in DECADE.finditer(text):
             century, digit, short, zh = match.groups()

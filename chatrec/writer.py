@@ -77,10 +77,15 @@ def item_brief(item: Item, language: str) -> dict[str, object]:
         facts.append(("类型：" + "、".join(genres)) if zh else ", ".join(genres))
     if item.creators:
         facts.append(("主创：" if zh else "by ") + item.creators[0])
-    if tags:   # no cast, two tags
+    # a Chinese reply on a Chinese description gets its plot rather than its themes: with themes only, the small
+    # model writes a story of its own (the worked example's) after "讲述"
+    plot_first = zh and bool(CJK.search(item.description))
+    if tags and not plot_first:   # no cast, two tags
         facts.append(("主题：" + "、".join(tags)) if zh else "about " + ", ".join(tags))
     elif plot := short_plot(item.description):   # with no themes to cite, a small model invents a plot: give it one
         facts.append(("剧情：" if zh else "story: ") + plot)
+    elif tags:
+        facts.append("主题：" + "、".join(tags))
     kind = KIND_ZH.get(item.kind, "作品") if zh else (item.kind or "item")
     return {"title": item.title, "year": item.year, "kind": kind, "facts": [quote_fact(f) for f in facts]}
 
@@ -135,7 +140,10 @@ def short_plot(description: str) -> str:
     first = re.split(r"(?<=[.!?。！？])\s*", " ".join(description.split()), maxsplit=1)[0]
     if CJK.search(first):
         limit = PLOT_IN_PROMPT // 3   # a Chinese character is about a token
-        return first.rstrip("。") if len(first) <= limit else first[:limit]
+        if len(first) <= limit:
+            return first.rstrip("。")
+        cuts = [m.start() for m in re.finditer(r"[，；、：]", first[:limit + 1]) if m.start() >= 8]
+        return first[:cuts[-1]] if cuts else first[:limit]   # at a clause when there is one
     lead = re.match(r"(?:In|On|At|As|After|When|While|During|Set in|\w+ (?:years|decades) after)\b[^,]{3,70}, (?=\w)",
                     first)
     if lead and len(first) - lead.end() >= 25:

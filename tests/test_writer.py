@@ -186,6 +186,21 @@ def test_pieces_of_the_example_that_the_items_own_row_has_are_no_borrowing(langu
     assert check.check(sentence).ok, check.check(sentence).problem
 
 
+def test_a_year_the_items_own_plot_gives_is_no_false_claim() -> None:
+    item = Item("bb", "八佰", "1937年淞沪会战末期，四百多名中国士兵奉命留守上海四行仓库。", 2020, "movie", ("history", "war"))
+    assert ClaimCheck([item]).check("《八佰》（2020）是管虎的历史电影，讲述1937年淞沪会战末期的战争。").ok
+    assert not ClaimCheck([item]).check("《八佰》（2020）是历史电影，讲述1938年的战争。").ok
+
+
+def test_a_chinese_reply_on_a_chinese_plot_gets_the_plot_cut_at_a_clause() -> None:
+    from chatrec.writer import item_brief
+
+    item = Item("ld", "流浪地球", "太阳即将膨胀吞噬太阳系，人类在地球上装起万座行星发动机，推着整颗星球驶向新的家园。", 2019, "movie",
+                ("science fiction",), tags=("space", "disaster"))
+    assert item_brief(item, "zh")["facts"][-1] == "剧情：太阳即将膨胀吞噬太阳系"
+    assert item_brief(item, "en")["facts"][-1] == "about space, disaster"
+
+
 def test_an_initial_does_not_end_a_sentence(catalog: Catalog) -> None:
     from chatrec.writer import SENTENCE_END
 
