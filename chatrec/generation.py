@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import itertools
 import logging
 import os
 import re
@@ -89,7 +90,8 @@ class Generator(Protocol):
 class TransformersGenerator:
     """A causal LM from a local folder: `device_map="auto"` (accelerate) on a GPU, fp32 on the CPU."""
 
-    def __init__(self, folder: Path, model_id: str, languages: frozenset[str], threads: int = 2) -> None:
+    def __init__(self, folder: Path, model_id: str, languages: frozenset[str], threads: int = 2,
+                 batched: bool | None = None) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -109,6 +111,12 @@ class TransformersGenerator:
             raise ChatrecError(f"{folder} has no chat template; chatrec needs an instruction-tuned model")
         self._lock = FairLock()
         self._prefixes: dict[str, tuple[Any, Any]] = {}   # system prompt -> (its token ids, its KV cache)
+        self.batched: Any = None   # on a GPU: concurrent users decoded together (chatrec/batching.py)
+        if cuda if batched is None else batched:
+            from .batching import BatchedStreams
+
+            self.batched = BatchedStreams(self.model, self.tokenizer, Limits().max_new_tokens)
+            atexit.register(self.batched.close)
 
     @property
     def device(self) -> str:
@@ -130,6 +138,9 @@ class TransformersGenerator:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         stop = stop or threading.Event()
+        if self.batched is not None:
+            yield from self._stream_batched(messages, limits, stop, prefix)
+            return
 
         class _Stop(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
@@ -163,6 +174,26 @@ class TransformersGenerator:
                 worker.join()
         finally:
             self._lock.release()
+
+    def _stream_batched(self, messages: list[Message], limits: Limits, stop: threading.Event,
+                        prefix: str) -> Iterator[str]:
+        """The reply through the running batch: busy (before any text) when it is full or cannot start in time."""
+        from .batching import new_text
+
+        ids = self._encode(messages, prefix=prefix)["input_ids"][0].tolist()
+        steps = self.batched.tokens(ids, limits.max_new_tokens, limits.wait_s, limits.budget_s, stop)
+        first = next(steps, None)   # GeneratorBusy comes here, before the opening is given out
+        if prefix:
+            yield prefix
+        sent = 0
+        try:
+            for tokens in itertools.chain([first] if first is not None else [], steps):
+                piece = new_text(self.tokenizer.decode(tokens, skip_special_tokens=True), sent)
+                if piece:
+                    sent += len(piece)
+                    yield piece
+        finally:
+            steps.close()   # a caller that stops early ends the request in the batch at once
 
     def _prefix_cache(self, messages: list[Message], input_ids: Any) -> Any:
         """A copy of the KV cache of the system prompt, when the input starts with it: the fixed instructions are
@@ -228,6 +259,7 @@ class LlamaCppGenerator:
         self._lock = FairLock()
         self._format = _chat_formatter(self.llm)
         self._states: dict[str, tuple[Any, int, bytes]] = {}   # system prompt -> (token ids, shared length, state)
+        self._bans: dict[tuple[str, ...], dict[int, float]] = {}   # avoided words -> their logit bias
         self.repeat_penalty = 1.0   # llama.cpp counts the prompt too: a penalty pushes the model off the listed facts
 
     @property
@@ -342,12 +374,13 @@ class LlamaCppGenerator:
     def _banned(self, avoid: Sequence[str]) -> dict[int, float]:
         """A logit bias that rules out each form of the avoided words that is one token (" series", " Series");
         a word of several tokens is left to the checks, since banning its first token could ban other words."""
-        banned: dict[int, float] = {}
-        for form in word_forms(avoid):
-            ids = self.llm.tokenize(form.encode("utf-8"), add_bos=False, special=False)
-            if len(ids) == 1:
-                banned[ids[0]] = -100.0
-        return banned
+        key = tuple(sorted(set(avoid)))
+        if key not in self._bans:
+            if len(self._bans) >= 64:   # a few kind sets in practice; bounded all the same
+                self._bans.pop(next(iter(self._bans)))
+            ids = (self.llm.tokenize(form.encode("utf-8"), add_bos=False, special=False) for form in word_forms(key))
+            self._bans[key] = {i[0]: -100.0 for i in ids if len(i) == 1}
+        return dict(self._bans[key])
 
     def _save(self) -> bytes:
         import ctypes

@@ -251,3 +251,39 @@ def test_another_busy_process_keeps_generation_on_one_thread(talker: Engine) -> 
     finally:
         hog.kill()
         hog.wait()
+
+
+def test_concurrent_users_are_decoded_in_one_batch() -> None:
+    """The GPU path (transformers' continuous batching, forced on here on the CPU with the small packaged model):
+    two users asking at once are in the batch together, and each gets exactly what it gets alone."""
+    import threading
+
+    from chatrec.generation import TransformersGenerator
+    from chatrec.weights import model_folder
+
+    settings = Settings(generator="smollm2-135m")
+    folder, languages = model_folder(settings.generator, settings.model_cache)
+    generator = TransformersGenerator(folder, "smollm2-135m", languages, threads=1, batched=True)
+    limits = Limits(max_new_tokens=10, budget_s=120, wait_s=120)
+    asks = [[{"role": "user", "content": "Name three planets."}],
+            [{"role": "user", "content": "Write one sentence about cats."}]]
+    try:
+        alone = ["".join(generator.stream(m, limits, prefix="Sure:")) for m in asks]
+        assert generator.batched.largest_batch == 1
+        together: list[str] = ["", ""]
+
+        def ask(i: int) -> None:
+            together[i] = "".join(generator.stream(asks[i], limits, prefix="Sure:"))
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert generator.batched.largest_batch == 2, "both requests were in flight at once"
+        assert together == alone and all(a.startswith("Sure:") and len(a) > 8 for a in alone), (alone, together)
+        stop = threading.Event()
+        early = generator.stream(asks[0], Limits(max_new_tokens=10, budget_s=120, wait_s=120), stop=stop)
+        assert next(early) and not stop.set() and early.close() is None   # a caller may stop at once
+    finally:
+        generator.batched.close()
