@@ -22,7 +22,7 @@ from chatrec.errors import ConfigError, ProfileBusyError
 from chatrec.identity import COOKIE, Identity
 from chatrec.results import Recommendation, Turn
 
-from conftest import serve, sibling
+from conftest import keeps_to_schema, serve, sibling
 
 ORIGIN = "https://shop.example"   # the one origin this deployment lets browsers call from
 RATE = 5                          # chat turns a minute per session, low so that the limit is quick to reach
@@ -330,21 +330,6 @@ EXAMPLES = 12   # per route and mode: about 130 generated requests, some 10 s
 
 def test_the_api_keeps_to_its_schema(api: str) -> None:
     """Requests generated from /api/v1/openapi.json (schemathesis), valid and invalid ones, to every route, each as
-    a new session: no 5xx, and every answer (status, content type, body, headers) as the schema says."""
-    schemathesis = pytest.importorskip("schemathesis")
-    from hypothesis import HealthCheck, given, settings
-    from schemathesis.checks import positive_data_acceptance as accepts_valid
-
-    schema = schemathesis.openapi.from_url(api + "/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 8
-    for operation in operations:
-        negative = [schemathesis.GenerationMode.NEGATIVE] if operation.body else []   # nothing to get wrong else
-        for mode in (schemathesis.GenerationMode.POSITIVE, *negative):
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-            def keeps_to_schema(case: Any) -> None:
-                # a message the schema allows may still be refused, with 400, by the engine's checks (only spaces)
-                case.call_and_validate(headers=new_user(api), timeout=60, excluded_checks=[accepts_valid])
-
-            keeps_to_schema()
+    a new session: no 5xx, and every answer (status, content type, body, headers) as the schema says. (The same,
+    with fewer examples, runs against a `chatrec serve` process in test_own_catalog.py.)"""
+    keeps_to_schema(api, EXAMPLES)

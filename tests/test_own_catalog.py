@@ -24,7 +24,7 @@ from chatrec.remembered import CatalogChoiceError, Source, read_record, record_p
 from chatrec.resources import knowledge_dir
 from chatrec.results import Recommendation, Turn
 
-from conftest import ROOT, free_port, load_app, write_jsonl
+from conftest import ROOT, free_port, keeps_to_schema, load_app, write_jsonl
 from test_browser import browser  # noqa: F401  (the Chromium fixture)
 from test_widget_browser import INLINE, Host, browser_test, card_ids, send, wait_done
 
@@ -266,6 +266,13 @@ def test_chatrec_serve_serves_the_catalog_on_gradio_server_port(served: str) -> 
     ids = [r["item_id"] for r in answer.json()["recommendations"]]
     assert ids and ids[0] == "p-jacket" and set(ids) <= PRODUCT_IDS
     assert httpx.get(api + "/health", timeout=10).json()["items"] == len(PRODUCTS)
+    keeps_to_schema(api, examples=4)   # the schema-driven test of test_api.py, against this process
+    history = httpx.get(api + "/history", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    assert len(history["turns"]) == 1, history
+    other = httpx.post(api + "/sessions", json={}, timeout=10).json()["token"]
+    assert httpx.get(api + "/history", headers={"Authorization": f"Bearer {other}"}, timeout=10).json() == \
+        {"turns": []}, "a second session sees nothing of the first"
+    assert httpx.get(api + "/profile", headers={"Authorization": f"Bearer {token}x"}, timeout=10).status_code == 401
 
 
 def test_terminal_chat_on_the_remembered_catalog_notes_the_template(shop: tuple[Path, Path]) -> None:
