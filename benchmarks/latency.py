@@ -1,7 +1,7 @@
 """Chat latency on the 6.5k-item ReDial catalog, per generator and backend: recommendations, first text, full reply.
 
     python benchmarks/latency.py [--generators none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp,...]
-                                 [--turns 20] [--warmup 3] [--runs 3]
+                                 [--turns 20] [--warmup 3] [--runs 3] [--busy]
 
 Messages are real seeker utterances from ReDial's validation turns. Each turn goes through `Engine.chat_stream`,
 and the clock is read when the recommendations arrive, when the model yields its first token, when the first
@@ -9,7 +9,8 @@ checked text is shown to the user, and when the reply is final. Each configurati
 THREADS a number or `auto`, the default; `qwen2.5-0.5b@llama.cpp:1` is the fixed one-thread setting) is run
 `--runs` times, the configurations taking turns; it prints the median over the runs of each run's p50 and p95,
 and the ratio of each backend's full-reply p50 to the first generating configuration's (the same-run baseline:
-transformers by default), and, last, one JSON object.
+transformers by default), and, last, one JSON object. `--busy` keeps one core busy with another process (a Python
+loop) throughout, as on a shared machine: the `auto` thread setting should then fall back to one thread.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -121,7 +123,17 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20, help="timed turns per run")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--busy", action="store_true", help="another process keeps one core busy throughout")
     args = parser.parse_args()
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
+    try:
+        measure(args)
+    finally:
+        if hog is not None:
+            hog.kill()
+
+
+def measure(args: argparse.Namespace) -> None:
     messages = messages_from(args.data, args.turns + args.warmup)
     configs = args.generators.split(",")
     runs: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
@@ -140,7 +152,7 @@ def main() -> None:
             if r is not base and r["generator"] != "none":
                 ratios[r["generator"]] = round(r["full_reply"]["p50"] / base["full_reply"]["p50"], 3)
                 print(f"{r['generator']}: full reply p50 = {ratios[r['generator']]:.2f}x {base['generator']}'s")
-    print(json.dumps({"benchmark": "latency", "catalog": "redial", "baseline": base and base["generator"],
+    print(json.dumps({"benchmark": "latency", "catalog": "redial", "busy": args.busy, "baseline": base and base["generator"],
                       "full_reply_p50_ratio": ratios, "results": results}))
 
 
