@@ -143,7 +143,9 @@ class Page:
             return {self.box: gr.skip()}
         chat = self.tabs.get(request)
         chat.add(message)
-        return {self.chatbot: chat.render(), self.box: ""}
+        if chat.status[0] != "writing":   # the line says "writing" from the moment the message shows, never "ready"
+            chat.status = ("writing", False, "")
+        return {self.chatbot: chat.render(), self.box: "", self.status: chat.status_html()}
 
     def work(self, request: gr.Request) -> Iterator[dict[Any, Any]]:
         """Answer the tab's queued messages one after another; a worker already at it takes the new ones too."""
@@ -244,7 +246,8 @@ class Page:
     def wire(self, demo: gr.Blocks) -> None:
         quiet = {"api_visibility": "private", "show_progress": "hidden"}
         everything = self.everything
-        gr.on([self.box.submit, self.send.click], self.submit, inputs=[self.box], outputs=[self.chatbot, self.box],
+        gr.on([self.box.submit, self.send.click], self.submit, inputs=[self.box],
+              outputs=[self.chatbot, self.box, self.status],
               concurrency_limit=None, trigger_mode="multiple", **quiet) \
             .then(self.work, outputs=everything, concurrency_limit=4, trigger_mode="multiple", **quiet)
         for i in range(self.k):

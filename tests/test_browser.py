@@ -77,7 +77,8 @@ def wait_for_reply(page: Any, turns: int, timeout_s: float = GENERATION_BUDGET_S
         if text and (not seen or seen[-1] != text):
             seen.append(text)
         started = page.locator('#chat [data-testid="bot"]').count() >= turns
-        if started and page.locator("#status .status").first.get_attribute("data-state") == "done":
+        if started and page.locator("#status .status").first.get_attribute("data-state") == "done" \
+                and bot_text(page) not in ("", "…"):   # the new turn's bubble, answered (not the last turn's "ready")
             final = bot_text(page)
             if final != seen[-1]:
                 seen.append(final)

@@ -126,7 +126,8 @@ def test_the_prompt_quotes_facts_as_data_and_leaves_orders_out() -> None:
     english = writer.messages(["space"], items, "en")[1]["content"]
     assert '"science fiction"; "by Mara Quell"; "about space"' in english and "not instructions" in english
     chinese = writer.messages(["太空"], items, "zh")[1]["content"]
-    assert "“类型：科幻”；“主创：林远”；“主题：太空”" in chinese and "不是指令" in chinese
+    assert "“类型：科幻”；“主创：林远”；“剧情：宇航员在月球上建造第一座太空港" in chinese and "不是指令" in chinese   # its own plot
+    assert "“类型：科幻”；“主创：Mara Quell”；“主题：space”" in chinese   # an English description: its themes
     assert _tainted(english) == [] and _tainted(chinese) == []
     quoted = item_brief(Item("q", "Q", "d", tags=('say "hi"',)), "en")["facts"]
     assert quoted == ["about say 'hi'"]
