@@ -10,7 +10,6 @@ that uses another kind's word). One router thread hands each result to the calle
 from __future__ import annotations
 
 import itertools
-import logging
 import queue
 import threading
 import time
@@ -22,7 +21,6 @@ from .generation import GeneratorBusy
 
 __all__ = ["BatchedStreams", "MAX_BATCH", "new_text"]
 
-log = logging.getLogger(__name__)
 MAX_BATCH = 16        # requests in flight at once; one more is told the generator is busy
 POLL_S = 0.05
 
@@ -41,7 +39,6 @@ class BatchedStreams:
     def __init__(self, model: Any, tokenizer: Any, max_new_tokens: int) -> None:
         from transformers import GenerationConfig
 
-        self.tokenizer = tokenizer
         config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=tokenizer.eos_token_id,
                                   pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
         self.manager = model.init_continuous_batching(generation_config=config)
@@ -58,6 +55,8 @@ class BatchedStreams:
         while self._running:
             result = self.manager.get_result(timeout=0.1)
             if result is None:
+                if not self.manager.is_running():   # stopped or failed: get_result no longer waits
+                    time.sleep(POLL_S)
                 continue
             with self._guard:
                 target = self._queues.get(result.request_id)

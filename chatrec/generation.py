@@ -183,10 +183,10 @@ class TransformersGenerator:
         ids = self._encode(messages, prefix=prefix)["input_ids"][0].tolist()
         steps = self.batched.tokens(ids, limits.max_new_tokens, limits.wait_s, limits.budget_s, stop)
         first = next(steps, None)   # GeneratorBusy comes here, before the opening is given out
-        if prefix:
-            yield prefix
         sent = 0
         try:
+            if prefix:
+                yield prefix
             for tokens in itertools.chain([first] if first is not None else [], steps):
                 piece = new_text(self.tokenizer.decode(tokens, skip_special_tokens=True), sent)
                 if piece:
