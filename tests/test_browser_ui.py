@@ -147,16 +147,22 @@ def box_of(page: Any, selector: str) -> dict[str, float]:
 
 
 def ui_text_left(page: Any) -> set[str]:
-    """The ASCII words of the page's visible text once the catalog's and the chat's texts are taken out."""
+    """The ASCII words of the text a user can see, leaving out the catalog's and the chat's texts.
+
+    Text nodes are read one by one, each only if its element is shown: innerText also counts transparent text,
+    such as the status tracker ("processing | 0.1s") that Gradio keeps at opacity 0 over each output of a running
+    event even with show_progress="hidden"."""
     return set(page.evaluate("""() => {
         const data = ['#chat [data-testid="user"]', '#chat [data-testid="bot"]', '.card h4', '.card .desc',
-                      '.card .why', '#profile .chip'];
-        let text = document.body.innerText;
-        for (const sel of data)
-            for (const el of document.querySelectorAll(sel))
-                for (const piece of el.innerText.split('\\n').map(s => s.trim()).filter(Boolean))
-                    text = text.split(piece).join(' ');
-        return text.match(/[A-Za-z]{3,}/g) || [];
+                      '.card .why', '#profile .chip'].join(', ');
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const seen = [];
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const el = node.parentElement;
+            if (el && !el.closest(data) && el.checkVisibility({opacityProperty: true, visibilityProperty: true}))
+                seen.push(node.textContent);
+        }
+        return seen.join(' ').match(/[A-Za-z]{3,}/g) || [];
     }""")) - BRAND
 
 
