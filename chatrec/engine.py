@@ -19,6 +19,7 @@ from .errors import InputError, UnknownItemError
 from .explain import Explainer, display_term
 from .generation import Generator, Limits, load_generator
 from .grounding import Grounding
+from .heap import Trimmer, release_freed_memory
 from .ingest import IngestReport, sync_catalog
 from .interests import InterestState, drift
 from .profiles import ProfileStore
@@ -62,6 +63,7 @@ class Engine:
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._trimmer = Trimmer()   # gives back what turns in worker threads freed, at most twice a minute
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: bool = False) -> "Engine":
@@ -84,6 +86,7 @@ class Engine:
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
             engine = cls(settings, catalog, embedder, store, report, generator, collaborative, adapter)
             engine.writer.warm()
+            release_freed_memory()   # what embedding the catalog and warming the generator freed
             return engine
         except BaseException:
             store.close()
@@ -132,6 +135,8 @@ class Engine:
         yield base
         chosen = [self.items[r.item_id] for r in recs]
         for draft in self.writer.write(interests, chosen, state.language, template):
+            if draft.final:
+                self._trimmer.maybe()   # in its own thread: no reply waits for it
             yield replace(base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem,
                           busy=draft.busy)
 
