@@ -19,7 +19,7 @@ from .errors import InputError, UnknownItemError
 from .explain import Explainer, display_term
 from .generation import Generator, Limits, load_generator
 from .grounding import Grounding
-from .heap import Trimmer, release_freed_memory
+from .heap import Trimmer
 from .ingest import IngestReport, sync_catalog
 from .interests import InterestState, drift
 from .profiles import ProfileStore
@@ -63,7 +63,7 @@ class Engine:
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._trimmer = Trimmer()   # gives back what turns in worker threads freed, at most twice a minute
+        self._trimmer = Trimmer()   # gives back freed memory after the load and turns, at most twice a minute
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: bool = False) -> "Engine":
@@ -86,7 +86,7 @@ class Engine:
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
             engine = cls(settings, catalog, embedder, store, report, generator, collaborative, adapter)
             engine.writer.warm()
-            release_freed_memory()   # what embedding the catalog and warming the generator freed
+            engine._trimmer.maybe()   # what embedding the catalog and warming the generator freed
             return engine
         except BaseException:
             store.close()
