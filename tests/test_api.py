@@ -22,7 +22,7 @@ from chatrec.errors import ConfigError, ProfileBusyError
 from chatrec.identity import COOKIE, Identity
 from chatrec.results import Recommendation, Turn
 
-from conftest import keeps_to_schema, serve, sibling
+from conftest import auth, keeps_to_schema, new_user, serve, session, sibling
 
 ORIGIN = "https://shop.example"   # the one origin this deployment lets browsers call from
 RATE = 5                          # chat turns a minute per session, low so that the limit is quick to reach
@@ -44,21 +44,6 @@ def api(api_engine: Engine) -> Iterator[str]:
     """The API's base URL on the real app (`app.create`, as `python app.py` serves it)."""
     with serve(api_engine) as url:
         yield url + "api/v1"
-
-
-def session(api: str) -> dict[str, str]:
-    answer = httpx.post(api + "/sessions", json={})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def new_user(api: str) -> dict[str, str]:
-    """The headers of a new user."""
-    return auth(session(api)["token"])
 
 
 def assert_error(answer: httpx.Response, status: int, code: str | None = None) -> dict[str, str]:
