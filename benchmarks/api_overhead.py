@@ -36,8 +36,8 @@ os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 import httpx  # noqa: E402
 
 from chatrec import Engine, Settings  # noqa: E402
-from chatrec import web  # noqa: E402
-from chatrec.resources import knowledge_dir  # noqa: E402
+from chatrec.serve import web  # noqa: E402
+from chatrec.catalog.resources import knowledge_dir  # noqa: E402
 
 TARGET_P95_MS = 20.0
 # direct: Engine.chat; http: POST /api/v1/chat; overhead: http - direct, per turn (paired: the same message and

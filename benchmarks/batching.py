@@ -24,12 +24,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 
 from chatrec import Settings  # noqa: E402
-from chatrec.catalog import load_catalog  # noqa: E402
-from chatrec.generation import Limits, TransformersGenerator  # noqa: E402
-from chatrec.grounding import Grounding  # noqa: E402
-from chatrec.resources import knowledge_dir  # noqa: E402
-from chatrec.weights import model_folder  # noqa: E402
-from chatrec.writer import ReplyWriter, opening  # noqa: E402
+from chatrec.catalog.items import load_catalog  # noqa: E402
+from chatrec.ports import Limits  # noqa: E402
+from chatrec.generators.hf import TransformersGenerator
+from chatrec.reply.grounding import Grounding  # noqa: E402
+from chatrec.catalog.resources import knowledge_dir  # noqa: E402
+from chatrec.generators.weights import model_folder  # noqa: E402
+from chatrec.reply.writer import ReplyWriter, opening  # noqa: E402
 
 
 def prompts(n: int, settings: Settings) -> list[tuple[list[dict[str, str]], str]]:

@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))   # converted models, shared with the app
 
 from chatrec import Engine, Settings  # noqa: E402
-from chatrec.catalog import Item  # noqa: E402
-from chatrec.language import detect_language  # noqa: E402
-from chatrec.lexicon import GENRE_ZH  # noqa: E402
-from chatrec.understanding import norm  # noqa: E402
+from chatrec.catalog.items import Item  # noqa: E402
+from chatrec.reading.language import detect_language  # noqa: E402
+from chatrec.reading.lexicon import GENRE_ZH  # noqa: E402
+from chatrec.reading.understanding import norm  # noqa: E402
 
 DIALOGUES: list[list[str]] = [
     ["I love space exploration films", "Something slower and more thoughtful", "Not horror please", "Any books about space?"],
@@ -134,7 +134,7 @@ class Rejections(logging.Handler):
 
 def redial_users(data: Path, n: int) -> list[list[str]]:
     """N seeker utterances of ReDial's validation turns (one message per new user), chatty ones included."""
-    from chatrec.datasets import load_turns
+    from chatrec.offline.datasets import load_turns
 
     out: list[list[str]] = []
     for turn in load_turns(data / "valid_turns.jsonl"):
@@ -151,7 +151,7 @@ def run(config: str, settings: Settings, dialogues: list[list[str]], measure_cla
     engine = Engine.load(settings.with_(generator=generator, generator_backend=backend or "auto"), progress=True)
     engine.writer.enforce_claims = not measure_claims
     rejections = Rejections()
-    writer_log = logging.getLogger("chatrec.writer")
+    writer_log = logging.getLogger("chatrec.reply.writer")
     writer_log.setLevel(logging.INFO)
     writer_log.addHandler(rejections)
     counts: Counter[str] = Counter()

@@ -25,11 +25,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 
 from chatrec import Settings  # noqa: E402
-from chatrec.catalog import load_catalog  # noqa: E402
-from chatrec.generation import Limits, load_generator  # noqa: E402
-from chatrec.grounding import Grounding  # noqa: E402
-from chatrec.resources import knowledge_dir  # noqa: E402
-from chatrec.writer import ReplyWriter  # noqa: E402
+from chatrec.catalog.items import load_catalog  # noqa: E402
+from chatrec.ports import Limits  # noqa: E402
+from chatrec.generators.loading import load_generator
+from chatrec.reply.grounding import Grounding  # noqa: E402
+from chatrec.catalog.resources import knowledge_dir  # noqa: E402
+from chatrec.reply.writer import ReplyWriter  # noqa: E402
 
 
 def make_turns(path: Path) -> None:

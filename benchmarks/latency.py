@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))   # converted models, shared with the app
 
 from chatrec import Engine, Settings  # noqa: E402
-from chatrec.datasets import load_turns  # noqa: E402
+from chatrec.offline.datasets import load_turns  # noqa: E402
 
 
 class Clocked:

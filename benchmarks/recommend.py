@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chatrec import Engine, Settings  # noqa: E402
-from chatrec.datasets import load_turns  # noqa: E402
+from chatrec.offline.datasets import load_turns  # noqa: E402
 
 REDIAL = ROOT.parent / "shared" / "datasets" / "redial"
 BUNDLED_MESSAGES = [

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings
-from .errors import (
+from chatrec.config import Settings
+from chatrec.errors import (
     CatalogError,
     ChatrecError,
     ConfigError,
@@ -19,10 +19,10 @@ from .errors import (
     StoreLockedError,
     UnknownItemError,
 )
-from .results import Recommendation, Turn
+from chatrec.results import Recommendation, Turn
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from chatrec.engine import Engine
 
 __all__ = [
     "CatalogError",
@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> Any:
     if name == "Engine":  # the engine module pulls in numpy-heavy parts; load it on first use
-        from .engine import Engine
+        from chatrec.engine import Engine
 
         return Engine
     raise AttributeError(f"module 'chatrec' has no attribute {name!r}")

@@ -8,37 +8,19 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .config import CATALOG_FORMATS, Settings
-from .errors import ChatrecError, InputError, StoreCorruptedError
-from .results import Turn
+from chatrec.config import (CATALOG_FORMATS, add_catalog_options, add_replace_option, add_serve_options,
+                            settings_from)
+from chatrec.errors import ChatrecError, InputError, StoreCorruptedError
+from chatrec.results import Turn
 
 SHARED_DATASETS = Path("..") / "shared" / "datasets"   # the README runs commands from the project folder
 
 
-def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
-    """Settings from the command line's options (those not given keep their environment or default values)."""
-    values: dict[str, object] = dict(extra)
-    if getattr(args, "data_dir", None):
-        values["data_dir"] = args.data_dir
-    if getattr(args, "catalog", None):
-        values["catalog"] = args.catalog
-    if getattr(args, "format", None):
-        values["catalog_format"] = args.format
-    if getattr(args, "skip_bad", False):
-        values["skip_bad"] = True
-    if getattr(args, "replace_catalog", False):
-        values["replace_catalog"] = True
-    if getattr(args, "generator", None):
-        values["generator"] = args.generator
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .embedding import load_embedder
-    from .ingest import open_for_rebuild, sync_catalog
-    from .remembered import load_chosen
-    from .store import ChromaStore
+    from chatrec.backends.embedders import load_embedder
+    from chatrec.backends.ingest import open_for_rebuild, sync_catalog
+    from chatrec.catalog.remembered import load_chosen
+    from chatrec.backends.chroma import ChromaStore
 
     # --rebuild embeds everything anew from the catalog named: it may replace another catalog (and says so)
     settings = settings_from(args, **({"replace_catalog": True} if args.rebuild else {}))
@@ -58,7 +40,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         store.close()
     print(f"{len(catalog)} items in {settings.catalog}: {report}. Store: {store.location}")
     if args.interactions:
-        from .collaborative import store_and_fit
+        from chatrec.ranking.collaborative import store_and_fit
 
         model, bad, rows = store_and_fit(settings.collaborative_dir, args.interactions, list(catalog.items), settings.skip_bad)
         for row in bad:
@@ -69,9 +51,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_refit(args: argparse.Namespace) -> int:
-    from .catalog import load_catalog
-    from .collaborative import refit
-    from .remembered import choose
+    from chatrec.catalog.items import load_catalog
+    from chatrec.ranking.collaborative import refit
+    from chatrec.catalog.remembered import choose
 
     source = choose(settings_from(args)).source   # no CATALOG: the data folder's own (or the bundled one)
     catalog = load_catalog(source.path, skip_bad=True, fmt=source.fmt)
@@ -83,7 +65,7 @@ def cmd_refit(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from .offline import EvalSpec, eval_data_dir, evaluate, last_line, table
+    from chatrec.offline.evaluate import EvalSpec, eval_data_dir, evaluate, last_line, table
 
     if not (args.data / "id2info.json").is_file():
         print(f"error: {args.data} has no id2info.json (give --data the dataset folder, e.g. ../shared/datasets/{args.dataset})",
@@ -109,7 +91,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train_adapter(args: argparse.Namespace) -> int:
-    from .training import TrainSpec, train
+    from chatrec.offline.training import TrainSpec, train
 
     spec = TrainSpec(data=args.data, data_dir=args.data_dir, out=args.out, seed=args.seed, epochs=args.epochs,
                      device=args.device)
@@ -118,7 +100,7 @@ def cmd_train_adapter(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .engine import Engine
+    from chatrec.engine import Engine
 
     with Engine.load(settings_from(args), progress=True) as engine:
         print("chatrec — tell me what you like (empty line or Ctrl-D to quit; 'dislike ID' / 'like ID' for feedback).")
@@ -176,38 +158,16 @@ def template_note(turn: Turn) -> str:
 
 
 def cmd_script(args: argparse.Namespace) -> int:
-    from .script import main as run_scripts
+    from chatrec.scripts.run import main as run_scripts
 
     return run_scripts(args.files, junit=args.junit, url=args.url, generate=args.generate)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .webapp import main as serve_app   # the packaged web app (gradio is imported only here)
+    from chatrec.serve.page import main as serve_app   # the packaged web app (gradio is imported only here)
 
     serve_app(serve_argv(args))
     return 0
-
-
-def add_serve_options(p: argparse.ArgumentParser) -> None:
-    """The options of `chatrec serve`, which are also `python app.py`'s."""
-    p.add_argument("--host", default=None, help="default: $GRADIO_SERVER_NAME, else 127.0.0.1")
-    p.add_argument("--port", type=int, default=None, help="default: $GRADIO_SERVER_PORT, else 7860")
-    p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
-    add_catalog_options(p)
-
-
-def add_catalog_options(p: argparse.ArgumentParser) -> None:
-    """--catalog, --format, --skip-bad and --replace-catalog, for the commands that load an engine."""
-    p.add_argument("--catalog", type=Path, default=None,
-                   help="default: $CHATREC_CATALOG, else the data folder's own catalog, else the bundled one")
-    p.add_argument("--format", choices=CATALOG_FORMATS, default=None, help="default: by the file name")
-    p.add_argument("--skip-bad", action="store_true", help="load the good rows even if some are bad")
-    add_replace_option(p)
-
-
-def add_replace_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replace-catalog", action="store_true",
-                   help="allow a catalog other than the one the data folder was built from (its items are replaced)")
 
 
 def serve_argv(args: argparse.Namespace) -> list[str]:
@@ -257,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, default=None, help="where to write the JSON (default: DATA_DIR/results.json)")
     ta = sub.add_parser("train-adapter", help="learn the query adapter from ReDial's training-part dialogues")
     ta.add_argument("--data", type=Path, default=shared / "redial")
-    ta.add_argument("--out", type=Path, default=None, help="default: the bundled adapter file in chatrec/adapters/")
+    ta.add_argument("--out", type=Path, default=None, help="default: the bundled adapter file in chatrec/ranking/adapters/")
     ta.add_argument("--seed", type=int, default=0)
     ta.add_argument("--epochs", type=int, default=12)
     ta.add_argument("--device", default="cpu", help="cpu (default) or cuda")

@@ -1,18 +1,21 @@
-"""Settings: one frozen dataclass, validated on creation; the only place that reads environment variables."""
+"""Settings: one frozen dataclass, validated on creation; the only place that reads environment variables and the
+command-line options that become settings."""
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from chatrec.errors import ConfigError
 
 EMBEDDERS = ("both", "minilm", "use")
 CATALOG_FORMATS = ("auto", "jsonl", "csv", "redial")
 GENERATOR_BACKENDS = ("auto", "llama.cpp", "transformers")
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+PROFILE_SCHEMES = ("sqlite:///", "memory:", "postgresql://")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -37,6 +40,14 @@ def _env_int(name: str, default: int) -> int:
         return int(raw) if raw is not None else default
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    try:
+        return float(raw) if raw is not None else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _env_threads(name: str) -> int:
@@ -79,9 +90,13 @@ class Settings:
     catalog: Path | None = field(default_factory=lambda: _env_path("CHATREC_CATALOG"))  # None: the bundled knowledge/
     catalog_format: str = "auto"
     skip_bad: bool = False                     # load the good rows of a catalog with bad ones
-    # a data folder remembers its catalog (chatrec/remembered.py); loading another one replaces its items only if set
+    # a data folder remembers its catalog (chatrec/catalog/remembered.py); loading another one replaces its items only if set
     replace_catalog: bool = field(default_factory=lambda: _env_flag("CHATREC_REPLACE_CATALOG"))
     chroma_url: str | None = field(default_factory=lambda: _env("CHATREC_CHROMA_URL"))
+    # the profile database: sqlite:///PATH (None: profiles.sqlite in the data folder) or memory: (nothing kept)
+    profiles_url: str | None = field(default_factory=lambda: _env("CHATREC_PROFILES_URL"))
+    # events (messages, items shown, thumbs) older than this are deleted; 0 keeps them for good
+    events_retention_days: float = field(default_factory=lambda: _env_float("CHATREC_EVENTS_RETENTION_DAYS", 180.0))
     collection: str = "items"
     embedder: str = "both"                     # MiniLM + USE concatenated (see README, "Embeddings")
     threads: int = field(default_factory=lambda: _env_int("CHATREC_THREADS", 1))  # 2 threads on a busy 2-core box: ~10x slower
@@ -97,7 +112,7 @@ class Settings:
     k: int = 5                                 # recommendations per chat turn
     max_message_chars: int = 4000
     secret_key: str | None = field(default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False)  # None: DATA_DIR/secret.key
-    # the HTTP API (chatrec/api.py): browser origins allowed to call it (none: same origin only), chat turns a minute
+    # the HTTP API (chatrec/serve/api.py): browser origins allowed to call it (none: same origin only), chat turns a minute
     allowed_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("CHATREC_ALLOWED_ORIGINS"))
     chat_per_minute: int = field(default_factory=lambda: _env_int("CHATREC_CHAT_PER_MINUTE", 30))  # per session
     # interest tracking
@@ -111,7 +126,7 @@ class Settings:
     mmr_lambda: float = 0.85                   # 1.0 = pure relevance, lower = more diverse
     exclude_known: bool = True                 # never an item the user named as seen or liked (unless asked about)
     exclude_shown: bool = True                 # no item shown before when the user asks for more or others
-    # the one ranking pipeline (chat, `Engine.rank`, offline evaluation): weights of the terms in chatrec/signals.py,
+    # the one ranking pipeline (chat, `Engine.rank`, offline evaluation): weights of the terms in chatrec/ranking/signals.py,
     # tuned on the ReDial tuning part (README, "Evaluation"); the text term's weight is 1
     adapter: str = field(default_factory=lambda: _env("CHATREC_ADAPTER", "auto") or "auto")  # 'auto', 'none' or a path
     rank_candidates: int = 800                 # Chroma top-N for a turn, joined with named, neighbour and popular items
@@ -151,6 +166,10 @@ class Settings:
                      "rank_candidates", "chat_per_minute"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.events_retention_days < 0:
+            raise ConfigError(f"events_retention_days must be 0 (keep) or positive, got {self.events_retention_days}")
+        if self.profiles_url is not None and not self.profiles_url.startswith(PROFILE_SCHEMES):
+            raise ConfigError(f"profiles_url must start with {' or '.join(PROFILE_SCHEMES)}, got {self.profiles_url!r}")
         for name in ("half_life_long_s", "session_gap_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
@@ -160,7 +179,7 @@ class Settings:
 
     @property
     def term_weights(self) -> dict[str, float]:
-        """Weights of the ranking terms by name (see chatrec/signals.py)."""
+        """Weights of the ranking terms by name (see chatrec/ranking/signals.py)."""
         return {"text": 1.0, "seeker": self.w_seeker, "known": self.w_known, "recommender": self.w_recommender,
                 "shown": self.w_shown, "stated": self.w_stated, "popularity": self.w_popularity,
                 "collaborative": self.w_collaborative, "people": self.w_people, "negative": -self.w_negative,
@@ -183,8 +202,9 @@ class Settings:
         return self.models_dir or self.data_dir / "models"
 
     @property
-    def profiles_path(self) -> Path:
-        return self.data_dir / "profiles.sqlite"
+    def profiles_location(self) -> str:
+        """Where profiles live: `profiles_url`, else sqlite:/// of profiles.sqlite in the data folder."""
+        return self.profiles_url or f"sqlite:///{self.data_dir / 'profiles.sqlite'}"
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -200,3 +220,44 @@ def offline_environment() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# -- the command line's settings (`chatrec` and `python app.py`) ------------------------------------------
+def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
+    """Settings from the command line's options (those not given keep their environment or default values)."""
+    values: dict[str, object] = dict(extra)
+    if getattr(args, "data_dir", None):
+        values["data_dir"] = args.data_dir
+    if getattr(args, "catalog", None):
+        values["catalog"] = args.catalog
+    if getattr(args, "format", None):
+        values["catalog_format"] = args.format
+    if getattr(args, "skip_bad", False):
+        values["skip_bad"] = True
+    if getattr(args, "replace_catalog", False):
+        values["replace_catalog"] = True
+    if getattr(args, "generator", None):
+        values["generator"] = args.generator
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """The options of `chatrec serve`, which are also `python app.py`'s."""
+    p.add_argument("--host", default=None, help="default: $GRADIO_SERVER_NAME, else 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: $GRADIO_SERVER_PORT, else 7860")
+    p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
+    add_catalog_options(p)
+
+
+def add_catalog_options(p: argparse.ArgumentParser) -> None:
+    """--catalog, --format, --skip-bad and --replace-catalog, for the commands that load an engine."""
+    p.add_argument("--catalog", type=Path, default=None,
+                   help="default: $CHATREC_CATALOG, else the data folder's own catalog, else the bundled one")
+    p.add_argument("--format", choices=CATALOG_FORMATS, default=None, help="default: by the file name")
+    p.add_argument("--skip-bad", action="store_true", help="load the good rows even if some are bad")
+    add_replace_option(p)
+
+
+def add_replace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replace-catalog", action="store_true",
+                   help="allow a catalog other than the one the data folder was built from (its items are replaced)")

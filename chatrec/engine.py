@@ -1,54 +1,68 @@
-"""The public `Engine`: wires catalog, embedder, store, tracker, recommender and explainer for each turn."""
+"""The public `Engine`: wires catalog, embedder, store, profiles, tracker, ranker and writer for each turn.
+
+`Engine.load(settings)` is the one factory: it opens the configured parts (chatrec/backends/factory.py) and hands
+them to `Engine(...)`, which takes any implementations of the ports (chatrec/ports.py): tests give it in-memory
+doubles.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from .adapter import Adapter, resolve as resolve_adapter
-from .catalog import Catalog, Item, text_problem
-from .collaborative import Collaborative
-from .config import Settings
-from .embedding import Embedder, load_embedder
-from .errors import InputError, UnknownItemError
-from .explain import Explainer, display_term
-from .generation import Generator, Limits, load_generator
-from .grounding import Grounding
-from .heap import Trimmer
-from .ingest import IngestReport, sync_catalog
-from .interests import InterestState, drift
-from .profiles import ProfileStore
-from .ranking import Ranker
-from .remembered import load_chosen
-from .results import Recommendation, Turn
-from .store import ChromaStore
-from .tracker import Tracker
-from .understanding import Understander, Understanding, core_words
-from .writer import ReplyWriter
+from chatrec.backends.embedders import load_embedder
+from chatrec.backends.factory import open_profiles, open_store
+from chatrec.backends.ingest import IngestReport, sync_catalog
+from chatrec.catalog.items import Catalog, Item, text_problem
+from chatrec.catalog.remembered import load_chosen
+from chatrec.config import Settings
+from chatrec.errors import InputError, UnknownItemError
+from chatrec.generators.loading import load_generator
+from chatrec.heap import Trimmer
+from chatrec.ports import Embedder, Generator, Limits, ProfileStore, VectorStore
+from chatrec.ranking.adapter import Adapter
+from chatrec.ranking.adapter import resolve as resolve_adapter
+from chatrec.ranking.collaborative import Collaborative
+from chatrec.ranking.item_vectors import ItemVectors
+from chatrec.ranking.pipeline import Ranker
+from chatrec.reading.understanding import Understander, Understanding, core_words
+from chatrec.reply.explain import Explainer, display_term
+from chatrec.reply.grounding import Grounding
+from chatrec.reply.writer import ReplyWriter
+from chatrec.results import Recommendation, Turn
+from chatrec.users.interests import InterestState, drift
+from chatrec.users.stored import state_to_json
+from chatrec.users.tracker import Tracker
 
 MAX_USER_ID = 200
-TEXT_CACHE = 20_000
+TEXT_CACHE = 20_000        # texts and readings kept (the same utterances come back turn after turn)
+PRUNE_EVERY_S = 3600.0     # old events are deleted at load and then at most this often, after a turn
 
 
 class Engine:
     """One catalog, one store, many users. Thread-safe per user; one Engine per data folder."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, embedder: Embedder, store: ChromaStore,
-                 report: IngestReport, generator: Generator | None = None, collaborative: Collaborative | None = None,
-                 adapter: Adapter | None = None) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, embedder: Embedder, store: VectorStore,
+                 profiles: ProfileStore, generator: Generator | None = None,
+                 collaborative: Collaborative | None = None, adapter: Adapter | None = None,
+                 report: IngestReport | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.embedder = embedder
         self.store = store
-        self.ingest_report = report
+        self.profiles = profiles
+        self.ingest_report = report or IngestReport(0, 0, 0, len(catalog))
         self.items: dict[str, Item] = catalog.items
         self.understander = Understander(list(catalog))
-        self.tracker = Tracker(self.embed_texts, store.vectors, settings)
+        self.vectors = ItemVectors(store)
+        self.tracker = Tracker(self.embed_texts, self.vectors, settings)
         self.grounding = Grounding(catalog, self.understander.titles)
         self.explainer = Explainer(self.items, plain=self.grounding.is_plain,
                                    known=self.understander.vocabulary.__contains__)
@@ -58,37 +72,44 @@ class Engine:
                                          wait_s=settings.generation_wait_s))
         self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self.ranker = Ranker(settings, store, self.items, self.tracker, self.read_utterance, collaborative, adapter)
-        self.profiles = ProfileStore(settings.profiles_path)
+        self.ranker = Ranker(settings, store, self.vectors, self.items, self.tracker, self.read_utterance,
+                             collaborative, adapter)
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}   # users with a call in flight: (lock, callers)
         self._locks_guard = threading.Lock()
         self._trimmer = Trimmer()   # gives back freed memory after the load and turns, at most twice a minute
+        self._pruned = float("-inf")
 
     @classmethod
-    def load(cls, settings: Settings | None = None, progress: bool = False) -> "Engine":
+    def load(cls, settings: Settings | None = None, progress: bool = False) -> Engine:
         """Open (and bring up to date) the store for the configured catalog; embeds only new or changed items.
 
-        The catalog is the one configured, else the one the data folder was built from (chatrec/remembered.py),
+        The catalog is the one configured, else the one the data folder was built from (chatrec/catalog/remembered.py),
         else the bundled one; another one than the folder's needs `replace_catalog`, else nothing is changed.
 
-        Also loads the configured generator (converted once into the model cache on first use), the collaborative
-        model fitted by `chatrec ingest --interactions` for this catalog (if any) and the query adapter.
+        Also opens the profile store (`profiles_url`), loads the configured generator (converted once into the model
+        cache on first use), the collaborative model fitted by `chatrec ingest --interactions` for this catalog (if
+        any) and the query adapter.
         """
         settings, catalog, choice = load_chosen(settings or Settings())
         embedder = load_embedder(settings.embedder, settings.threads)
         generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
-                               settings.generator_backend)
+                                   settings.generator_backend)
         adapter = resolve_adapter(settings.adapter, embedder.id)
-        store = ChromaStore(settings, embedder.id, embedder.dim)
+        store = open_store(settings, embedder)
+        profiles: ProfileStore | None = None
         try:
             report = sync_catalog(store, catalog, embedder, settings, choice, progress=progress)
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
-            engine = cls(settings, catalog, embedder, store, report, generator, collaborative, adapter)
+            profiles = open_profiles(settings)
+            engine = cls(settings, catalog, embedder, store, profiles, generator, collaborative, adapter, report)
             engine.writer.warm()
+            engine.prune_events()
             engine._trimmer.maybe()   # what embedding the catalog and warming the generator freed
             return engine
         except BaseException:
+            if profiles is not None:
+                profiles.close()
             store.close()
             raise
 
@@ -96,7 +117,7 @@ class Engine:
         self.profiles.close()
         self.store.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -137,6 +158,7 @@ class Engine:
         for draft in self.writer.write(interests, chosen, state.language, template):
             if draft.final:
                 self._trimmer.maybe()   # in its own thread: no reply waits for it
+                self._maybe_prune()
             yield replace(base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem,
                           busy=draft.busy)
 
@@ -193,8 +215,6 @@ class Engine:
         and every event (messages, items shown, feedback) in order."""
         import json
 
-        from .profiles import state_to_json
-
         user_id = self._check_user(user_id)
         state = self.profiles.load(user_id, self.embedder.dim)
         events = [{"ts": ts, "kind": kind, "payload": payload} for ts, kind, payload in self.profiles.events(user_id)]
@@ -205,13 +225,18 @@ class Engine:
         with self._cache_lock:
             self._text_cache.clear()
             self._read_cache.clear()
-        self.explainer.clear()
+
+    def prune_events(self) -> int:
+        """Delete events older than `events_retention_days` (none when it is 0); how many went."""
+        self._pruned = time.monotonic()
+        days = self.settings.events_retention_days
+        return self.profiles.prune_events(time.time() - days * 86400) if days > 0 else 0
 
     def rank(self, context: Sequence[str], k: int = 50) -> list[str]:
         """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids.
 
         The same pipeline as chat on a fresh user fed the context, in pure relevance order (no MMR): offline
-        evaluation scores the ranking itself. The terms and their weights are in chatrec/signals.py and `Settings`."""
+        evaluation scores the ranking itself. The terms and their weights are in chatrec/ranking/signals.py and `Settings`."""
         if isinstance(context, (str, bytes)) or not isinstance(context, Sequence) or \
                 not all(isinstance(u, str) for u in context):
             raise InputError("context must be a list of utterances (strings), seeker first")
@@ -228,7 +253,7 @@ class Engine:
         """The pipeline over this engine's store and caches with other settings, adapter or collaborative model
         (`...` keeps the engine's own): what offline ablations compare against `Engine.rank`."""
         settings = settings or self.settings
-        return Ranker(settings, self.store, self.items, Tracker(self.embed_texts, self.store.vectors, settings),
+        return Ranker(settings, self.store, self.vectors, self.items, Tracker(self.embed_texts, self.vectors, settings),
                       self.read_utterance,
                       self.ranker.collaborative if collaborative is ... else collaborative,  # type: ignore[arg-type]
                       self.ranker.adapter if adapter is ... else adapter)  # type: ignore[arg-type]
@@ -289,9 +314,28 @@ class Engine:
     def _state(self, user_id: str) -> InterestState:
         return self.profiles.load(user_id, self.embedder.dim) or InterestState(dim=self.embedder.dim)
 
-    def _user_lock(self, user_id: str) -> threading.Lock:
+    @contextmanager
+    def _user_lock(self, user_id: str) -> Iterator[None]:
+        """One call at a time per user in this process (`profiles.update` guards other processes). A user's lock
+        lives only while calls for them are in flight, so the locks kept never outgrow the calls running."""
         with self._locks_guard:
-            return self._locks.setdefault(user_id, threading.Lock())
+            lock, callers = self._locks.get(user_id, (None, 0))
+            lock = lock or threading.Lock()
+            self._locks[user_id] = (lock, callers + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._locks_guard:
+                lock, callers = self._locks[user_id]
+                if callers == 1:
+                    del self._locks[user_id]
+                else:
+                    self._locks[user_id] = (lock, callers - 1)
+
+    def _maybe_prune(self) -> None:
+        if self.settings.events_retention_days > 0 and time.monotonic() - self._pruned >= PRUNE_EVERY_S:
+            self.prune_events()
 
     def _check_user(self, user_id: str) -> str:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID:

@@ -7,6 +7,7 @@
     ├── InputError           a message or argument cannot be used (empty, too long)
     ├── UnknownItemError     an item id that is not in the catalog (also a ValueError)
     ├── GeneratorError       the generative model cannot be found, verified or loaded
+    ├── GeneratorBusy        the model is serving other users and did not free up in time
     ├── ProfileBusyError     a user's profile kept changing under an update (many processes racing)
     └── StoreError           the vector store cannot be used
         ├── StoreLockedError     another process is writing to the same data folder
@@ -67,6 +68,10 @@ class UnknownItemError(ChatrecError, ValueError):
 
 class GeneratorError(ChatrecError):
     """The generative model cannot be found, verified or loaded."""
+
+
+class GeneratorBusy(ChatrecError):
+    """The model is serving someone else and did not free up in time (the template answers, marked busy)."""
 
 
 class ProfileBusyError(ChatrecError):

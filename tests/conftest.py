@@ -1,6 +1,10 @@
-"""Shared fixtures: the real packaged embedder and a real Chroma store in a temp folder, loaded once per session.
+"""Shared fixtures: the real packaged embedder and a real Chroma store in a temp folder, loaded once per session, and
+engines on the in-memory doubles (chatrec/backends/memory.py) for logic tests.
 
-Every outgoing network connection is refused and recorded; the session fails if any was attempted.
+Every outgoing network connection is refused and recorded; the session fails if any was attempted. Tests write only
+to temporary folders and to one cache outside the checkout, `CHATREC_TEST_CACHE` (default ~/.cache/chatrec-tests):
+the packaged generators converted once (models/) and the browser tests' screenshots (artifacts/). The session's
+last line says how many tests used the real embedders or Chroma (tests/real_parts.py).
 """
 
 from __future__ import annotations
@@ -8,19 +12,30 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Tests choose their generator explicitly (most need none); a converted model is shared by every test and the app.
+CACHE = Path(os.environ.get("CHATREC_TEST_CACHE") or Path.home() / ".cache" / "chatrec-tests")
+ARTIFACTS = CACHE / "artifacts"   # screenshots of the browser tests
+# Tests choose their generator explicitly (most need none); a converted model is shared by every test run.
 os.environ.setdefault("CHATREC_GENERATOR", "none")
-os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
+os.environ.setdefault("CHATREC_MODELS_DIR", str(CACHE / "models"))
 
 from chatrec import Engine, Settings  # noqa: E402
+from chatrec.backends.factory import open_profiles  # noqa: E402
+from real_parts import install, pytest_fixture_setup, pytest_runtest_protocol, pytest_terminal_summary  # noqa: E402,F401
+
+install()
 
 SHARED = ROOT.parent / "shared" / "datasets"
 GENERATION_BUDGET_S = 240.0   # per reply in tests; see `talker`
@@ -56,6 +71,56 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         yield eng
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+BROWSER_MARKS = [   # the browser tests' marks: skipped without Chromium, unless CI requires it
+    pytest.mark.browser,
+    pytest.mark.skipif((not CHROMIUM.exists() or shutil.which("chromium") is None)
+                       and not os.environ.get("CHATREC_REQUIRE_BROWSER"),
+                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, driven by Playwright (it never downloads a browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def memory_engine(catalog: Path | None = None, generator: Any = None, **changes: Any) -> Engine:
+    """An Engine on the in-memory doubles (hashing embedder, numpy store, dict profiles): the bundled catalog, or
+    `catalog`, ingested in well under a second; no model, no Chroma, nothing on disk. For the logic of reading,
+    tracking, ranking and replying; what the packaged models make of it is tested on the real `engine`."""
+    from chatrec.backends.hashing import HashingEmbedder
+    from chatrec.backends.ingest import sync
+    from chatrec.backends.memory import MemoryProfiles, MemoryStore
+    from chatrec.catalog.items import load_catalog
+    from chatrec.catalog.resources import knowledge_dir
+
+    loaded = load_catalog(catalog or knowledge_dir())
+    embedder = HashingEmbedder()
+    store = MemoryStore(embedder.id, embedder.dim)
+    report = sync(store, loaded, embedder, progress=False)
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="chatrec-memory-"))   # nothing should be written there; a temporary one
+    settings = Settings(data_dir=folder, generator="none", adapter="none", **{"k": 5, **changes})
+    return Engine(settings, loaded, embedder, store, MemoryProfiles(), generator, report=report)
+
+
+@pytest.fixture(scope="session")
+def mem() -> Engine:
+    """The bundled catalog on the in-memory doubles (see `memory_engine`), shared by the session's logic tests."""
+    return memory_engine()
+
+
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -81,13 +146,13 @@ def talker(engine: Engine) -> Iterator[Engine]:
     The reply budget is wide: these tests check what is generated, not how fast (benchmarks/ measure speed, and
     test_out_of_budget_falls_back_to_the_template checks the budget). A slow CI machine once took over 30 s a reply.
     """
-    from chatrec.generation import load_generator
+    from chatrec.generators.loading import load_generator
 
     settings = engine.settings.with_(generator="qwen2.5-0.5b", generation_budget_s=GENERATION_BUDGET_S,
                                      generation_wait_s=GENERATION_BUDGET_S)
     generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
                                settings.generator_backend)
-    eng = Engine(settings, engine.catalog, engine.embedder, engine.store, engine.ingest_report, generator)
+    eng = Engine(settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings), generator)
     eng.writer.warm()
     try:
         yield eng
@@ -99,8 +164,8 @@ def talker(engine: Engine) -> Iterator[Engine]:
 def sibling(engine: Engine, data_dir: Path, **changes: Any) -> Iterator[Engine]:
     """An engine on `engine`'s catalog, embedders and store, with its own profiles and key in `data_dir` and these
     settings changed (e.g. `allowed_origins`); no generator."""
-    eng = Engine(engine.settings.with_(data_dir=data_dir, **changes), engine.catalog, engine.embedder, engine.store,
-                 engine.ingest_report)
+    settings = engine.settings.with_(data_dir=data_dir, **changes)
+    eng = Engine(settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings))
     try:
         yield eng
     finally:
@@ -116,6 +181,45 @@ def stream_through(guard: Any, reply: str, step: int) -> str:
         if not guard.verdict.ok:
             break
     return shown
+
+
+def wait_http(url: str, timeout_s: float = 180, proc: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{url}: the server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout_s} s")
+
+
+@contextmanager
+def run_chroma(path: Path) -> Iterator[str]:
+    """A real Chroma server (`chroma run`, from the chromadb package) on a loopback port, storing in `path`;
+    yields its URL and stops it afterwards."""
+    chroma = Path(sys.executable).with_name("chroma")
+    port = free_port()
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/api/v2/heartbeat", timeout_s=60, proc=proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Chroma server for the session's tests of the store port (each test uses its own collection)."""
+    with run_chroma(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url
 
 
 def free_port() -> int:
@@ -140,7 +244,7 @@ def load_app():  # type: ignore[no-untyped-def]
 def serve(engine: Engine) -> Iterator[str]:
     """The real web app over `engine` (FastAPI + Gradio, as `python app.py` serves it) on a free loopback port;
     yields its URL."""
-    from chatrec import web
+    from chatrec.serve import web
 
     running = web.start(load_app().create(engine), "127.0.0.1", free_port())
     try:
@@ -199,7 +303,7 @@ def app_url(talker: Engine) -> Iterator[str]:
 def foreign_titles(engine: Engine, turn: Any) -> list[str]:
     """Catalog titles in a reply that belong to no recommended item, found by the title matcher the understanding
     layer uses (not by the grounding validator, which is what is being checked)."""
-    from chatrec.understanding import norm
+    from chatrec.reading.understanding import norm
 
     allowed = [norm(t) for r in turn.recommendations for t in (r.title, *engine.items[r.item_id].aliases)]
     bad = []

@@ -1,5 +1,5 @@
-"""The JSON HTTP API at /api/v1 (chatrec/api.py), against the real app on loopback: the real engine and Chroma in a
-temp folder, no generator (template replies), the same bearer tokens as the web UI.
+"""The JSON HTTP API at /api/v1 (chatrec/serve/api.py), against the real app on loopback: the real engine and Chroma
+in a temp folder, no generator (template replies), the same bearer tokens as the web UI.
 
 What must hold: each route answers in its documented shape; a caller is only ever the user its token names; every
 error is `{"error": {"code", "message"}}` with no trace; the chat rate limit and CORS hold; and a schema-driven
@@ -15,20 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
-
-from chatrec import Engine, InputError, StoreError, UnknownItemError
-from chatrec.api import Api, RateLimit, check_origins, translate
-from chatrec.errors import ConfigError, ProfileBusyError
-from chatrec.identity import COOKIE, Identity
-from chatrec.results import Recommendation, Turn
-
 from conftest import auth, keeps_to_schema, new_user, serve, session, sibling
 
-ORIGIN = "https://shop.example"   # the one origin this deployment lets browsers call from
-RATE = 5                          # chat turns a minute per session, low so that the limit is quick to reach
+from chatrec import Engine, InputError, StoreError, UnknownItemError
+from chatrec.errors import ConfigError, ProfileBusyError
+from chatrec.results import Recommendation, Turn
+from chatrec.serve.api import Api, RateLimit, check_origins, translate
+from chatrec.serve.identity import COOKIE, Identity
+
+ORIGIN = "https://shop.example"  # the one origin this deployment lets browsers call from
+RATE = 5  # chat turns a minute per session, low so that the limit is quick to reach
 SPACE = "I love space exploration films"
-REC_FIELDS = {"item_id", "title", "year", "kind", "description", "why", "score"}   # the contract's
-FACT_FIELDS = {"genres", "creators", "cast", "tags", "aliases"}                     # extensions (optional)
+REC_FIELDS = {"item_id", "title", "year", "kind", "description", "why", "score"}  # the contract's
+FACT_FIELDS = {"genres", "creators", "cast", "tags", "aliases"}  # extensions (optional)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +73,7 @@ def test_a_session_is_a_new_user_with_a_signed_token_and_no_cookie(api: str, api
     assert set(first) == {"token", "user_id"} and first["user_id"] != second["user_id"]
     assert first["token"].startswith(first["user_id"] + ".") and len(first["token"]) > 60
     assert "set-cookie" not in answer.headers
-    assert httpx.post(api + "/sessions").status_code == 200   # no body at all is fine too
+    assert httpx.post(api + "/sessions").status_code == 200  # no body at all is fine too
 
 
 def test_the_api_token_is_the_web_ui_identity(api: str) -> None:
@@ -92,17 +91,20 @@ def test_chat_answers_the_turn_as_json(api: str) -> None:
     answer = httpx.post(api + "/chat", json={"message": SPACE}, headers=new_user(api), timeout=60)
     assert answer.status_code == 200, answer.text
     turn = answer.json()
-    assert set(turn) == {"reply", "language", "source", "recommendations", "busy"} and turn["busy"] is False
+    assert set(turn) == {"reply", "language", "source", "recommendations", "busy", "notes"} and turn["busy"] is False
+    assert isinstance(turn["notes"], list)
     assert turn["language"] == "en" and turn["source"] == "template" and turn["reply"]
     assert turn["recommendations"] and all(set(r) == REC_FIELDS | FACT_FIELDS for r in turn["recommendations"])
-    assert "science fiction" in " ".join(r["why"] + r["description"] for r in turn["recommendations"]).lower() or \
-        any("space" in (r["why"] + r["description"]).lower() for r in turn["recommendations"])
+    assert "science fiction" in " ".join(r["why"] + r["description"] for r in turn["recommendations"]).lower() or any(
+        "space" in (r["why"] + r["description"]).lower() for r in turn["recommendations"]
+    )
 
 
 def test_chat_streams_recommendations_then_deltas_then_final(api: str) -> None:
     headers = {**new_user(api), "Accept": "text/event-stream"}
-    with httpx.stream("POST", api + "/chat", json={"message": "推荐几本武侠小说"}, headers=headers,
-                      timeout=60) as answer:
+    with httpx.stream(
+        "POST", api + "/chat", json={"message": "推荐几本武侠小说"}, headers=headers, timeout=60
+    ) as answer:
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/event-stream")
         events = sse_events(answer.read().decode("utf-8"))
     names = [name for name, _ in events]
@@ -116,10 +118,12 @@ def test_chat_streams_recommendations_then_deltas_then_final(api: str) -> None:
 def test_the_stream_sends_only_the_new_text_of_each_draft(api_engine: Engine) -> None:
     """Drafts extend each other; each `delta` carries what a draft added, and `final` the whole answer."""
     rec = Recommendation(item_id="x", title="X", score=1.0, why="because")
-    drafts = [Turn(reply="Try X.", recommendations=[rec], final=False),
-              Turn(reply="Try X. It is", recommendations=[rec], final=False),
-              Turn(reply="Try X. It is", recommendations=[rec], final=False),   # nothing new: no event
-              Turn(reply="Try X. It is good.", recommendations=[rec], source="generator")]
+    drafts = [
+        Turn(reply="Try X.", recommendations=[rec], final=False),
+        Turn(reply="Try X. It is", recommendations=[rec], final=False),
+        Turn(reply="Try X. It is", recommendations=[rec], final=False),  # nothing new: no event
+        Turn(reply="Try X. It is good.", recommendations=[rec], source="generator"),
+    ]
     first = Turn(reply="", recommendations=[rec], final=False)
     events = asyncio.run(collect(Api(api_engine, Identity(b"k" * 32), api_engine.settings), first, drafts))
     assert [name for name, _ in events] == ["recommendations", "delta", "delta", "delta", "final"]
@@ -132,11 +136,17 @@ async def collect(api: Api, first: Turn, drafts: list[Turn]) -> list[tuple[str, 
 
 
 def test_bad_messages_get_a_clear_400_before_any_stream(api: str, api_engine: Engine) -> None:
-    for message, words in (("   ", "empty"), ("x" * (api_engine.settings.max_message_chars + 1), "too long"),
-                           ("nul \x00 here", "holds")):
+    for message, words in (
+        ("   ", "empty"),
+        ("x" * (api_engine.settings.max_message_chars + 1), "too long"),
+        ("nul \x00 here", "holds"),
+    ):
         for accept in ("application/json", "text/event-stream"):
-            error = assert_error(httpx.post(api + "/chat", json={"message": message},
-                                            headers={**new_user(api), "Accept": accept}), 400, "bad_input")
+            error = assert_error(
+                httpx.post(api + "/chat", json={"message": message}, headers={**new_user(api), "Accept": accept}),
+                400,
+                "bad_input",
+            )
             assert words in error["message"], error
 
 
@@ -148,8 +158,11 @@ def test_feedback_changes_the_profile_and_an_unknown_item_is_404(api: str) -> No
     answer = httpx.post(api + "/feedback", json={"item_id": item, "liked": False}, headers=headers)
     assert answer.status_code == 200 and answer.json() == {"ok": True}
     assert item in [r["id"] for r in httpx.get(api + "/profile", headers=headers).json()["rejected"]]
-    assert_error(httpx.post(api + "/feedback", json={"item_id": "no-such-item", "liked": True}, headers=headers),
-                 404, "unknown_item")
+    assert_error(
+        httpx.post(api + "/feedback", json={"item_id": "no-such-item", "liked": True}, headers=headers),
+        404,
+        "unknown_item",
+    )
     assert_error(httpx.post(api + "/feedback", json={"item_id": item, "liked": "yes"}, headers=headers), 422)
 
 
@@ -165,14 +178,22 @@ def test_profile_export_and_forget(api: str) -> None:
     assert export["events"][0]["payload"] == {"text": "Recommend a western, no horror"}
     forgot = httpx.delete(api + "/profile", headers=headers)
     assert forgot.status_code == 200 and forgot.json() == {"ok": True}
-    assert httpx.get(api + "/profile/export", headers=headers).json() == \
-        {"user_id": profile["user_id"], "state": None, "events": []}
+    assert httpx.get(api + "/profile/export", headers=headers).json() == {
+        "user_id": profile["user_id"],
+        "state": None,
+        "events": [],
+    }
     assert httpx.get(api + "/profile", headers=headers).json()["turns"] == 0
 
 
 # -- who is calling ---------------------------------------------------------------------------------------------
-ROUTES = [("POST", "/chat", {"message": SPACE}), ("POST", "/feedback", {"item_id": "x", "liked": True}),
-          ("GET", "/profile", None), ("GET", "/profile/export", None), ("DELETE", "/profile", None)]
+ROUTES = [
+    ("POST", "/chat", {"message": SPACE}),
+    ("POST", "/feedback", {"item_id": "x", "liked": True}),
+    ("GET", "/profile", None),
+    ("GET", "/profile/export", None),
+    ("DELETE", "/profile", None),
+]
 
 
 def test_every_route_but_sessions_and_health_needs_a_valid_token(api: str) -> None:
@@ -180,8 +201,16 @@ def test_every_route_but_sessions_and_health_needs_a_valid_token(api: str) -> No
     user_id, signature = token.split(".", 1)
     flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
     foreign, _ = Identity(b"another deployment's key!").issue()
-    refused = [{}, {"Authorization": token}, {"Authorization": f"Basic {token}"}, auth(f"{user_id}.{flipped}"),
-               auth(user_id), auth(foreign), auth("web-" + "A" * 22 + "." + signature), auth("x" * 5000)]
+    refused = [
+        {},
+        {"Authorization": token},
+        {"Authorization": f"Basic {token}"},
+        auth(f"{user_id}.{flipped}"),
+        auth(user_id),
+        auth(foreign),
+        auth("web-" + "A" * 22 + "." + signature),
+        auth("x" * 5000),
+    ]
     for method, path, body in ROUTES:
         for headers in refused:
             answer = httpx.request(method, api + path, json=body, headers=headers)
@@ -194,18 +223,23 @@ def test_every_route_but_sessions_and_health_needs_a_valid_token(api: str) -> No
 def test_two_sessions_never_see_each_others_data(api: str, api_engine: Engine) -> None:
     alice, bob = session(api), session(api)
     marker = "zanzibarquux"
-    turn = httpx.post(api + "/chat", json={"message": f"I love {marker} space voyages"}, headers=auth(alice["token"]),
-                      timeout=60).json()
+    turn = httpx.post(
+        api + "/chat", json={"message": f"I love {marker} space voyages"}, headers=auth(alice["token"]), timeout=60
+    ).json()
     item = turn["recommendations"][0]["item_id"]
     httpx.post(api + "/feedback", json={"item_id": item, "liked": True}, headers=auth(alice["token"]))
     # bob names alice wherever a client could: the server never takes a user id from the request
     sneaky = {"message": "more westerns", "user_id": alice["user_id"], "user": alice["user_id"]}
     httpx.post(api + "/chat", json=sneaky, headers=auth(bob["token"]), timeout=60)
     bob_export = httpx.get(api + "/profile/export", headers=auth(bob["token"])).text
-    assert marker not in bob_export and alice["user_id"] not in bob_export and item not in \
-        [r["id"] for r in httpx.get(api + "/profile", headers=auth(bob["token"])).json()["liked"]]
-    assert httpx.delete(api + "/profile", headers=auth(bob["token"]), params={"user_id": alice["user_id"]}).json() == \
-        {"ok": True}
+    assert (
+        marker not in bob_export
+        and alice["user_id"] not in bob_export
+        and item not in [r["id"] for r in httpx.get(api + "/profile", headers=auth(bob["token"])).json()["liked"]]
+    )
+    assert httpx.delete(api + "/profile", headers=auth(bob["token"]), params={"user_id": alice["user_id"]}).json() == {
+        "ok": True
+    }
     alice_export = httpx.get(api + "/profile/export", headers=auth(alice["token"])).json()
     assert alice_export["user_id"] == alice["user_id"] and marker in json.dumps(alice_export)
     assert [e["kind"] for e in alice_export["events"]] == ["message", "shown", "feedback"]
@@ -215,20 +249,20 @@ def test_two_sessions_never_see_each_others_data(api: str, api_engine: Engine) -
 # -- limits -----------------------------------------------------------------------------------------------------
 def test_chat_is_rate_limited_per_session_with_retry_after(api: str) -> None:
     headers, other = new_user(api), new_user(api)
-    for _ in range(RATE):   # empty messages cost the engine nothing, and count all the same
+    for _ in range(RATE):  # empty messages cost the engine nothing, and count all the same
         assert httpx.post(api + "/chat", json={"message": " "}, headers=headers).status_code == 400
     answer = httpx.post(api + "/chat", json={"message": SPACE}, headers=headers)
     assert_error(answer, 429, "rate_limited")
     assert 1 <= int(answer.headers["retry-after"]) <= 60 // RATE
-    assert httpx.post(api + "/chat", json={"message": " "}, headers=other).status_code == 400   # others go on
-    assert httpx.get(api + "/profile", headers=headers).status_code == 200   # and so does the rest of the API
+    assert httpx.post(api + "/chat", json={"message": " "}, headers=other).status_code == 400  # others go on
+    assert httpx.get(api + "/profile", headers=headers).status_code == 200  # and so does the rest of the API
 
 
 def test_the_rate_limit_refills_and_keeps_bounded_memory() -> None:
     now = [0.0]
     limit = RateLimit(per_minute=6, max_users=3, clock=lambda: now[0])
     assert [limit.take("a") for _ in range(6)] == [0.0] * 6
-    assert limit.take("a") == pytest.approx(10.0)      # one token every 10 s
+    assert limit.take("a") == pytest.approx(10.0)  # one token every 10 s
     now[0] = 10.0
     assert limit.take("a") == 0.0 and limit.take("a") > 0
     for user in ("b", "c", "d", "e"):
@@ -240,8 +274,9 @@ def test_the_rate_limit_refills_and_keeps_bounded_memory() -> None:
 
 def test_oversized_bodies_and_malformed_requests_are_json_errors(api: str) -> None:
     headers = {**new_user(api), "Content-Type": "application/json"}
-    assert_error(httpx.post(api + "/chat", content=b'{"message": "' + b"x" * 200_000 + b'"}', headers=headers),
-                 413, "too_large")
+    assert_error(
+        httpx.post(api + "/chat", content=b'{"message": "' + b"x" * 200_000 + b'"}', headers=headers), 413, "too_large"
+    )
     assert_error(httpx.post(api + "/chat", content=b"{not json", headers=headers), 400, "bad_json")
     assert_error(httpx.post(api + "/chat", json={"text": "hi"}, headers=headers), 422, "invalid_request")
     assert_error(httpx.post(api + "/chat", json={"message": 42}, headers=headers), 422, "invalid_request")
@@ -251,14 +286,26 @@ def test_oversized_bodies_and_malformed_requests_are_json_errors(api: str) -> No
     assert_error(httpx.put(api + "/sessions", json={}), 405)
 
 
-def test_engine_errors_are_mapped_and_never_leak_a_trace(api: str, api_engine: Engine,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_body_that_is_not_utf8_is_bad_json(api: str) -> None:
+    """A body that cannot be decoded is no JSON: 400 `bad_json`, as docs/api.md says (not a code of its own)."""
+    headers = {**new_user(api), "Content-Type": "application/json"}
+    error = assert_error(httpx.post(api + "/chat", content=b'{"message": "\xff"}', headers=headers), 400, "bad_json")
+    assert error["message"] == "The request body is not valid JSON."
+
+
+def test_engine_errors_are_mapped_and_never_leak_a_trace(
+    api: str, api_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     headers = new_user(api)
-    for exc, status, code in ((StoreError("chroma is down at /secret/path"), 503, "store_unavailable"),
-                              (ProfileBusyError("busy"), 503, "busy"),
-                              (RuntimeError("internal detail at /secret/path"), 500, "internal")):
+    for exc, status, code in (
+        (StoreError("chroma is down at /secret/path"), 503, "store_unavailable"),
+        (ProfileBusyError("busy"), 503, "busy"),
+        (RuntimeError("internal detail at /secret/path"), 500, "internal"),
+    ):
+
         def fail(*args: Any, exc: Exception = exc) -> Any:
             raise exc
+
         monkeypatch.setattr(api_engine, "profile", fail)
         answer = httpx.get(api + "/profile", headers=headers)
         assert "/secret/path" not in assert_error(answer, status, code)["message"]
@@ -266,9 +313,69 @@ def test_engine_errors_are_mapped_and_never_leak_a_trace(api: str, api_engine: E
     assert translate(InputError("empty")).status == 400 and translate(UnknownItemError("x")).status == 404
 
 
+def test_one_error_map_for_the_api_and_the_page(api_engine: Engine) -> None:
+    """chatrec/serve/error_map.py: each engine error's status, code and Retry-After; the page's texts follow the
+    code (in English, the engine's own words for bad input)."""
+    from chatrec.serve.error_map import for_status, problem
+    from chatrec.serve.page import NO_SESSION, Page, api_text
+
+    page, long = Page(api_engine), "x" * (api_engine.settings.max_message_chars + 1)
+    cases = [
+        (UnknownItemError("no item 'x'"), 404, "unknown_item", None, "sorry", "no item 'x'"),
+        (InputError("empty"), 400, "bad_input", None, "bad_message", "empty"),
+        (
+            ProfileBusyError("raced"),
+            503,
+            "busy",
+            1,
+            "sorry",
+            "Sorry, something went wrong on our side. Please try again.",
+        ),
+        (
+            StoreError("down at /secret"),
+            503,
+            "store_unavailable",
+            30,
+            "store_down",
+            "The catalog index is unavailable right now; the operator has been told. Please try again later.",
+        ),
+        (
+            RuntimeError("at /secret"),
+            500,
+            "internal",
+            None,
+            "sorry",
+            "Sorry, something went wrong on our side. Please try again.",
+        ),
+    ]
+    for exc, status, code, retry_after, key, text in cases:
+        try:
+            raise exc
+        except Exception as caught:
+            answer = problem(caught)
+            assert translate(caught).problem == answer
+        assert (answer.status, answer.code, answer.retry_after) == (status, code, retry_after), answer
+        assert "/secret" not in answer.message and page.failure_of(answer, "hi", "zh") == {"error": key}
+        assert api_text(answer) == text
+    assert page.failure_of(problem(InputError("empty")), "hi", "en") == {"text": "empty", "error": ""}
+    assert page.failure_of(problem(InputError("too long")), long, "zh")["error"] == "too_long"
+    assert page.failure_of(problem(InputError(NO_SESSION)), "hi", "zh") == {"error": "no_session"}
+    assert [for_status(s).code for s in (400, 401, 404, 405, 413, 429)] == [
+        "bad_json",
+        "unauthorized",
+        "not_found",
+        "method_not_allowed",
+        "too_large",
+        "rate_limited",
+    ]
+
+
 # -- browsers on other sites ------------------------------------------------------------------------------------
 def test_cors_allows_only_the_configured_origin(api: str) -> None:
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
     allowed = httpx.options(api + "/chat", headers={**preflight, "Origin": ORIGIN})
     assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == ORIGIN
     assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
@@ -277,16 +384,22 @@ def test_cors_allows_only_the_configured_origin(api: str) -> None:
     assert "access-control-allow-origin" not in refused.headers
     headers = new_user(api)
     simple = httpx.get(api + "/profile", headers={**headers, "Origin": ORIGIN})
-    assert simple.headers["access-control-allow-origin"] == ORIGIN and "retry-after" in \
-        simple.headers["access-control-expose-headers"].lower()
-    assert "access-control-allow-origin" not in httpx.get(api + "/profile", headers={**headers,
-                                                                                     "Origin": "https://evil.example"}).headers
-    assert "access-control-allow-credentials" not in simple.headers   # bearer tokens, never cookies
+    assert (
+        simple.headers["access-control-allow-origin"] == ORIGIN
+        and "retry-after" in simple.headers["access-control-expose-headers"].lower()
+    )
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(api + "/profile", headers={**headers, "Origin": "https://evil.example"}).headers
+    )
+    assert "access-control-allow-credentials" not in simple.headers  # bearer tokens, never cookies
 
 
 def test_allowed_origins_are_exact_origins_never_wildcards() -> None:
-    assert check_origins(("https://Shop.example/", "http://localhost:8080")) == \
-        ["https://shop.example", "http://localhost:8080"]
+    assert check_origins(("https://Shop.example/", "http://localhost:8080")) == [
+        "https://shop.example",
+        "http://localhost:8080",
+    ]
     assert check_origins(()) == []
     for bad in ("*", "https://*.example.com", "shop.example", "https://shop.example/path", "ftp://shop.example"):
         with pytest.raises(ConfigError):
@@ -298,9 +411,16 @@ def test_the_openapi_schema_describes_every_route_and_its_errors(api: str) -> No
     schema = httpx.get(api + "/openapi.json").json()
     assert schema["servers"] == [{"url": "/api/v1"}]
     operations = {(m.upper(), p): op for p, ops in schema["paths"].items() for m, op in ops.items()}
-    assert set(operations) == {("POST", "/sessions"), ("POST", "/chat"), ("POST", "/feedback"), ("GET", "/profile"),
-                               ("GET", "/profile/export"), ("GET", "/history"), ("DELETE", "/profile"),
-                               ("GET", "/health")}
+    assert set(operations) == {
+        ("POST", "/sessions"),
+        ("POST", "/chat"),
+        ("POST", "/feedback"),
+        ("GET", "/profile"),
+        ("GET", "/profile/export"),
+        ("GET", "/history"),
+        ("DELETE", "/profile"),
+        ("GET", "/health"),
+    }
     for (method, path), op in operations.items():
         assert "$ref" in json.dumps(op["responses"]["200"]), (method, path)
         assert op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
@@ -310,7 +430,7 @@ def test_the_openapi_schema_describes_every_route_and_its_errors(api: str) -> No
     assert "429" in operations[("POST", "/chat")]["responses"]
 
 
-EXAMPLES = 12   # per route and mode: about 130 generated requests, some 10 s
+EXAMPLES = 12  # per route and mode: about 130 generated requests, some 10 s
 
 
 def test_the_api_keeps_to_its_schema(api: str) -> None:

@@ -1,44 +1,21 @@
 """The web app in headless Chromium (Debian's, driven by Playwright): cards, a streamed reply, thumbs down, escaping.
 
-Saves a screenshot of the chat to test-artifacts/chat.png (the README shows a copy).
+Saves a screenshot of the chat to the test cache's artifacts/ (tests/conftest.py): chat.png (the README shows a copy).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chatrec import Engine, Settings
 
-from conftest import GENERATION_BUDGET_S, ROOT, serve, write_jsonl
+from conftest import ARTIFACTS, BROWSER_MARKS, GENERATION_BUDGET_S, serve, write_jsonl
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif((not CHROMIUM.exists() or shutil.which("chromium") is None)
-                       and not os.environ.get("CHATREC_REQUIRE_BROWSER"),
-                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = BROWSER_MARKS
 
 
 def open_chat(browser: Any, url: str) -> Any:
@@ -100,7 +77,7 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
     assert len(final) > len(text_when_cards_came), "the cards come before the reply is finished"
     assert source in ("generator", "template"), source
     turns = [(source, seen)]
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
     rejected = first_cards[0]
@@ -229,7 +206,7 @@ def test_markdown_and_latex_show_as_written(browser: Any, markdown_url: str, pix
     bot = bot_text(page)
     assert "![x](" in bot or "Moon $$" in bot, bot   # the template reply names the titles, as written
     assert page.locator("#chat img, #chat .katex, #chat a[href]").count() == 0
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "markdown.png"), full_page=True)
     assert pixel.hits == [], pixel.hits
     page.close()

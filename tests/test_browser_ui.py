@@ -1,7 +1,7 @@
 """The chat page in headless Chromium: the cards beside the chat above the fold, the phone layout, a Chinese session
 with no English UI text, a message sent during a reply queued and answered, and "forget me" asking first.
 
-Runs the app without a generator (template replies), so it is quick. Screenshots go to test-artifacts/ui-*.png.
+Runs the app without a generator (template replies), so it is quick. Screenshots go to the test cache's artifacts/ (tests/conftest.py): ui-*.png.
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ from typing import Any
 import pytest
 
 from chatrec import Engine
-from chatrec.ui_text import EXAMPLES, TEXT, lang_of_header, t
+from chatrec.serve.page_text import EXAMPLES, TEXT, lang_of_header, t
 
-from conftest import serve
-from test_browser import ARTIFACTS, browser  # noqa: F401  (browser: the Chromium fixture)
-from test_browser import pytestmark as browser_marks
+from conftest import ARTIFACTS, BROWSER_MARKS, serve
 
 
 
 def browser_test(fn: Any) -> Any:
     """The browser tests' marks (marker `browser`, skipped without Chromium), as test_browser.py has them."""
-    for mark in browser_marks:
+    for mark in BROWSER_MARKS:
         fn = mark(fn)
     return fn
 
@@ -136,7 +134,7 @@ def wait_done(page: Any, replies: int, timeout_s: float = 60) -> None:
 
 
 def shot(page: Any, name: str, full_page: bool = False) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
 
 

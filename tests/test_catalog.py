@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from chatrec.catalog import content_hash, item_text, load_catalog
-from chatrec.datasets import redial_item, split_title_year
+from chatrec.catalog.items import content_hash, item_text, load_catalog
+from chatrec.catalog.redial import redial_item, split_title_year
 from chatrec.errors import CatalogError
-from chatrec.resources import knowledge_dir
+from chatrec.catalog.resources import knowledge_dir
 
 from conftest import write_jsonl
 
@@ -66,7 +66,7 @@ def test_item_text_and_hash() -> None:
 
 
 def write_free_item():  # type: ignore[no-untyped-def]
-    from chatrec.catalog import Item
+    from chatrec.catalog.items import Item
 
     return Item(id="o", title="Orbit", year=2001, kind="movie", genres=("science fiction",),
                 description="Two astronauts repair a station.", creators=("Ann Lee",), tags=("space",))

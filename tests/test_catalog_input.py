@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatrec import CatalogError, Engine, Settings
-from chatrec.catalog import Catalog, load_catalog
+from chatrec.catalog.items import Catalog, load_catalog
 from chatrec.cli import main
 
 from conftest import write_jsonl

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from chatrec import Engine, Settings, StoreCorruptedError
-from chatrec import probe
-from chatrec.store import check_readable
+from chatrec.backends import probe
+from chatrec.backends.chroma import check_readable
 
 from conftest import SHARED, write_jsonl
 

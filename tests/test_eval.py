@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from chatrec import Engine, Settings
-from chatrec.adapter import bundled_path
+from chatrec.ranking.adapter import bundled_path
 from chatrec.cli import main as cli
-from chatrec.critiques import ATTRIBUTES
-from chatrec.datasets import RecTurn, load_turns, tuning_part
-from chatrec.offline import CHAT, SEEKER_ONLY, ranking_input, seeker_lines
+from chatrec.reading.critiques import ATTRIBUTES
+from chatrec.offline.datasets import RecTurn, load_turns, tuning_part
+from chatrec.offline.evaluate import CHAT, SEEKER_ONLY, ranking_input, seeker_lines
 
 from conftest import SHARED
 
@@ -114,7 +114,7 @@ def test_no_gold_item_leaks_into_the_ranking_input(redial_eval) -> None:  # type
     users = {row["user"] for row in csv.DictReader((data / "collaborative" / "interactions.csv").open(encoding="utf-8"))}
     assert users and not any(tuning_part(u.removeprefix("dialog-")) for u in users)
     # and the bundled adapter was trained with the same split, so it never saw a tuning-part dialogue
-    from chatrec.adapter import Adapter
+    from chatrec.ranking.adapter import Adapter
 
     info = Adapter.load(bundled_path(engine.embedder.id)).info
     assert info["split_seed"] == 0 and info["tuning_share"] == pytest.approx(0.3)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatrec.catalog import Catalog, load_catalog
-from chatrec.grounding import Grounding, StreamGuard, complete_sentences, safe_cut
-from chatrec.resources import knowledge_dir
+from chatrec.catalog.items import Catalog, load_catalog
+from chatrec.reply.grounding import Grounding, StreamGuard, complete_sentences, safe_cut
+from chatrec.catalog.resources import knowledge_dir
 
 from conftest import stream_through
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from chatrec.evaluation import hits_at_k, recall_at_k, reciprocal_rank
-from chatrec.interests import InterestState, add_terms, blend, decay, drift, normalise, pull, push, reject
-from chatrec.scoring import mmr, negative_penalty
-from chatrec.signals import log_counts
+from chatrec.offline.metrics import hits_at_k, recall_at_k, reciprocal_rank
+from chatrec.users.interests import InterestState, add_terms, blend, decay, drift, normalise, pull, push, reject
+from chatrec.ranking.scoring import mmr, negative_penalty
+from chatrec.ranking.signals import log_counts
 
 E = np.eye(4, dtype=np.float32)
 
@@ -84,20 +84,8 @@ def test_metrics_against_hand_computed_values() -> None:
     assert reciprocal_rank(ranked, "z") == 0.0
 
 
-def test_best_pair_prefers_a_fact_not_yet_cited() -> None:
-    from chatrec.reasons import best_pair
-
-    terms = np.array([[1.0, 0.0], [0.0, 1.0]])
-    item = np.array([0.9, 0.1])
-    facts = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
-    assert best_pair(terms, np.array([1.0, 1.0]), item, facts) == (0, 0)
-    assert best_pair(terms, np.array([1.0, 1.0]), item, facts, used=np.array([True, False, False])) == (0, 1)
-    assert best_pair(terms, np.array([1.0, 1.0]), item, facts, used=np.array([True, True, True])) == (0, 0)
-    assert best_pair(terms, np.array([1.0, 1.0]), item, np.zeros((0, 2))) == (0, -1)
-
-
 def test_ndcg_and_coverage_by_hand() -> None:
-    from chatrec.evaluation import coverage_at_k, ndcg_at_k
+    from chatrec.offline.metrics import coverage_at_k, ndcg_at_k
 
     ranked = ["a", "b", "c", "d"]
     # one gold item at rank 2: gain 1/log2(3) = 0.6309, best 1/log2(2) = 1

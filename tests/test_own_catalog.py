@@ -17,15 +17,14 @@ import httpx
 import pytest
 
 from chatrec import ConfigError, Engine, Settings
-from chatrec.catalog import load_catalog
+from chatrec.catalog.items import load_catalog
 from chatrec.cli import main as cli, show_turn
 from chatrec.config import server_address
-from chatrec.remembered import CatalogChoiceError, Source, read_record, record_path, write_record
-from chatrec.resources import knowledge_dir
+from chatrec.catalog.remembered import CatalogChoiceError, Source, read_record, record_path, write_record
+from chatrec.catalog.resources import knowledge_dir
 from chatrec.results import Recommendation, Turn
 
 from conftest import ROOT, free_port, keeps_to_schema, load_app, write_jsonl
-from test_browser import browser  # noqa: F401  (the Chromium fixture)
 from test_widget_browser import INLINE, Host, browser_test, card_ids, send, wait_done
 
 PRODUCTS = [

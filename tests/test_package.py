@@ -42,9 +42,10 @@ def test_bundled_files_are_found_when_installed(tmp_path) -> None:  # type: igno
     run = lambda code: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)  # noqa: E731
     if run("import chatrec").returncode != 0:
         pytest.skip("chatrec is not installed in this environment (pip install . installs it)")
-    out = run("import chatrec.resources as r; assert 'site-packages' in r.__file__, r.__file__; "
+    out = run("import chatrec.catalog.resources as r; assert 'site-packages' in r.__file__, r.__file__; "
               "assert any(r.knowledge_dir().glob('*.jsonl')); assert any(r.prompts_dir().glob('*.j2')); "
-              "import importlib.util as u, pathlib; assert u.find_spec('chatrec.webapp'), 'the web app is packaged'; "
-              "widget = pathlib.Path(r.__file__).parent / 'static' / 'widget.js'; assert widget.is_file(), widget; "
+              "import importlib.util as u, pathlib; assert u.find_spec('chatrec.serve.page'), 'the web app is packaged'; "
+              "package = pathlib.Path(r.__file__).parents[1]; widget = package / 'serve' / 'static' / 'widget.js'; "
+              "assert widget.is_file(), widget; assert any((package / 'ranking' / 'adapters').glob('*.npz')); "
               "print('ok')")
     assert out.stdout.strip() == "ok", out.stderr

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from chatrec import Engine
-from chatrec.candidates import fits
-from chatrec.conversation import Utterance, read
-from chatrec.critiques import find_critiques, find_item_language, find_years, wants_family
-from chatrec.interests import InterestState
-from chatrec.understanding import Understanding
+from chatrec.backends.factory import open_profiles
+from chatrec.ranking.candidates import fits
+from chatrec.ranking.conversation import Utterance, read
+from chatrec.reading.critiques import find_critiques, find_item_language, find_years, wants_family
+from chatrec.users.interests import InterestState
+from chatrec.reading.understanding import Understanding
 
 MESSAGES = ["I love space exploration films", "Have you seen Interstellar?", "something lighter, but not horror"]
 
@@ -19,7 +20,7 @@ def pure(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """The bundled catalog's engine with chat's own ordering steps off: no MMR, nothing left out as already shown."""
     settings = engine.settings.with_(mmr_lambda=1.0, exclude_shown=False, exclude_known=False, w_shown=0.0, k=10,
                                      data_dir=tmp_path_factory.mktemp("pure"))
-    e = Engine(settings, engine.catalog, engine.embedder, engine.store, engine.ingest_report,
+    e = Engine(settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings),
                adapter=engine.ranker.adapter)
     yield e
     e.profiles.close()

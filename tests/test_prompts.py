@@ -3,9 +3,9 @@
 import jinja2
 import pytest
 
-from chatrec.prompts import render, template_names
+from chatrec.reply.prompts import render, template_names
 from chatrec.results import Recommendation
-from chatrec.writer import quote_fact
+from chatrec.reply.writer import quote_fact
 
 REC = Recommendation("x", "Solaris", 0.9, "You are interested in space: it is about space.", year=1972, kind="movie")
 ITEM = {"title": "Solaris", "year": 1972, "kind": "movie", "facts": ["science fiction, drama", "by Andrei Tarkovsky"]}

@@ -3,7 +3,7 @@
 import pytest
 
 from chatrec import Engine, Settings
-from chatrec.candidates import excluded_by
+from chatrec.ranking.candidates import excluded_by
 from chatrec.cli import main as cli
 
 from conftest import SHARED

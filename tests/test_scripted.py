@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from chatrec import Engine
-from chatrec.catalog import Item
-from chatrec.expectations import Shown, catalog_genre_names, check, why_problem
-from chatrec.remembered import Source, write_record
+from chatrec.catalog.items import Item
+from chatrec.scripts.expectations import Shown, catalog_genre_names, check, why_problem
+from chatrec.catalog.remembered import Source, write_record
 from chatrec.results import Recommendation, Turn
-from chatrec.script import ScriptError, load_script, main, run_file, sse_events, turn_from_api
+from chatrec.scripts.run import ScriptError, load_script, main, run_file, sse_events, turn_from_api
 
 from conftest import ROOT, free_port, serve
 

@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from chatrec import Engine, Settings
-from chatrec.identity import COOKIE, Identity
-from chatrec.profiles import ProfileStore
+from chatrec.serve.identity import COOKIE, Identity
+from chatrec.backends.sqlite_profiles import SQLiteProfiles
 
-from conftest import ROOT, free_port, serve, write_jsonl
+from conftest import ROOT, free_port, run_chroma, serve, wait_http, write_jsonl
 
 PYTHON = sys.executable
 ITEMS = [
@@ -44,20 +44,6 @@ ITEMS = [
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_jsonl(tmp_path_factory.mktemp("catalog") / "items.jsonl", ITEMS)
-
-
-def wait_http(url: str, timeout_s: float = 180, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{url}: the server exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {timeout_s} s")
 
 
 def client(url: str) -> Any:
@@ -189,7 +175,7 @@ def test_profiles_of_schema_1_migrate_forward(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     db.executescript("CREATE TABLE users (user_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);")
     db.close()
-    store = ProfileStore(path)
+    store = SQLiteProfiles(path)
     columns = [row[1] for row in store._db.execute("PRAGMA table_info(users)")]
     assert "version" in columns and store._db.execute("PRAGMA user_version").fetchone()[0] == 2
     store.close()
@@ -215,19 +201,9 @@ print(f"{tag} ready {ready:.2f} began {began:.2f} ended {time.time():.2f}")
 
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
-    """A real Chroma server (`chroma run`) on a loopback port, stopped after the test."""
-    chroma = Path(PYTHON).with_name("chroma")
-    port = free_port()
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/api/v2/heartbeat", timeout_s=60, proc=proc)
+    """A Chroma server of this test's own (`chroma run`) on a loopback port."""
+    with run_chroma(tmp_path / "chroma-server") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_two_processes_on_one_chroma_server_lose_no_update(catalog: Path, tmp_path: Path, chroma_server: str) -> None:
@@ -244,7 +220,7 @@ def test_two_processes_on_one_chroma_server_lose_no_update(catalog: Path, tmp_pa
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
     results = [w.communicate(timeout=300) for w in workers]
     assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in results]
-    store = ProfileStore(data / "profiles.sqlite")
+    store = SQLiteProfiles(data / "profiles.sqlite")
     try:
         events = store.events("shared-user")
         state = store.load("shared-user", 896)
@@ -256,7 +232,7 @@ def test_two_processes_on_one_chroma_server_lose_no_update(catalog: Path, tmp_pa
 
 
 def test_a_full_binding_table_refuses_new_sessions_instead_of_freeing_old_ones() -> None:
-    from chatrec.web import SessionGate
+    from chatrec.serve.web import SessionGate
 
     gate = SessionGate(app=None, identity=Identity(b"k" * 32), max_bindings=2, idle_s=3600)  # type: ignore[arg-type]
     assert gate._claim("victim-hash", "web-victim") == "ok"

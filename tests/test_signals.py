@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chatrec.adapter import Adapter, adapt, resolve
-from chatrec.collaborative import Collaborative, cooccurrence_neighbours, read_interactions
-from chatrec.datasets import opendialkg_item, tuning_part
+from chatrec.ranking.adapter import Adapter, adapt, resolve
+from chatrec.ranking.collaborative import Collaborative, cooccurrence_neighbours, read_interactions
+from chatrec.catalog.redial import opendialkg_item
+from chatrec.offline.datasets import tuning_part
 from chatrec.errors import ConfigError, InteractionsError
-from chatrec.order import RankInput
-from chatrec.signals import (combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people,
+from chatrec.ranking.order import RankInput
+from chatrec.ranking.signals import (combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people,
                              stated_match)
-from chatrec.understanding import find_decades
+from chatrec.reading.understanding import find_decades
 
 
 def test_mention_weights_fade_with_distance() -> None:

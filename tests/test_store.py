@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from chatrec import Engine, Settings, StoreCorruptedError, StoreLockedError
-from chatrec.catalog import item_text
+from chatrec.catalog.items import item_text
 from chatrec.cli import main as cli
 
 from conftest import write_jsonl

@@ -2,10 +2,10 @@
 
 import pytest
 
-from chatrec.catalog import Item, load_catalog
-from chatrec.lexicon import canonical_genre
-from chatrec.resources import knowledge_dir
-from chatrec.understanding import Understander, detect_language, split_negations
+from chatrec.catalog.items import Item, load_catalog
+from chatrec.reading.lexicon import canonical_genre
+from chatrec.catalog.resources import knowledge_dir
+from chatrec.reading.understanding import Understander, detect_language, split_turns
 
 ITEMS = [
     Item("i", "Interstellar", "d", 2014, "movie", ("science fiction",), ("Christopher Nolan",)),
@@ -64,9 +64,9 @@ def test_kind_language_and_terms() -> None:
     assert detect_language("Hello there") == "en"
 
 
-def test_split_negations_keeps_the_positive_part() -> None:
-    positive, negated = split_negations("I want comedies, but not romance")
-    assert negated == ["romance"] and "comedies" in positive
+def test_split_turns_keeps_the_positive_part() -> None:
+    positive, negated, turned = split_turns("I want comedies, but not romance")
+    assert negated == ["romance"] and "comedies" in positive and turned == []
 
 
 @pytest.mark.parametrize("catalog_genre, canonical", [

@@ -7,11 +7,11 @@ from typing import Iterator
 import pytest
 
 from chatrec import Engine, Settings
-from chatrec.catalog import Catalog, Item, load_catalog
-from chatrec.grounding import Grounding, StreamGuard
-from chatrec.resources import knowledge_dir
-from chatrec.untrusted import instruction_like, keywords, links, screen, too_long_keyword
-from chatrec.writer import ReplyWriter, item_brief
+from chatrec.catalog.items import Catalog, Item, load_catalog
+from chatrec.reply.grounding import Grounding, StreamGuard
+from chatrec.catalog.resources import knowledge_dir
+from chatrec.reply.untrusted import instruction_like, keywords, links, screen, too_long_keyword
+from chatrec.reply.writer import ReplyWriter, item_brief
 
 from conftest import GENERATION_BUDGET_S, stream_through, write_jsonl
 
@@ -251,7 +251,7 @@ def test_injected_catalog_text_never_reaches_the_prompt_or_the_reply(injected: E
 
 
 def test_card_reasons_never_cite_an_injected_fact() -> None:
-    from chatrec.reasons import item_facts, shared_fact
+    from chatrec.reply.reasons import item_facts, shared_fact
 
     rows = {row["id"]: row for row in INJECTED_ROWS}
     tagged = Item(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in rows["inj-tags"].items()})

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chatrec import Engine
-from chatrec.language import detect_language
+from chatrec.reading.language import detect_language
 
 from conftest import foreign_titles, serve
 

@@ -1,12 +1,12 @@
-"""The embeddable widget (chatrec/static/widget.js, docs/widget.md) in headless Chromium, on host pages served from
-another loopback origin than the app's, as a real deployment has it.
+"""The embeddable widget (chatrec/serve/static/widget.js, docs/widget.md) in headless Chromium, on host pages served
+from another loopback origin than the app's, as a real deployment has it.
 
 The app runs on one port with `allowed_origins` naming the host pages' origin; examples/host.html (hostile CSS) and
 a plain copy of it are served by http.server on a second port, and the same pages from a third port, which the app
 does not allow. What must hold: the widget chats in English and Chinese with cards and streamed text; a thumbs-down
 takes the card away for good; the history survives a reload and "forget me" ends it; a refused origin gets a clear
 error and no data; the host's CSS changes nothing inside the widget; the page asks nothing of any other origin; the
-/embed page does the same in an iframe. Screenshots go to test-artifacts/widget-*.png.
+/embed page does the same in an iframe. Screenshots go to the test cache's artifacts/ (tests/conftest.py): widget-*.png.
 
 Most tests use no generator (the template reply arrives as one `delta`); `test_the_real_generator_streams_text`
 runs the packaged model, whose reply arrives in several.
@@ -26,47 +26,49 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from conftest import ARTIFACTS, BROWSER_MARKS, ROOT, free_port, serve, sibling
 
 from chatrec import Engine
-from chatrec.api import history_of
-from chatrec.catalog import Item
-from chatrec.widget import embed_page
-
-from conftest import ROOT, free_port, serve, sibling
-from test_browser import ARTIFACTS, browser  # noqa: F401  (browser: the Chromium fixture)
-from test_browser import pytestmark as browser_marks
+from chatrec.catalog.items import Item
+from chatrec.serve import wire
+from chatrec.serve.widget import embed_page
 
 HOST_HTML = ROOT / "examples" / "host.html"
-EXAMPLE_SERVER = "http://127.0.0.1:7860"   # the chat server that examples/host.html names
+EXAMPLE_SERVER = "http://127.0.0.1:7860"  # the chat server that examples/host.html names
 SPACE, SPACE_ZH = "I love space exploration films", "我喜欢太空探索的电影"
 ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
 def browser_test(fn: Any) -> Any:
     """The browser tests' marks (marker `browser`, skipped without Chromium), as test_browser.py has them."""
-    for mark in browser_marks:
+    for mark in BROWSER_MARKS:
         fn = mark(fn)
     return fn
 
 
 # -- the history, without a browser ------------------------------------------------------------------------------
 def test_history_is_built_from_the_stored_events() -> None:
-    items = {i: Item(id=i, title=f"Title {i}", description=f"About {i}", year=2000 + n, kind="movie")
-             for n, i in enumerate(["a", "b", "c"])}
-    events = [{"ts": 1.0, "kind": "message", "payload": {"text": "space films"}},
-              {"ts": 1.0, "kind": "shown", "payload": {"items": ["a", "b", "gone"]}},
-              {"ts": 2.0, "kind": "feedback", "payload": {"item": "a", "liked": False}},
-              {"ts": 3.0, "kind": "feedback", "payload": {"item": "b", "liked": False}},
-              {"ts": 4.0, "kind": "feedback", "payload": {"item": "b", "liked": True}},   # the latest thumbs count
-              {"ts": 5.0, "kind": "message", "payload": {"text": "更多"}},
-              {"ts": 5.0, "kind": "shown", "payload": {"items": ["c"]}}]
-    turns = history_of(events, items)["turns"]
+    items = {
+        i: Item(id=i, title=f"Title {i}", description=f"About {i}", year=2000 + n, kind="movie")
+        for n, i in enumerate(["a", "b", "c"])
+    }
+    events = [
+        {"ts": 1.0, "kind": "message", "payload": {"text": "space films"}},
+        {"ts": 1.0, "kind": "shown", "payload": {"items": ["a", "b", "gone"]}},
+        {"ts": 2.0, "kind": "feedback", "payload": {"item": "a", "liked": False}},
+        {"ts": 3.0, "kind": "feedback", "payload": {"item": "b", "liked": False}},
+        {"ts": 4.0, "kind": "feedback", "payload": {"item": "b", "liked": True}},  # the latest thumbs count
+        {"ts": 5.0, "kind": "message", "payload": {"text": "更多"}},
+        {"ts": 5.0, "kind": "shown", "payload": {"items": ["c"]}},
+    ]
+    turns = wire.history(events, items)["turns"]
     assert [t["message"] for t in turns] == ["space films", "更多"] and turns[0]["ts"] == 1.0
     assert [(r["item_id"], r["feedback"]) for r in turns[0]["recommendations"]] == [("a", "down"), ("b", "up")]
-    assert turns[1]["recommendations"] == [{"item_id": "c", "title": "Title c", "year": 2002, "kind": "movie",
-                                            "description": "About c", "feedback": None}]
-    assert history_of(events, items, limit=1)["turns"][0]["message"] == "更多"
-    assert history_of([], items) == {"turns": []}
+    assert turns[1]["recommendations"] == [
+        {"item_id": "c", "title": "Title c", "year": 2002, "kind": "movie", "description": "About c", "feedback": None}
+    ]
+    assert wire.history(events, items, limit=1)["turns"][0]["message"] == "更多"
+    assert wire.history([], items) == {"turns": []}
 
 
 def test_the_embed_page_escapes_its_query() -> None:
@@ -107,16 +109,20 @@ def host_pages(folder: Path, app: str) -> Path:
     hostile = HOST_HTML.read_text(encoding="utf-8").replace(EXAMPLE_SERVER, app)
     assert hostile.count(app) == 1 and '<style id="hostile">' in hostile
     plain = re.sub(r'<style id="hostile">.*?</style>', "", hostile, flags=re.S)
-    chinese = plain.replace('data-lang="en"', 'data-lang="zh"').replace("Film picks", "电影推荐") \
-                   .replace("Ask our film guide", "问问电影向导")
-    framing = ("<!doctype html><html><head><meta charset='utf-8'><title>iframe host</title></head><body>"
-               "<h1>A site that prefers an iframe</h1>"
-               f"<iframe src='{app}/embed?lang=en&amp;title=Film%20picks' title='chat' "
-               "style='width:420px;height:640px;border:1px solid #ccc'></iframe></body></html>")
+    chinese = (
+        plain.replace('data-lang="en"', 'data-lang="zh"')
+        .replace("Film picks", "电影推荐")
+        .replace("Ask our film guide", "问问电影向导")
+    )
+    framing = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>iframe host</title></head><body>"
+        "<h1>A site that prefers an iframe</h1>"
+        f"<iframe src='{app}/embed?lang=en&amp;title=Film%20picks' title='chat' "
+        "style='width:420px;height:640px;border:1px solid #ccc'></iframe></body></html>"
+    )
     for name, text in {"host.html": hostile, "plain.html": plain, "zh.html": chinese, "frame.html": framing}.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
-
 
 
 @contextlib.contextmanager
@@ -162,8 +168,9 @@ def no_server_errors(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
 class Host:
     """A host page in a fresh browser context (a new localStorage: a new visitor), with every request it makes."""
 
-    def __init__(self, browser: Any, url: str, width: int = 1280, height: int = 800, locale: str = "en-US",
-                 widget: bool = True) -> None:
+    def __init__(
+        self, browser: Any, url: str, width: int = 1280, height: int = 800, locale: str = "en-US", widget: bool = True
+    ) -> None:
         self.context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
         self.page = self.context.new_page()
         self.requests: list[str] = []
@@ -179,8 +186,9 @@ class Host:
         return {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.requests}
 
     def close(self) -> None:
-        assert not [m for m in self.console if m.startswith(("pageerror", "error"))
-                    and "Failed to load resource" not in m], self.console
+        assert not [
+            m for m in self.console if m.startswith(("pageerror", "error")) and "Failed to load resource" not in m
+        ], self.console
         self.context.close()
 
 
@@ -208,15 +216,20 @@ def wait_done(page: Any, replies: int, scope: str = LAUNCHER, timeout_s: float =
     page.wait_for_function(
         f"""n => {{ const v = {view_js(scope)};
                    return v && v.dataset.state === 'done' && v.querySelectorAll('.msg.bot').length >= n; }}""",
-        arg=replies, timeout=timeout_s * 1000)
+        arg=replies,
+        timeout=timeout_s * 1000,
+    )
 
 
 def card_ids(page: Any, scope: str = LAUNCHER, last: bool = True) -> list[str]:
     """The item ids of the cards in the last reply (or in every reply)."""
-    return page.evaluate(f"""last => {{ const v = {view_js(scope)};
+    return page.evaluate(
+        f"""last => {{ const v = {view_js(scope)};
         const replies = [...v.querySelectorAll('.msg.bot')];
         const cards = last ? replies.at(-1).querySelectorAll('.card') : v.querySelectorAll('.card');
-        return [...cards].map(c => c.dataset.itemId); }}""", last)
+        return [...cards].map(c => c.dataset.itemId); }}""",
+        last,
+    )
 
 
 def token(page: Any, app: str) -> str | None:
@@ -225,16 +238,18 @@ def token(page: Any, app: str) -> str | None:
 
 def ui_words(page: Any, scope: str) -> set[str]:
     """ASCII words in the widget's own strings (messages and the catalog's texts taken out)."""
-    return set(page.evaluate(f"""() => {{ const v = {view_js(scope)};
+    return set(
+        page.evaluate(f"""() => {{ const v = {view_js(scope)};
         const copy = v.cloneNode(true);
         copy.querySelectorAll('.msg.user, .msg.bot > .text, .name, .why').forEach(n => n.remove());
         const attrs = [...copy.querySelectorAll('[placeholder], [aria-label]')]
             .map(n => (n.getAttribute('placeholder') || '') + ' ' + (n.getAttribute('aria-label') || ''));
-        return (copy.textContent + ' ' + attrs.join(' ')).match(/[A-Za-z]{{3,}}/g) || []; }}"""))
+        return (copy.textContent + ' ' + attrs.join(' ')).match(/[A-Za-z]{{3,}}/g) || []; }}""")
+    )
 
 
 def shot(page: Any, name: str, full_page: bool = False) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
 
 
@@ -247,7 +262,7 @@ def test_the_script_the_iframe_page_and_the_history_route(app: str, widget_engin
     assert httpx.get(app + "/widget.js", headers={"If-None-Match": script.headers["etag"]}).status_code == 304
     embed = httpx.get(app + "/embed?lang=zh&title=T")
     assert embed.status_code == 200 and embed.headers["content-type"].startswith("text/html")
-    assert "<chatrec-chat lang=\"zh\" data-title=\"T\">" in embed.text and "set-cookie" not in embed.headers
+    assert '<chatrec-chat lang="zh" data-title="T">' in embed.text and "set-cookie" not in embed.headers
     policy = embed.headers["content-security-policy"]
     assert "connect-src 'self'" in policy
     assert policy.endswith(f"frame-ancestors 'self' {widget_engine.settings.allowed_origins[0]}"), policy
@@ -271,6 +286,18 @@ def test_the_script_the_iframe_page_and_the_history_route(app: str, widget_engin
     assert "/history" in schema["paths"]
 
 
+def test_head_answers_like_get_without_a_body(app: str) -> None:
+    """HEAD /widget.js and HEAD /embed (a CDN or a link checker asks so) answer as GET does, with no body."""
+    for path in ("/widget.js", "/embed?lang=zh"):
+        get, head = httpx.get(app + path), httpx.head(app + path)
+        assert get.status_code == head.status_code == 200, (path, head.status_code, head.text)
+        assert head.content == b"" and "set-cookie" not in head.headers
+        for name in ("content-type", "content-length", "cache-control", "etag", "content-security-policy"):
+            assert head.headers.get(name) == get.headers.get(name), (path, name)
+    etag = httpx.get(app + "/widget.js").headers["etag"]
+    assert httpx.head(app + "/widget.js", headers={"If-None-Match": etag}).status_code == 304
+
+
 # -- the widget in a browser ---------------------------------------------------------------------------------------
 @browser_test
 def test_english_chat_thumbs_down_history_and_forget(browser: Any, app: str, host: str) -> None:
@@ -288,8 +315,9 @@ def test_english_chat_thumbs_down_history_and_forget(browser: Any, app: str, hos
     assert cards.count() >= 3
     first = cards.first
     assert first.locator(".name").inner_text() and first.locator(".why").inner_text()
-    assert re.fullmatch(r"(\d{4} · )?(movie|book|series)", first.locator(".meta").inner_text()), \
-        first.locator(".meta").inner_text()
+    assert re.fullmatch(r"(\d{4} · )?(movie|book|series)", first.locator(".meta").inner_text()), first.locator(
+        ".meta"
+    ).inner_text()
     shot(page, "widget-desktop-en.png")
 
     rejected = card_ids(page)[0]
@@ -302,7 +330,7 @@ def test_english_chat_thumbs_down_history_and_forget(browser: Any, app: str, hos
     second = card_ids(page)
 
     before = token(page, app)
-    page.reload(wait_until="load")   # the history comes back from the server
+    page.reload(wait_until="load")  # the history comes back from the server
     open_panel(page)
     page.wait_for_function(f"() => {view_js(LAUNCHER)}?.querySelectorAll('.msg.user').length === 2", timeout=30_000)
     texts = page.locator(f"{LAUNCHER} .msg.user").all_inner_texts()
@@ -314,7 +342,7 @@ def test_english_chat_thumbs_down_history_and_forget(browser: Any, app: str, hos
     # the inline chat on the same page is the same user: it shows the same history
     page.wait_for_function(f"() => {view_js(INLINE)}?.querySelectorAll('.msg.user').length === 2", timeout=30_000)
 
-    page.locator(f"{LAUNCHER} .forget").click()   # asks first
+    page.locator(f"{LAUNCHER} .forget").click()  # asks first
     page.locator(f"{LAUNCHER} .confirm").wait_for(state="visible")
     assert page.locator(f"{LAUNCHER} .confirm p").inner_text() == "Delete everything this chat remembers about you?"
     page.locator(f"{LAUNCHER} .confirm .yes").click()
@@ -324,7 +352,7 @@ def test_english_chat_thumbs_down_history_and_forget(browser: Any, app: str, hos
     page.reload(wait_until="load")
     open_panel(page)
     page.locator(f"{LAUNCHER} .hello").wait_for()
-    page.wait_for_timeout(500)   # the history call, if any, has answered
+    page.wait_for_timeout(500)  # the history call, if any, has answered
     assert page.locator(f"{LAUNCHER} .msg").count() == 0 and page.locator(f"{INLINE} .msg").count() == 0
     send(page, SPACE)
     wait_done(page, replies=1)
@@ -362,7 +390,7 @@ def test_the_phone_layout_fills_the_screen(browser: Any, app: str, host: str) ->
     wait_done(page, replies=1)
     box = page.locator(f"{LAUNCHER} .popup").bounding_box()
     assert box == {"x": 0, "y": 0, "width": 390, "height": 844}, box
-    assert page.locator(f"{LAUNCHER} .launcher").is_hidden()   # the close button is in the panel's header
+    assert page.locator(f"{LAUNCHER} .launcher").is_hidden()  # the close button is in the panel's header
     for selector in (".input", ".send", ".card", ".close"):
         b = page.locator(f"{LAUNCHER} {selector}").first.bounding_box()
         assert b is not None and b["x"] >= 0 and b["x"] + b["width"] <= 390, (selector, b)
@@ -373,18 +401,59 @@ def test_the_phone_layout_fills_the_screen(browser: Any, app: str, host: str) ->
     visit.close()
 
 
-STYLE_PROPS = ["font-family", "font-size", "font-weight", "color", "background-color", "letter-spacing",
-               "line-height", "text-transform", "margin-top", "margin-left", "padding-top", "padding-left",
-               "border-top-width", "border-top-style", "border-top-color", "border-top-left-radius", "display",
-               "position", "box-sizing", "opacity", "width", "height", "outline-style", "fill"]
-STYLED = [".launcher", ".launcher svg", ".popup", ".chatrec", ".title", ".forget", ".close", ".log", ".input",
-          ".send", ".msg.user", ".msg.bot", ".msg.bot .text", ".card", ".card .name", ".card .meta", ".card .why",
-          ".card .up", ".card .down"]
+STYLE_PROPS = [
+    "font-family",
+    "font-size",
+    "font-weight",
+    "color",
+    "background-color",
+    "letter-spacing",
+    "line-height",
+    "text-transform",
+    "margin-top",
+    "margin-left",
+    "padding-top",
+    "padding-left",
+    "border-top-width",
+    "border-top-style",
+    "border-top-color",
+    "border-top-left-radius",
+    "display",
+    "position",
+    "box-sizing",
+    "opacity",
+    "width",
+    "height",
+    "outline-style",
+    "fill",
+]
+STYLED = [
+    ".launcher",
+    ".launcher svg",
+    ".popup",
+    ".chatrec",
+    ".title",
+    ".forget",
+    ".close",
+    ".log",
+    ".input",
+    ".send",
+    ".msg.user",
+    ".msg.bot",
+    ".msg.bot .text",
+    ".card",
+    ".card .name",
+    ".card .meta",
+    ".card .why",
+    ".card .up",
+    ".card .down",
+]
 
 
 def styles(page: Any) -> dict[str, Any]:
     """Computed styles of the widget's parts, and the boxes of both widgets' hosts."""
-    return page.evaluate("""([selectors, props]) => {
+    return page.evaluate(
+        """([selectors, props]) => {
         const out = {};
         const root = document.querySelector('chatrec-widget').shadowRoot;
         for (const sel of selectors) {
@@ -398,7 +467,9 @@ def styles(page: Any) -> dict[str, Any]:
         }
         const inline = document.querySelector('chatrec-chat').shadowRoot.querySelector('.chatrec');
         out['inline .chatrec'] = props.map(p => getComputedStyle(inline).getPropertyValue(p));
-        return out; }""", [STYLED, STYLE_PROPS])
+        return out; }""",
+        [STYLED, STYLE_PROPS],
+    )
 
 
 @browser_test
@@ -413,21 +484,27 @@ def test_the_host_pages_css_does_not_reach_the_widget(browser: Any, app: str, ho
         page.locator(f"{LAUNCHER} .input").blur()
         seen[name] = styles(page)
         if name == "host.html":
-            assert page.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(255, 0, 0)", \
+            assert page.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(255, 0, 0)", (
                 "the hostile CSS is in force on the page itself"
+            )
             shot(page, "widget-hostile-css.png")
-            for button in ("#logout", "#reset"):   # the host's hooks: the chatrec:reset event, window.chatrec.reset()
+            for button in ("#logout", "#reset"):  # the host's hooks: the chatrec:reset event, window.chatrec.reset()
                 assert token(page, app) is not None
                 page.locator(button).click()
-                page.wait_for_function(f"() => {view_js(LAUNCHER)}.querySelectorAll('.msg').length === 0",
-                                       timeout=10_000)
+                page.wait_for_function(
+                    f"() => {view_js(LAUNCHER)}.querySelectorAll('.msg').length === 0", timeout=10_000
+                )
                 assert token(page, app) is None and page.locator(f"{LAUNCHER} .hello").count() == 1
                 send(page, SPACE)
                 wait_done(page, replies=1)
         assert visit.origins() <= {host, app}, visit.origins()
         visit.close()
     plain, hostile = seen["plain.html"], seen["host.html"]
-    differ = {key: list(zip(STYLE_PROPS, plain[key], hostile[key])) for key in plain if plain[key] != hostile[key]}
+    differ = {
+        key: list(zip(STYLE_PROPS, plain[key], hostile[key], strict=False))
+        for key in plain
+        if plain[key] != hostile[key]
+    }
     differ = {key: [(p, a, b) for p, a, b in pairs if a != b] for key, pairs in differ.items()}
     assert not differ, differ
     assert plain["chatrec-chat"][:2] == [420, 520], "the inline chat takes the size its CSS variables give"
@@ -448,8 +525,8 @@ def test_a_page_on_an_origin_the_server_does_not_allow_is_refused(browser: Any, 
     page.wait_for_function(f"() => {view_js(LAUNCHER)}.querySelectorAll('.msg.error').length === 2", timeout=15_000)
     assert page.locator(f"{LAUNCHER} .card").count() == 0 and page.locator(f"{LAUNCHER} .msg.bot").count() == 0
     assert token(page, app) is None
-    page.locator(f"{INLINE} .msg.error[data-code='refused']").wait_for(timeout=15_000)   # the inline chat says so too
-    visit.console.clear()   # the refused calls are logged by the browser as errors: expected here
+    page.locator(f"{INLINE} .msg.error[data-code='refused']").wait_for(timeout=15_000)  # the inline chat says so too
+    visit.console.clear()  # the refused calls are logged by the browser as errors: expected here
     visit.close()
 
 
@@ -460,7 +537,7 @@ def test_the_embed_page_in_an_iframe(browser: Any, app: str, host: str) -> None:
     frame = next(f for f in page.frames if "/embed" in f.url)
     frame.wait_for_function("() => window.chatrec && window.chatrec.ready", timeout=30_000)
     box = frame.locator(INLINE).bounding_box()
-    assert box is not None and box["width"] >= 415 and box["height"] >= 635, box   # fills the frame
+    assert box is not None and box["width"] >= 415 and box["height"] >= 635, box  # fills the frame
     assert frame.locator(f"{INLINE} .title").inner_text() == "Film picks"
     send(frame, SPACE, scope=INLINE)
     wait_done(frame, replies=1, scope=INLINE)
@@ -473,7 +550,7 @@ def test_the_embed_page_in_an_iframe(browser: Any, app: str, host: str) -> None:
     shot(page, "widget-embed.png")
     assert frame.locator(LAUNCHER).count() == 0, "no launcher in the iframe page"
 
-    page.reload(wait_until="load")   # the iframe's own storage keeps the token: the history comes back
+    page.reload(wait_until="load")  # the iframe's own storage keeps the token: the history comes back
     frame = next(f for f in page.frames if "/embed" in f.url)
     frame.wait_for_function(f"() => {view_js(INLINE)}?.querySelectorAll('.msg.user').length === 2", timeout=30_000)
     assert frame.locator(f"{INLINE} .msg.user").all_inner_texts() == [SPACE, "More like these"]
@@ -482,14 +559,14 @@ def test_the_embed_page_in_an_iframe(browser: Any, app: str, host: str) -> None:
     wait_done(frame, replies=3, scope=INLINE)
     assert re.search(r"[\u4e00-\u9fff]", frame.locator(f"{INLINE} .msg.bot .text").last.inner_text())
 
-    frame.locator(f"{INLINE} .forget").click()   # asks first, then forgets
+    frame.locator(f"{INLINE} .forget").click()  # asks first, then forgets
     frame.locator(f"{INLINE} .confirm").wait_for(state="visible")
     frame.locator(f"{INLINE} .confirm .yes").click()
     frame.wait_for_function(f"() => {view_js(INLINE)}?.querySelectorAll('.msg').length === 0", timeout=10_000)
     page.reload(wait_until="load")
     frame = next(f for f in page.frames if "/embed" in f.url)
     frame.wait_for_function("() => window.chatrec && window.chatrec.ready", timeout=30_000)
-    page.wait_for_timeout(500)   # the history call, if any, has answered
+    page.wait_for_timeout(500)  # the history call, if any, has answered
     assert frame.locator(f"{INLINE} .msg").count() == 0, "forgotten: no history after a reload"
     assert visit.origins() <= {host, app}, visit.origins()
     visit.close()
@@ -503,30 +580,44 @@ def test_a_site_outside_the_allow_list_cannot_frame_the_embed_page(browser: Any,
     framed = [f for f in page.frames if f is not page.main_frame]
     assert len(framed) == 1
     assert framed[0].evaluate("() => Boolean(window.chatrec)") is False, "the chat loaded inside a stranger's page"
-    assert any("frame-ancestors" in m for m in visit.console), visit.console   # Chromium says why it refused
+    assert any("frame-ancestors" in m for m in visit.console), visit.console  # Chromium says why it refused
     assert app + "/widget.js" not in visit.requests
-    visit.console.clear()   # the refusal is logged by the browser as an error: expected here
+    visit.console.clear()  # the refusal is logged by the browser as an error: expected here
     visit.close()
 
 
-FAKE_REC = {"item_id": "x1", "title": "<img src=x onerror=\"window.pwned=1\">Orbit", "year": 2001, "kind": "movie",
-            "description": "", "why": "<b>because</b> of space", "score": 1.0}
+FAKE_REC = {
+    "item_id": "x1",
+    "title": '<img src=x onerror="window.pwned=1">Orbit',
+    "year": 2001,
+    "kind": "movie",
+    "description": "",
+    "why": "<b>because</b> of space",
+    "score": 1.0,
+}
 
 
 def fake_stream(route: Any) -> None:
     """A chat answer as the API sends it when the generator was busy, with markup in every text."""
     import json
 
-    final = {"reply": "<i>Quick</i> picks <script>window.pwned=2</script>", "language": "en", "source": "template",
-             "busy": True, "recommendations": [FAKE_REC]}
-    body = "".join(f"event: {e}\ndata: {json.dumps(d)}\n\n" for e, d in
-                   [("recommendations", [FAKE_REC]), ("delta", {"text": "<i>Quick</i>"}), ("final", final)])
+    final = {
+        "reply": "<i>Quick</i> picks <script>window.pwned=2</script>",
+        "language": "en",
+        "source": "template",
+        "busy": True,
+        "recommendations": [FAKE_REC],
+    }
+    body = "".join(
+        f"event: {e}\ndata: {json.dumps(d)}\n\n"
+        for e, d in [("recommendations", [FAKE_REC]), ("delta", {"text": "<i>Quick</i>"}), ("final", final)]
+    )
     route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=body)
 
 
 @browser_test
 def test_a_busy_reply_is_said_and_markup_is_shown_as_text(browser: Any, app: str) -> None:
-    visit = Host(browser, app + "/embed")   # same origin: the faked answer needs no CORS headers
+    visit = Host(browser, app + "/embed")  # same origin: the faked answer needs no CORS headers
     page = visit.page
     page.route("**/api/v1/chat", fake_stream)
     send(page, SPACE, scope=INLINE)
@@ -544,14 +635,21 @@ def test_a_busy_reply_is_said_and_markup_is_shown_as_text(browser: Any, app: str
 @pytest.fixture(scope="module")
 def writer_app(widget_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app with the packaged generator (the default one), over the same store, allowing the same origin."""
-    from chatrec.generation import load_generator
+    from chatrec.backends.factory import open_profiles
+    from chatrec.generators.loading import load_generator
 
-    settings = widget_engine.settings.with_(data_dir=tmp_path_factory.mktemp("writer"), generator="qwen2.5-0.5b",
-                                            generation_budget_s=60.0, generation_wait_s=60.0)
-    generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
-                               settings.generator_backend)
-    eng = Engine(settings, widget_engine.catalog, widget_engine.embedder, widget_engine.store,
-                 widget_engine.ingest_report, generator)
+    settings = widget_engine.settings.with_(
+        data_dir=tmp_path_factory.mktemp("writer"),
+        generator="qwen2.5-0.5b",
+        generation_budget_s=60.0,
+        generation_wait_s=60.0,
+    )
+    generator = load_generator(
+        settings.generator, settings.model_cache, settings.generator_threads, settings.generator_backend
+    )
+    eng = Engine(
+        settings, widget_engine.catalog, widget_engine.embedder, widget_engine.store, open_profiles(settings), generator
+    )
     eng.writer.warm()
     try:
         with serve(eng) as url:
@@ -570,7 +668,7 @@ def test_the_real_generator_streams_text(browser: Any, app: str, writer_app: str
     open_panel(page)
     send(page, SPACE)
     page.locator(f"{LAUNCHER} .msg.bot .card").first.wait_for(timeout=60_000)
-    lengths = []   # the reply's text as the browser shows it, while it streams
+    lengths = []  # the reply's text as the browser shows it, while it streams
     for _ in range(1200):
         state = page.evaluate(f"""() => {{ const v = {view_js(LAUNCHER)};
             return [v.dataset.state, v.querySelector('.msg.bot .text').textContent.length]; }}""")

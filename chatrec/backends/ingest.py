@@ -1,0 +1,109 @@
+"""Bring the vector store in line with a catalog: embed only new or changed items, delete removed ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+from chatrec.catalog.items import Catalog, Item, content_hash, item_text
+from chatrec.config import Settings
+from chatrec.errors import StoreCorruptedError
+from chatrec.ports import Embedder, VectorStore
+from chatrec.catalog.remembered import Choice, check_unrecorded, remember
+from chatrec.backends.chroma import ChromaStore, set_aside
+
+BATCH = 256
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingestion did; `embedded` is the number of items that went through the model."""
+
+    added: int
+    updated: int
+    deleted: int
+    unchanged: int
+    replaced: str = ""   # the catalog whose items this sync replaced ('' when it updated the folder's own)
+
+    @property
+    def embedded(self) -> int:
+        return self.added + self.updated
+
+    def __str__(self) -> str:
+        done = (f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
+                f"{self.unchanged} unchanged ({self.embedded} embedded)")
+        return f"{done}; it replaced {self.replaced}" if self.replaced else done
+
+
+def plan(catalog: Catalog, stored: dict[str, str], embedder_id: str) -> tuple[list[Item], list[Item], list[str], int]:
+    """(new items, changed items, ids to delete, unchanged count) from the stored content hashes."""
+    new: list[Item] = []
+    changed: list[Item] = []
+    for item in catalog:
+        old = stored.get(item.id)
+        if old is None:
+            new.append(item)
+        elif old != content_hash(item, embedder_id):
+            changed.append(item)
+    gone = [item_id for item_id in stored if item_id not in catalog]
+    return new, changed, gone, len(catalog) - len(new) - len(changed)
+
+
+def sync(store: VectorStore, catalog: Catalog, embedder: Embedder, progress: bool = True,
+         check: Callable[[dict[str, str]], None] | None = None) -> IngestReport:
+    """Idempotent: a second call with the same catalog embeds nothing. `check` sees the stored hashes before any
+    change and may refuse by raising."""
+    stored = store.stored_hashes()
+    if check is not None:
+        check(stored)
+    new, changed, gone, unchanged = plan(catalog, stored, embedder.id)
+    _embed_and_store(store, [*new, *changed], embedder, progress)
+    store.delete(gone)
+    return IngestReport(len(new), len(changed), len(gone), unchanged)
+
+
+def sync_catalog(store: VectorStore, catalog: Catalog, embedder: Embedder, settings: Settings, choice: Choice,
+                 progress: bool = True) -> IngestReport:
+    """`sync` to the chosen catalog (chatrec/catalog/remembered.py's `choose`, then `confirm`), then record it as the data
+    folder's catalog. A folder without a record whose store shares no item with the catalog is refused first."""
+    report = sync(store, catalog, embedder, progress,
+                  check=lambda stored: check_unrecorded(settings, choice, stored, catalog.items))
+    remember(settings.data_dir, choice, len(catalog))
+    return replace(report, replaced=choice.replacing)
+
+
+def _embed_and_store(store: VectorStore, items: Sequence[Item], embedder: Embedder, progress: bool) -> None:
+    if not items:
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(items), desc="Embedding items", unit="item", disable=not progress) as bar:
+        for start in range(0, len(items), BATCH):
+            batch = items[start : start + BATCH]
+            vectors = embedder.embed([item_text(it) for it in batch])
+            store.upsert(batch, vectors, [content_hash(it, embedder.id) for it in batch])
+            bar.update(len(batch))
+
+
+def open_for_rebuild(settings: Settings, embedder: Embedder) -> tuple[ChromaStore, Path | None]:
+    """An empty store to fill again: a healthy one is cleared; a damaged one is moved aside (kept) first.
+
+    Opening the store reads it in a child process first (store.check_readable), so a damaged index that would
+    crash Chroma is moved aside without ever being opened in this process."""
+    try:
+        store = ChromaStore(settings, embedder.id, embedder.dim)
+    except StoreCorruptedError:
+        return _fresh(settings, embedder)
+    try:
+        store.clear()
+    except StoreCorruptedError:
+        store.close()
+        return _fresh(settings, embedder)
+    return store, None
+
+
+def _fresh(settings: Settings, embedder: Embedder) -> tuple[ChromaStore, Path | None]:
+    """Move the damaged store aside (kept, never deleted) and open a new, empty one in its place."""
+    moved = set_aside(settings)
+    return ChromaStore(settings, embedder.id, embedder.dim), moved

@@ -1,0 +1,146 @@
+"""`SQLiteProfiles`: user profiles at rest in one SQLite file, each user's interest state and a log of timestamped
+events (the default `ProfileStore`, `profiles_url` sqlite:///PATH).
+
+Safe for several processes on one file: each state row carries a version, and `update` writes only over the version
+it read (optimistic concurrency), re-reading and re-applying the change when another process got there first.
+Forgetting overwrites what it deletes (`secure_delete`) and truncates the write-ahead log, so no copy of a
+forgotten user's text stays in any file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from chatrec.errors import ProfileBusyError, StoreCorruptedError
+from chatrec.ports import Event, StoredEvent
+from chatrec.users.interests import InterestState
+from chatrec.users.stored import state_from_json, state_to_json
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SCHEMA_VERSION = 2          # 1: no version column; 2: users.version (optimistic concurrency)
+ATTEMPTS = 50               # of one update racing other processes for the same user
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL, version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_user ON events (user_id, ts);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+"""
+
+
+class SQLiteProfiles:
+    """Thread-safe access to profiles.sqlite; every save is one transaction (a crash loses at most that turn)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA secure_delete=ON")   # deleted rows are overwritten, not left in free pages
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+            self._migrate()
+            self._db.execute("SELECT count(*) FROM users").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorruptedError(
+                f"The profile database {path} is damaged or not a chatrec database ({exc}). "
+                "Move it aside to start with empty profiles; chatrec never overwrites it."
+            ) from exc
+
+    def _migrate(self) -> None:
+        """Bring an older file forward (never reinterpret it): schema 1 had no version column."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
+        if "version" not in columns:
+            self._db.execute("ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def load(self, user_id: str, dim: int) -> InterestState | None:
+        return self._read(user_id, dim)[0]
+
+    def _read(self, user_id: str, dim: int) -> tuple[InterestState | None, int | None]:
+        """(state, version), or (None, None) for a user with no row."""
+        with self._lock:
+            row = self._db.execute("SELECT state, version FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        return (state_from_json(row[0], dim), int(row[1])) if row else (None, None)
+
+    def update(self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]],
+               now: float) -> T:
+        """Apply `change` to the user's current state and save it with its events, as one atomic step across
+        processes: if another process saved the user in between, read again and apply `change` again."""
+        for attempt in range(ATTEMPTS):
+            state, version = self._read(user_id, dim)
+            state = state or InterestState(dim=dim)
+            events, result = change(state)
+            if self._write(user_id, state, version, now, events):
+                return result
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))   # jittered back-off: let the other writer finish
+        raise ProfileBusyError(f"the profile of {user_id!r} changed {ATTEMPTS} times while this update was applied")
+
+    def _write(self, user_id: str, state: InterestState, version: int | None, now: float, events: list[Event]) -> bool:
+        """Save over `version` (None: there was no row); False when the row is no longer at that version."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if version is None:
+                    done = self._db.execute(
+                        "INSERT INTO users (user_id, state, updated, version) VALUES (?, ?, ?, 1) "
+                        "ON CONFLICT(user_id) DO NOTHING", (user_id, state_to_json(state), now)).rowcount
+                else:
+                    done = self._db.execute(
+                        "UPDATE users SET state = ?, updated = ?, version = version + 1 WHERE user_id = ? AND version = ?",
+                        (state_to_json(state), now, user_id, version)).rowcount
+                if done:
+                    self._db.executemany(
+                        "INSERT INTO events (user_id, ts, kind, payload) VALUES (?, ?, ?, ?)",
+                        [(user_id, now, kind, json.dumps(payload, ensure_ascii=False)) for kind, payload in events])
+                self._db.execute("COMMIT")
+                return bool(done)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @property
+    def location(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def events(self, user_id: str) -> list[StoredEvent]:
+        with self._lock:
+            rows = self._db.execute("SELECT ts, kind, payload FROM events WHERE user_id = ? ORDER BY id", (user_id,)).fetchall()
+        return [(ts, kind, json.loads(payload)) for ts, kind, payload in rows]
+
+    def forget(self, user_id: str) -> None:
+        """Delete the user's row and events, overwriting them on disk, and empty the write-ahead log."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+                self._db.execute("DELETE FROM events WHERE user_id = ?", (user_id,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:   # another process is reading: the log is emptied by the next checkpoint that gets through
+            log.warning("forget: the profile log could not be truncated now (another process is reading it)")
+
+    def prune_events(self, before: float) -> int:
+        """Delete every user's events older than `before` (Unix seconds), overwritten on disk; how many went."""
+        with self._lock:
+            return int(self._db.execute("DELETE FROM events WHERE ts < ?", (before,)).rowcount)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

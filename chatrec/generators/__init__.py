@@ -1,0 +1,1 @@
+"""Generators: llama.cpp and transformers backends, GPU batching, thread choice, packaged weights."""

@@ -1,0 +1,1 @@
+"""Offline work: metrics, `chatrec eval`, the datasets it reads, and training the query adapter."""

@@ -1,0 +1,1 @@
+"""The one ranking pipeline: candidates, terms, weights, order, collaborative model, query adapter."""

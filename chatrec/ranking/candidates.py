@@ -1,0 +1,61 @@
+"""Candidates for one turn: store neighbours of the query, named items, collaborative neighbours, items sharing
+people with the named ones, and the most popular items; filtered by the conversation's kind and constraints."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from chatrec.catalog.items import Item
+from chatrec.reading.critiques import NOT_FOR_FAMILIES
+from chatrec.users.interests import InterestState
+from chatrec.reading.lexicon import canonical_genre
+from chatrec.ranking.signals import PeopleIndex, shared_people
+
+NEIGHBOUR_CANDIDATES = 100   # collaborative and shared-people neighbours joined to the store's answer
+POPULAR_CANDIDATES = 100
+
+
+def excluded_by(items: dict[str, Item], genres: Iterable[str], people: Iterable[str]) -> set[str]:
+    """Items carrying an avoided genre (in any of its catalog spellings) or person: the conversation's hard
+    constraints."""
+    genres, people = set(genres), set(people)
+    if not genres and not people:
+        return set()
+    return {
+        it.id for it in items.values()
+        if genres.intersection(map(canonical_genre, it.genres)) or people.intersection(it.creators)
+        or people.intersection(it.cast)
+    }
+
+
+def fits(item: Item, state: InterestState, kind: str | None) -> bool:
+    """The item meets the conversation's constraints: kind, years, language, suitable for a family."""
+    if kind is not None and item.kind != kind:
+        return False
+    if state.year_min is not None and (item.year is None or item.year < state.year_min):
+        return False
+    if state.year_max is not None and (item.year is None or item.year > state.year_max):
+        return False
+    if state.item_language is not None and item.language != state.item_language:
+        return False
+    return not (state.family and any(canonical_genre(g) in NOT_FOR_FAMILIES for g in item.genres))
+
+
+def shared_with(index: PeopleIndex, ids: Sequence[str], row: dict[str, int], seeds: dict[str, float]) -> tuple[np.ndarray, list[str]]:
+    """The `people` term for every catalog row, and the items scoring highest on it (best first, above 0)."""
+    rows = {row[i]: w for i, w in seeds.items() if i in row}
+    scores = shared_people(index, rows)
+    found = np.flatnonzero(scores)
+    if len(found) > NEIGHBOUR_CANDIDATES:
+        found = found[np.argpartition(-scores[found], NEIGHBOUR_CANDIDATES - 1)[:NEIGHBOUR_CANDIDATES]]
+    best = found[np.argsort(-scores[found], kind="stable")]
+    return scores, [ids[r] for r in best]
+
+
+def gather(store_hits: dict[str, float], named: Sequence[str], neighbours: Sequence[str], sharing: Sequence[str],
+           popular: Sequence[str], allowed) -> list[str]:  # noqa: ANN001 - allowed: Callable[[str], bool]
+    """Every candidate once, the store's answer first: the union of the sources, less what is not allowed."""
+    extra = [*named, *list(neighbours)[:NEIGHBOUR_CANDIDATES], *sharing, *list(popular)[:POPULAR_CANDIDATES]]
+    return [i for i in dict.fromkeys([*store_hits, *extra]) if allowed(i)]

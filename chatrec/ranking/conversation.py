@@ -1,0 +1,90 @@
+"""The conversation so far, as the ranker reads it: the text to embed, the items each side named, what was asked for.
+
+A conversation is a list of utterances, each from the seeker (the user) or the recommender (chatrec's own turns in
+chat, the other person's lines in a dialogue given to `Engine.rank`). Reading it is a pure function of the
+utterances' `Understanding`s, so chat and `rank` read the same conversation the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from chatrec.ranking.signals import mention_weights
+from chatrec.reading.understanding import Understanding
+
+CONTEXT_WINDOW = 4      # utterances read together as the conversation's text (measured on ReDial: 2-6 all close)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One line of the conversation."""
+
+    side: str                            # "seeker" or "recommender"
+    u: Understanding
+    shown: tuple[str, ...] = ()          # chatrec's recommendations in that turn
+
+
+@dataclass
+class View:
+    """What the ranker needs from the conversation."""
+
+    text: str = ""                                            # the recent utterances' positive text, joined
+    mentioned: list[str] = field(default_factory=list)        # every named item, first mention first (either side)
+    seeker: dict[str, float] = field(default_factory=dict)    # item -> recency weight of the seeker's latest mention
+    known: dict[str, float] = field(default_factory=dict)     # seeker mentions not asked about (the user knows them)
+    recommender: dict[str, float] = field(default_factory=dict)
+    shown: dict[str, float] = field(default_factory=dict)     # chatrec's own earlier recommendations, by recency
+    genres: list[str] = field(default_factory=list)           # asked for (the latest message that names any leads)
+    people: list[str] = field(default_factory=list)
+    decades: list[int] = field(default_factory=list)
+    critiques: tuple[str, ...] = ()                           # of the latest seeker message only
+
+    @property
+    def seeds(self) -> dict[str, float]:
+        """Every item either side named -> its largest recency weight (collaborative and people neighbours)."""
+        seeds = dict(self.recommender)
+        for item, w in self.seeker.items():
+            seeds[item] = max(seeds.get(item, 0.0), w)
+        return seeds
+
+
+def leads(latest: Understanding, earlier: Sequence[Understanding]) -> bool:
+    """The latest message changes the subject: it asks for another kind or other genres than before, or turns away
+    from something. The conversation's text then starts at it (older names still count, by recency)."""
+    kind = next((u.kind for u in reversed(earlier) if u.kind), None)
+    genres = next((set(u.liked_genres) for u in reversed(earlier) if u.liked_genres), set())
+    return bool((latest.kind and latest.kind != kind) or (latest.liked_genres and set(latest.liked_genres) != genres)
+                or latest.soft_avoided_genres or latest.family or latest.critiques)
+
+
+def read(utterances: Sequence[Utterance], decay: float, restart: bool = True) -> View:
+    """Read a conversation whose last utterance is the seeker's latest."""
+    view = View()
+    spoken = [(i, x) for i, x in enumerate(utterances) if x.u.positive_text.strip() or x.u.mentioned or x.shown]
+    last = len(utterances) - 1
+    texts = [x.u.positive_text for _, x in spoken if x.u.positive_text.strip()]
+    window = texts[-CONTEXT_WINDOW:]
+    seekers = [x for x in utterances if x.side == "seeker"]
+    if restart and len(seekers) > 1 and seekers[-1].u.positive_text.strip() and \
+            leads(seekers[-1].u, [x.u for x in seekers[:-1]]):
+        window = [seekers[-1].u.positive_text]
+    view.text = " ".join(window).strip()
+    view.mentioned = list(dict.fromkeys(m for _, x in spoken for m in x.u.mentioned))
+    for index, x in spoken:
+        weight = float(mention_weights([last - index], decay)[0])
+        for item in x.u.mentioned:
+            side = view.seeker if x.side == "seeker" else view.recommender
+            side[item] = max(side.get(item, 0.0), weight)
+            if x.side == "seeker" and item not in x.u.asked:
+                view.known[item] = max(view.known.get(item, 0.0), weight)
+            elif x.side == "seeker":
+                view.known.pop(item, None)
+        for item in x.shown:
+            view.shown[item] = max(view.shown.get(item, 0.0), weight)
+    said = [x.u for x in seekers]
+    view.genres = next((list(u.liked_genres) for u in reversed(said) if u.liked_genres), [])
+    view.decades = next((list(u.decades) for u in reversed(said) if u.decades), [])
+    view.people = list(dict.fromkeys(p for u in said for p in u.liked_people))
+    view.critiques = said[-1].critiques if said else ()
+    return view

@@ -1,0 +1,198 @@
+"""The one ranking pipeline behind `Engine.chat`, `Engine.chat_stream` and `Engine.rank`.
+
+A user's state (interest vectors, feedback, avoidances, constraints and the conversation so far) becomes a query
+vector; `candidates` gathers the items worth scoring, `terms` scores each of them on every signal, and `order`
+weighs the terms, drops exclusions and orders the rest: MMR for chat, pure order for `rank`. `rank(context)` is the
+same pipeline on a fresh state fed the context, so offline evaluation scores exactly what chat serves.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from chatrec.ranking import candidates as cand
+from chatrec.ranking import conversation
+from chatrec.ranking import terms
+from chatrec.ranking.adapter import Adapter
+from chatrec.catalog.items import Item
+from chatrec.ranking.collaborative import Collaborative
+from chatrec.config import Settings
+from chatrec.reading.critiques import ATTRIBUTES
+from chatrec.users.interests import InterestState, blend, normalise, recency_weights, weighted_signal
+from chatrec.ranking.item_vectors import ItemVectors
+from chatrec.ranking.order import RankInput, Scored
+from chatrec.ranking.signals import log_counts, people_index
+from chatrec.ports import VectorStore
+from chatrec.users.tracker import Tracker
+from chatrec.reading.understanding import Understanding
+
+Observer = Callable[[RankInput, set[str]], None]   # a chat turn's inputs and what chat left out
+
+
+def chat_order(given: RankInput, weights: dict[str, float], k: int, lam: float, drop: set[str]) -> list[Scored]:
+    """Chat's order of the inputs: MMR-diversified, without `drop` while other items remain (then shown again
+    rather than nothing)."""
+    chosen = given.diverse(weights, k, lam, drop)
+    if len(chosen) < k and drop:
+        taken = {c.item_id for c in chosen}
+        chosen += [c for c in given.diverse(weights, k, lam) if c.item_id not in taken][: k - len(chosen)]
+    return chosen
+
+
+class Ranker:
+    """State and conversation in, ranked items out; one instance per engine (thread-safe: no per-call state)."""
+
+    def __init__(self, settings: Settings, store: VectorStore, vectors: ItemVectors, items: dict[str, Item],
+                 tracker: Tracker, read: Callable[[str], Understanding], collaborative: Collaborative | None = None,
+                 adapter: Adapter | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.vectors = vectors
+        self.items = items
+        self.tracker = tracker
+        self.read = read
+        self.collaborative = collaborative
+        self.adapter = adapter
+        self.observe: Observer | None = None   # shown every chat turn's inputs (offline replay keeps them for --tune)
+        self._ids = list(items)
+        self._row = {item: row for row, item in enumerate(self._ids)}
+        self._people = people_index([(*items[i].creators, *items[i].cast) for i in self._ids])
+        counts = collaborative.counts if collaborative is not None else None
+        self._pop = dict(zip(collaborative.ids, log_counts(counts))) if collaborative is not None else \
+            dict(zip(self._ids, log_counts(np.array([items[i].popularity or 0.0 for i in self._ids]))))
+        self._popular_order: list[str] | None = None
+        self._directions: dict[str, np.ndarray] = {}
+        vectors.preload(self._ids)
+
+    # -- the state a context gives (rank) ------------------------------------------------------------------
+    def state_for(self, context: Sequence[str]) -> InterestState:
+        """A fresh user fed the context, seeker first and turns alternating (the last line is the seeker's)."""
+        state = InterestState(dim=self.store.dim)
+        last = len(context) - 1
+        for index, line in enumerate(context):
+            text = line[: self.settings.max_message_chars] if line else ""
+            if (last - index) % 2 == 0:
+                self.tracker.hear(state, text, self.read(text), 0.0)
+            else:
+                self.tracker.answered(state, text, (), 0.0)
+        return state
+
+    def rank(self, context: Sequence[str], k: int) -> list[str]:
+        return self.top(self.terms(context), self.settings.term_weights, k)
+
+    def terms(self, context: Sequence[str]) -> RankInput:
+        """Every term of every candidate for a context (what offline evaluation and its ablations re-weight)."""
+        return self.inputs(self.state_for(context))
+
+    # -- the pipeline ----------------------------------------------------------------------------------------
+    def view(self, state: InterestState) -> conversation.View:
+        utterances = [conversation.Utterance(e["side"], self.read(e.get("text", "")), tuple(e.get("shown", ())))
+                      for e in state.dialogue]
+        return conversation.read(utterances, self.settings.mention_recency, self.settings.topic_restart)
+
+    def query(self, state: InterestState, view: conversation.View, use_adapter: bool = True) -> np.ndarray:
+        """The query vector: the conversation's recent text and the items it names (recent ones weigh more) and
+        the user's liked items, steadied by long-term taste from earlier sessions, adapted, then moved along the
+        latest message's critiques."""
+        s = self.settings
+        named = [m for m in view.mentioned if m in self.items]
+        liked = [i for i in state.liked if i in self.items and i not in named]
+        vectors = self.vectors([*named, *liked])
+        named = [m for m in named if m in vectors]
+        parts = ([self.tracker.embed([view.text])[0]] if view.text else []) + [vectors[m] for m in named]
+        weights = ([1.0] if view.text else []) + list(s.mention_weight * recency_weights(len(named), s.mention_recency))
+        parts += [vectors[i] for i in liked if i in vectors]
+        weights += [s.mention_weight / max(len(named), 1)] * (len(parts) - len(weights))
+        q = weighted_signal(np.vstack(parts), np.array(weights)) if parts else np.zeros(self.store.dim, np.float32)
+        q = blend(q, state.long, s.long_weight) if np.any(state.long) else q
+        if use_adapter and self.adapter is not None:
+            q = self.adapter(q)
+        moves = [ATTRIBUTES[c].sign * self._direction(c) for c in view.critiques if c in ATTRIBUTES]
+        if moves and np.any(q) and s.w_critique > 0:
+            q = normalise(q + s.w_critique * np.sum(moves, axis=0))
+        return q
+
+    def inputs(self, state: InterestState) -> RankInput:
+        """Candidates and every term for them, from the user's state and conversation."""
+        s = self.settings
+        view = self.view(state)
+        q = self.query(state, view)
+        hard = set(state.rejected) | cand.excluded_by(self.items, state.avoid_genres, state.avoid_people)
+        kind = state.kind
+        hits = self.store.query(q, s.rank_candidates, exclude=sorted(hard), kind=kind, with_vectors=False) if np.any(q) else []
+        text = {h.item_id: h.score for h in hits if h.item_id in self.items}
+        seeds = view.seeds
+        neighbours = self._neighbours(seeds)
+        people, sharing = cand.shared_with(self._people, self._ids, self._row, seeds)
+        named = [*view.mentioned, *[i for i in state.liked if i in self.items]]
+
+        def gather(kind: str | None) -> list[str]:
+            return cand.gather(text, named, list(neighbours), sharing, self._popular(),
+                               lambda i: i in self.items and i not in hard and cand.fits(self.items[i], state, kind))
+
+        found = gather(kind)
+        if kind is not None and len(found) < s.k:   # too few of that kind: widen rather than come back empty
+            found = gather(None)
+        if not found:
+            return RankInput([], {}, view.mentioned, hard, np.zeros((0, self.store.dim), np.float32), q)
+        vectors = self.vectors.matrix(found)
+        if np.any(q):
+            text.update({i: float(v @ q) for i, v in zip(found, vectors) if i not in text})
+        liked = self.vectors.matrix([i for i in state.liked if i in self.items])
+        values = terms.compute(found, self.items, view, state, text, vectors, self._pop, neighbours,
+                               people[[self._row[i] for i in found]], liked)
+        return RankInput(found, values, view.mentioned, hard, vectors, q)
+
+    def top(self, given: RankInput, weights: dict[str, float], k: int) -> list[str]:
+        """The best `k` items in pure order; a conversation that says too little to fill `k` is topped up with
+        popular items."""
+        ranked = given.ranked(weights, k)
+        if len(ranked) < k:
+            taken = set(ranked) | given.excluded
+            ranked += [i for i in self.popular() if i not in taken][: k - len(ranked)]
+        return ranked
+
+    def recommend(self, state: InterestState, k: int) -> tuple[list[Scored], RankInput]:
+        """Chat's `k` items: the same inputs, MMR-diversified, less what `chat_drop` leaves out while others remain."""
+        given = self.inputs(state)
+        drop = self.chat_drop(state, given)
+        if self.observe is not None:
+            self.observe(given, drop)
+        return chat_order(given, self.settings.term_weights, k, self.settings.mmr_lambda, drop), given
+
+    def chat_drop(self, state: InterestState, given: RankInput) -> set[str]:
+        """What chat leaves out beyond the exclusions (the policy measured in docs/evaluation.md, "Replay"): items
+        the user named as known or liked (`exclude_known`), and items already shown when the latest message asks
+        for more or others (`exclude_shown`); never an item the latest message asks about."""
+        latest = next((self.read(e.get("text", "")) for e in reversed(state.dialogue) if e["side"] == "seeker"), None)
+        drop: set[str] = set()
+        if self.settings.exclude_known:
+            drop |= set(state.seen) | set(state.liked)
+        if self.settings.exclude_shown and latest is not None and latest.wants_new:
+            drop |= set(state.shown)
+        return drop - set(latest.asked if latest else ())
+
+    def popular(self) -> list[str]:
+        """The whole catalog by popularity (interaction counts, else the catalog's field; ties in catalog order)."""
+        if self._popular_order is None:
+            self._popular_order = sorted(self.items, key=lambda i: -self._pop.get(i, 0.0))
+        return self._popular_order
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _popular(self) -> list[str]:
+        """The most popular items (every conversation's candidates; the catalog's first items when it has no
+        popularity at all, so that a constraint-only opening still has picks)."""
+        return self.popular()[: cand.POPULAR_CANDIDATES]
+
+    def _direction(self, critique: str) -> np.ndarray:
+        if critique not in self._directions:
+            self._directions[critique] = normalise(self.tracker.embed([ATTRIBUTES[critique].direction])[0])
+        return self._directions[critique]
+
+    def _neighbours(self, seeds: dict[str, float]) -> dict[str, float]:
+        if self.collaborative is None:
+            return {}
+        found = self.collaborative.similar(seeds)
+        return dict(sorted(found.items(), key=lambda kv: -kv[1]))

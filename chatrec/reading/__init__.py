@@ -1,0 +1,1 @@
+"""Reading a message: language, the genre and mood lexicon, critiques, and what a message says."""

@@ -1,0 +1,469 @@
+"""Understanding a message without a language model: mentioned titles, negations, kinds, genres and interest words."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable
+
+from rapidfuzz import fuzz, process
+
+from chatrec.catalog.items import Item
+from chatrec.reading.critiques import ATTRIBUTES, find_critiques, find_item_language, find_years, wants_family
+from chatrec.reading.language import CJK, detect_language
+from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_PATTERNS, KIND_WORDS, ZH_FILLERS, canonical_genre
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
+CLAUSE_END = r"(?=[,.;:!?，。；：！？、]|\s+(?:and|but|or|please|though)\b|和|但|也|$)"
+EN_NEGATION = re.compile(
+    r"\b(?:not(?!\s+(?:yet|seen|heard|watched|read|sure|been|had|have|done|able|really|quite|much|many|that|very|so|too|only|just|bad)\b)|"
+    r"no(?:\s+more)?|nothing(?:\s+(?:with|by|from|starring|featuring|about|like))?|without|except|"
+    r"anything\s+but|none\s+of|avoid|skip|hate|dislike|(?:do\s+not|don't|dont)\s+(?:want|like|need|show\s+me))\s+"
+    r"(?P<what>.+?)" + CLAUSE_END,
+    re.IGNORECASE,
+)
+ZH_NEGATION = re.compile(r"(?:不要|不想要|不想看|不看|别再?给我|别推荐|别再|不喜欢|讨厌|除了|不需要)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)")
+# turning away for now ("tired of", "enough", "看腻了"): interest moves away and the genre is avoided softly
+EN_TURN_AWAY = re.compile(
+    r"\b(?:tired of|sick of|bored (?:of|with)|fed up with|done with|had enough of|enough of|enough with)\s+(?P<what>.+?)"
+    + CLAUSE_END + r"|(?:^|(?<=[.!?,;] ))enough\s+(?P<enough>.+?)" + CLAUSE_END
+    + r"|\bno more\s+(?P<later>.+?)\s+for (?:now|a while|tonight)",
+    re.IGNORECASE,
+)
+ZH_TURN_AWAY = re.compile(
+    r"(?:不想再看|不想再要|不想再读|厌倦了|受够了|腻了)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)"
+    r"|(?P<before>[\u4e00-\u9fff]{1,8}?)(?:看腻了|看够了|读腻了|看烦了|腻了|受够了)"
+)
+QUESTION_LEAD = re.compile(
+    r"\b(?:have|has|did|do)\s+you\s+(?:ever\s+)?(?:seen|watched|read|heard of|tried)\b|\bwhat about\b|\bhow about\b|"
+    r"\b(?:haven'?t|have not|never|not)\s+(?:yet\s+)?(?:seen|watched|read|heard of)\b|\bis it (?:any )?good\b|"
+    r"\bheard (?:good things )?(?:of|about)\b|\b(?:want|wanted|meaning|plan|planning|going) to (?:see|watch|read)\b|"
+    r"\bon my (?:list|watchlist)\b|\b(?:have|has)\s+yet\s+to\b|\bstill (?:need|have) to (?:see|watch|read)\b|"
+    r"\bheard\b|\b(?:sounds|looks)\s+(?:really\s+|so\s+)?(?:good|great|interesting|fun|cool|awesome|amazing)\b|"
+    r"\b(?:will|i'?ll|gonna|going to)\s+(?:check|look|watch|see)\b|\bcheck (?:it|that|them) out\b|"
+    r"没看过|没读过|看过吗|读过吗|怎么样|想看|打算看|听说|听起来",
+    re.IGNORECASE,
+)
+REFERENCE = re.compile(r"\b(?:the|that|this)\s+(?:book|novel|movie|film|series|show)\b|那部电影|那本书", re.I)
+WANTS_NEW = re.compile(r"\b(?:more|other|others|another|else|different|new ones?|anything new|instead)\b|"
+                       r"另外|别的|其他|换一批|换几|换个|更多|还有什么|还有吗|再来|再推荐", re.I)
+SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+FILLER_EN = re.compile(
+    r"\b(?:any|anything|more|some|the|a|an|movies?|films?|books?|novels?|shows?|series|stuff|things?|ones?|"
+    r"with|by|from|about|starring|featuring|too|please|again|at all|really|very|so)\b",
+    re.IGNORECASE,
+)
+
+
+def norm(text: str) -> str:
+    """Lower case, accents and punctuation folded, spaces collapsed: the form titles are matched in."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("&", " and ")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(WORD.findall(text.replace("'", "").replace("’", "")))
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What one message says, as data the tracker and recommender can use."""
+
+    language: str
+    positive_text: str                      # the message with negated clauses cut out (what to embed)
+    mentioned: tuple[str, ...] = ()          # item ids named positively
+    avoided_items: tuple[str, ...] = ()      # item ids named in a negation
+    liked_genres: tuple[str, ...] = ()
+    avoided_genres: tuple[str, ...] = ()
+    avoided_people: tuple[str, ...] = ()
+    negative_phrases: tuple[str, ...] = ()   # negated words that matched nothing in the catalog
+    kind: str | None = None
+    terms: tuple[str, ...] = ()              # interest words, for explanations and the profile
+    liked_people: tuple[str, ...] = ()       # full names of creators or cast asked for
+    decades: tuple[int, ...] = ()            # decades asked for ('80s' -> 1980)
+    asked: tuple[str, ...] = ()              # named items asked about ("have you seen X?"): not known to the user
+    soft_avoided_genres: tuple[str, ...] = ()  # turned away from for now ("tired of scary stuff")
+    critiques: tuple[str, ...] = ()          # "funnier", "lighter", "older", ... (see `critiques`)
+    year_min: int | None = None              # constraints stated in this message
+    year_max: int | None = None
+    item_language: str | None = None
+    family: bool = False                     # for the whole family / for kids
+    wants_new: bool = False                  # asks for more or other items than those shown ("any others?")
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    item_id: str
+
+
+class TitleIndex:
+    """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.all_items = list(items)
+        self.by_title: dict[str, list[Item]] = {}
+        for item in self.all_items:
+            for title in (item.title, *item.aliases):
+                key = norm(title)
+                if key:
+                    self.by_title.setdefault(key, []).append(item)
+        self.max_words = max((len(k.split()) for k in self.by_title), default=1)
+        self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
+        # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
+        # character, a genre word, or two characters that other items' descriptions use as a plain word.
+        genre_words = {w for words in GENRE_WORDS.values() for w in words}
+        self.bracket_only = {k for k in self.cjk_titles if len(k) == 1 or k in genre_words
+                             or (len(k) == 2 and self._used_as_word(k) >= 2)}
+        self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
+
+    def _used_as_word(self, key: str) -> int:
+        """How many descriptions of items not titled with `key` contain it."""
+        return sum(key in unicodedata.normalize("NFKC", it.description) for it in self.all_items
+                   if not any(key in norm(t) for t in (it.title, *it.aliases)))
+
+    def find(self, text: str, fuzzy: bool = True) -> list[str]:
+        """Item ids mentioned in `text`, in order of appearance, each once."""
+        return list(dict.fromkeys(s.item_id for s in self.spans(text, fuzzy)))
+
+    def spans(self, text: str, fuzzy: bool = True) -> list[_Span]:
+        """Where titles stand in `text`, in order."""
+        spans = self._exact(text)
+        spans += self._cjk(text, spans)
+        if fuzzy:
+            spans += self._fuzzy(text, spans)
+        return sorted(spans, key=lambda s: s.start)
+
+    def _pick(self, key: str, year: int | None) -> Item | None:
+        items = self.by_title.get(key, [])
+        if year is not None:
+            same = [it for it in items if it.year == year]
+            return same[0] if same else None
+        if not items:
+            return None
+        return max(items, key=lambda it: it.popularity or 0.0)
+
+    def _words(self, text: str) -> list[re.Match[str]]:
+        return [m for m in WORD.finditer(text) if not CJK.search(m.group())]
+
+    def _exact(self, text: str) -> list[_Span]:
+        words = self._words(text)
+        spans: list[_Span] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self.max_words, len(words) - i), 0, -1):
+                start, end = words[i].start(), words[i + n - 1].end()
+                key = norm(text[start:end])
+                year_match = YEAR_AFTER.match(text[end:])
+                year = int(year_match.group(1)) if year_match else None
+                if key not in self.by_title or not self._plausible(text[start:end], n, year):
+                    continue
+                item = self._pick(key, year) or (self._pick(key, None) if year else None)
+                if item:
+                    spans.append(_Span(start, end, item.id))
+                    i += n - 1
+                    break
+            i += 1
+        return spans
+
+    @staticmethod
+    def _plausible(span: str, n_words: int, year: int | None) -> bool:
+        """A one-word title counts only when capitalised or dated, so 'it' or 'up' in a sentence are not films."""
+        if n_words > 1 or year is not None:
+            return True
+        return span[:1].isupper() and len(span) >= 3 and span.lower() not in EN_STOPWORDS
+
+    def _cjk(self, text: str, taken: list[_Span]) -> list[_Span]:
+        spans: list[_Span] = []
+        lowered = unicodedata.normalize("NFKC", text).lower()
+        for key in self.cjk_titles:
+            at = lowered.find(key)
+            if key in self.bracket_only:
+                at = next((m.start() + 1 for m in re.finditer(rf"[《“「『\"]{re.escape(key)}[》”」』\"]", lowered)), -1)
+            if at < 0 or any(s.start <= at < s.end for s in [*taken, *spans]):
+                continue
+            year_match = YEAR_AFTER.match(lowered[at + len(key):])
+            item = self._pick(key, int(year_match.group(1)) if year_match else None) or self._pick(key, None)
+            if item:
+                spans.append(_Span(at, at + len(key), item.id))
+        return spans
+
+    def _fuzzy(self, text: str, taken: list[_Span]) -> list[_Span]:
+        words = self._words(text)
+        free = [w for w in words if not any(s.start <= w.start() < s.end for s in taken)]
+        spans: list[_Span] = []
+        for n in range(min(self.max_words, 6), 0, -1):
+            for i in range(len(free) - n + 1):
+                chunk = free[i : i + n]
+                if chunk[-1].start() - chunk[0].end() > 40 * n:
+                    continue
+                start, end = chunk[0].start(), chunk[-1].end()
+                if any(s.start < end and start < s.end for s in spans):
+                    continue
+                key = norm(text[start:end])
+                if len(key) < 8:
+                    continue
+                found = process.extractOne(key, self.fuzzy_keys, scorer=fuzz.ratio, score_cutoff=88)
+                if found:
+                    item = self._pick(found[0], None)
+                    if item:
+                        spans.append(_Span(start, end, item.id))
+        return spans
+
+
+class PeopleIndex:
+    """Creators and cast by full name and, when unambiguous enough, by surname ('Nolan')."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.names: dict[str, str] = {}
+        self.cjk: dict[str, str] = {}
+        for item in items:
+            for person in (*item.creators, *item.cast):
+                full = norm(person)
+                if not full:
+                    continue
+                if CJK.search(full):
+                    self.cjk.setdefault(full, person)
+                    continue
+                self.names.setdefault(full, person)
+                parts = full.split()
+                if len(parts) > 1 and len(parts[-1]) >= 4 and parts[-1] not in EN_STOPWORDS:
+                    self.names.setdefault(parts[-1], person)
+
+    def find(self, text: str, full_names_only: bool = False) -> list[str]:
+        """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
+        key = norm(text)
+        words = key.split()
+        found: list[str] = []
+        used = [False] * len(words)
+        for n in (4, 3, 2) if full_names_only else (4, 3, 2, 1):
+            for i in range(len(words) - n + 1):
+                if any(used[i : i + n]):
+                    continue
+                person = self.names.get(" ".join(words[i : i + n]))
+                if person is not None:
+                    found.append(person)
+                    used[i : i + n] = [True] * n
+        found += [person for name, person in self.cjk.items() if name in key]
+        return list(dict.fromkeys(found))
+
+
+DECADE = re.compile(r"(?<![\w'’])(?:19([5-9])0|20([01])0|['’]?([5-9])0)['’]?s\b", re.IGNORECASE)
+
+
+def find_decades(text: str) -> list[int]:
+    """Decades named like '80s', "'90s", '1990s' or '2000s' (1950-2010), as their first year."""
+    out = []
+    for m in DECADE.finditer(text):
+        if m.group(1):
+            out.append(1900 + 10 * int(m.group(1)))
+        elif m.group(2):
+            out.append(2000 + 10 * int(m.group(2)))
+        else:
+            out.append(1900 + 10 * int(m.group(3)))
+    return list(dict.fromkeys(out))
+
+
+def find_genres(text: str, known: set[str]) -> list[str]:
+    """Catalog genres named in `text` through their English or Chinese words."""
+    key = f" {norm(text)} "
+    found = []
+    for genre, words in GENRE_WORDS.items():
+        if genre in known and any((w in key) if CJK.search(w) else (f" {w} " in key) for w in words):
+            found.append(genre)
+    return found
+
+
+def find_kind(text: str, known: set[str]) -> str | None:
+    """The one kind of item asked for ('movie', 'book', ...), if the message names exactly one ("the book Dune"
+    names a title, not what is asked for)."""
+    text = REFERENCE.sub(" ", text)
+    key = f" {norm(text)} "
+    kinds = {kind for kind, words in KIND_WORDS.items() if kind in known and any(
+        (w in key) if CJK.search(w) else (f" {w} " in key) for w in words)}
+    kinds |= {kind for kind, pattern in KIND_PATTERNS.items() if kind in known and pattern.search(text)}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def asked_about(text: str, spans: list[_Span]) -> list[str]:
+    """Items named in a question or as not yet seen ("Have you seen X?", "I haven't read X"): the user does not know
+    them, so they may be recommended."""
+    asked: list[str] = []
+    for sentence in SENTENCE.finditer(text):
+        inside = [s.item_id for s in spans if sentence.start() <= s.start < sentence.end()]
+        if inside and (sentence.group().rstrip().endswith(("?", "？")) or QUESTION_LEAD.search(sentence.group())):
+            asked += inside
+    return list(dict.fromkeys(asked))
+
+
+def split_turns(message: str) -> tuple[str, list[str], list[str]]:
+    """(the message without its negated and turned-away clauses, the negated phrases, the turned-away phrases)."""
+    hard: list[str] = []
+    soft: list[str] = []
+
+    def cut_into(found: list[str]):  # type: ignore[no-untyped-def]
+        def cut(match: re.Match[str]) -> str:
+            what = next((g for g in match.groups() if g), "")
+            found.append(what.strip())
+            return " "
+        return cut
+
+    text = ZH_TURN_AWAY.sub(cut_into(soft), EN_TURN_AWAY.sub(cut_into(soft), message))
+    positive = ZH_NEGATION.sub(cut_into(hard), EN_NEGATION.sub(cut_into(hard), text))
+    return " ".join(positive.split()), [p for p in hard if p], [p for p in soft if p]
+
+
+def core_words(phrase: str) -> str:
+    """A phrase without filler words: 'no more superhero movies' -> 'superhero'."""
+    text = FILLER_EN.sub(" ", phrase)
+    for filler in ZH_FILLERS:
+        text = text.replace(filler, " ")
+    return " ".join(text.split())
+
+
+class Vocabulary:
+    """The catalog's own words for interests: genres (canonical names), tags and people. Interest terms are only
+    ever these, so the profile panel and the reasons never show a title, a filler word or a typo back."""
+
+    def __init__(self, items: Iterable[Item], genres: set[str]) -> None:
+        items = list(items)
+        self.genres = genres
+        self.people = {norm(p) for it in items for p in (*it.creators, *it.cast)}
+        self.tags: dict[str, str] = {}
+        self.cjk_tags: list[str] = []
+        for item in items:
+            for tag in item.tags:
+                key = norm(tag)
+                if not key or canonical_genre(tag) in genres or key in KIND_TERMS:
+                    continue
+                if CJK.search(key):
+                    if len(key) >= 2:
+                        self.cjk_tags.append(key)
+                        self.tags.setdefault(key, tag)
+                elif len(key) >= 3 and key not in EN_STOPWORDS:
+                    self.tags.setdefault(key, tag)
+        self.cjk_tags = sorted(set(self.cjk_tags), key=len, reverse=True)
+        self.max_words = max((len(k.split()) for k in self.tags if not CJK.search(k)), default=1)
+
+    def tags_in(self, text: str) -> list[str]:
+        """Catalog tags the text names, longest first where they overlap."""
+        words = norm(text).split()
+        found: list[str] = []
+        used = [False] * len(words)
+        for n in range(min(self.max_words, 4), 0, -1):
+            for i in range(len(words) - n + 1):
+                key = " ".join(words[i : i + n])
+                if not any(used[i : i + n]) and key in self.tags and not CJK.search(key):
+                    found.append(self.tags[key])
+                    used[i : i + n] = [True] * n
+        lowered = norm(text)
+        for key in self.cjk_tags:
+            if key in lowered:
+                found.append(self.tags[key])
+                lowered = lowered.replace(key, " ")
+        return list(dict.fromkeys(found))
+
+    def __contains__(self, term: str) -> bool:
+        return term in self.genres or norm(term) in self.tags or norm(term) in self.people
+
+
+KIND_TERMS = frozenset(norm(w) for words in KIND_WORDS.values() for w in words)
+
+
+def interest_terms(rest: str, genres: list[str], people: list[str], vocabulary: Vocabulary) -> list[str]:
+    """What the user cares about, in the catalog's words: the genres asked for (canonical names), the catalog tags
+    the message names and the people it names."""
+    return list(dict.fromkeys([*genres, *vocabulary.tags_in(rest), *people]))
+
+
+def _gaps(spans: list[_Span], length: int) -> list[tuple[int, int]]:
+    """The stretches of text between title spans."""
+    gaps, at = [], 0
+    for span in spans:
+        if span.start > at:
+            gaps.append((at, span.start))
+        at = max(at, span.end)
+    return [*gaps, (at, length)]
+
+
+class Understander:
+    """Reads messages against one catalog; deterministic and fast (no generative model)."""
+
+    def __init__(self, items: list[Item]) -> None:
+        self.items = {it.id: it for it in items}
+        self.titles = TitleIndex(items)
+        self.people = PeopleIndex(items)
+        self.genres = {canonical_genre(g) for it in items for g in it.genres}   # what find_genres can name
+        self.kinds = {it.kind for it in items if it.kind}
+        self.vocabulary = Vocabulary(items, self.genres)
+
+    def read(self, message: str, fuzzy: bool = True) -> Understanding:
+        positive, negated, turned = split_turns(message)
+        spans = self.titles.spans(positive, fuzzy=fuzzy)
+        mentioned = list(dict.fromkeys(s.item_id for s in spans))
+        rest = "".join(positive[a:b] for a, b in _gaps(spans, len(positive)))
+        avoided_items: list[str] = []
+        avoided_genres: list[str] = []
+        avoided_people: list[str] = []
+        leftovers: list[str] = []
+        for phrase in negated:
+            core = core_words(phrase) or phrase
+            hits_g = find_genres(core, self.genres)
+            hits_p = self.people.find(core)
+            hits_i = self.titles.find(phrase, fuzzy=fuzzy)
+            avoided_genres += hits_g
+            avoided_people += hits_p
+            avoided_items += hits_i
+            if not (hits_g or hits_p or hits_i) and len(core) >= 3:
+                leftovers.append(core)
+        soft_genres: list[str] = []
+        for phrase in turned:
+            core = core_words(phrase) or phrase
+            found = find_genres(core, self.genres)
+            soft_genres += found
+            if not found and len(core) >= 2:
+                leftovers.append(core)
+        critiques = find_critiques(positive)
+        liked_genres = [g for g in find_genres(positive, self.genres) if g not in avoided_genres and g not in soft_genres]
+        for name in critiques:   # what a critique implies counts for this message only (`terms`): not remembered
+            if name in ATTRIBUTES:
+                liked_genres += [g for g in ATTRIBUTES[name].genres if g in self.genres and g not in liked_genres]
+        family = wants_family(positive)
+        if family and "family" in self.genres and "family" not in liked_genres:
+            liked_genres.append("family")
+        year_min, year_max = find_years(positive)
+        anchor = next((self.items[i].year for i in mentioned if self.items[i].year), None)
+        if anchor and "older" in critiques:
+            year_max = min(year_max or anchor - 1, anchor - 1)
+        if anchor and "newer" in critiques:
+            year_min = max(year_min or anchor + 1, anchor + 1)
+        language = detect_language(message)
+        people = [p for p in self.people.find(rest, full_names_only=True) if p not in avoided_people]
+        kind = find_kind(positive, self.kinds)
+        if kind is None and not core_words(positive).strip(" ,.;!?，。！？") and negated:   # "不要恐怖片": films, not horror
+            kind = find_kind(" ".join(negated), self.kinds)
+        named_kinds = {self.items[i].kind for i in mentioned if self.items[i].kind}
+        if kind is None and len(named_kinds) == 1:   # "like Inception" asks for films
+            kind = named_kinds.pop()
+        return Understanding(
+            language=language,
+            positive_text=positive,
+            mentioned=tuple(mentioned),
+            avoided_items=tuple(dict.fromkeys(avoided_items)),
+            liked_genres=tuple(liked_genres),
+            avoided_genres=tuple(dict.fromkeys(avoided_genres)),
+            avoided_people=tuple(dict.fromkeys(avoided_people)),
+            negative_phrases=tuple(leftovers),
+            kind=kind,
+            terms=tuple(interest_terms(rest, liked_genres, people, self.vocabulary)),
+            liked_people=tuple(people),
+            decades=tuple(find_decades(rest)),
+            asked=tuple(asked_about(positive, spans)),
+            soft_avoided_genres=tuple(dict.fromkeys(g for g in soft_genres if g not in avoided_genres)),
+            critiques=critiques,
+            year_min=year_min,
+            year_max=year_max,
+            item_language=find_item_language(positive),
+            family=family,
+            wants_new=bool(WANTS_NEW.search(message)),
+        )

@@ -1,0 +1,1 @@
+"""Scripted dialogues (`chatrec script`): files, expectations, and running them locally or over HTTP."""

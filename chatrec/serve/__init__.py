@@ -1,0 +1,1 @@
+"""Serving: the web app (FastAPI + Gradio page), the JSON API, the widget, identity."""

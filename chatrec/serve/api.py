@@ -1,0 +1,508 @@
+"""The JSON HTTP API at /api/v1 (docs/api.md): sessions, chat (JSON or server-sent events), feedback, profile, history,
+health.
+
+`api_app(engine, identity)` is a FastAPI app that chatrec/serve/web.py mounts beside the web UI. Callers are known
+only by the signed bearer token `POST /sessions` gives them (chatrec/serve/identity.py, the same tokens as the web
+UI's cookie), never by an id they send. Every error is `{"error": {"code", "message"}}` (chatrec/serve/error_map.py);
+a turn is answered in the wire format of chatrec/serve/wire.py; the engine runs in worker threads, never on the event
+loop. Imported only by the web app (it pulls in FastAPI); `import chatrec` does not load it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
+from http import HTTPStatus
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chatrec import __version__
+from chatrec.config import Settings
+from chatrec.engine import Engine
+from chatrec.errors import ConfigError
+from chatrec.results import Turn
+from chatrec.serve import wire
+from chatrec.serve.bodies import read_body, replay
+from chatrec.serve.error_map import BAD_JSON, INTERNAL, Problem, error_body, error_headers, for_status, problem
+from chatrec.serve.identity import Identity
+
+__all__ = ["ApiError", "RateLimit", "api_app", "check_origins"]
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHAT_THREADS = 4  # chat turns computed at once (as the web UI's queue allows); more wait their turn
+MAX_RATE_USERS = 50_000  # token buckets kept (about 150 bytes each); the least recently used go first
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy may hold the stream back
+BEARER = HTTPBearer(auto_error=False, scheme_name="session", description="the token that POST /sessions gives")
+TOKEN = Security(BEARER)  # the request's bearer credentials, if any
+
+
+# -- the shapes on the wire -------------------------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer."""
+
+    error: ErrorDetail
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a deployment may accept more (a host-signed user id, ...)
+
+
+class SessionOut(BaseModel):
+    token: str
+    user_id: str
+
+
+class ChatRequest(BaseModel):
+    message: StrictStr = Field(
+        description="What the user says: not only spaces, at most the server's "
+        "max_message_chars (4,000 by default), no NUL; else 400 bad_input"
+    )
+
+
+class RecommendationOut(BaseModel):
+    item_id: str
+    title: str
+    year: int | None
+    kind: str
+    description: str
+    why: str
+    score: float
+    # beyond the contract's fields: the item's catalog facts, for cards and for checks (`chatrec script --url`)
+    genres: list[str] = Field(default_factory=list, description="the catalog's genres of the item, as spelt there")
+    creators: list[str] = Field(default_factory=list, description="directors, authors, brands")
+    cast: list[str] = Field(default_factory=list, description="main actors or performers")
+    tags: list[str] = Field(default_factory=list, description="the catalog's free keywords")
+    aliases: list[str] = Field(default_factory=list, description="other titles (translations, originals)")
+
+
+class ChatOut(BaseModel):
+    reply: str
+    language: str
+    source: str
+    recommendations: list[RecommendationOut]
+    busy: bool = Field(False, description="the template answered at once: the generator was serving other users")
+    notes: list[str] = Field(
+        default_factory=list,
+        description='what the message was understood to ask, in English, for logs and tests: "avoiding horror", ...',
+    )
+
+
+class FeedbackRequest(BaseModel):
+    item_id: StrictStr
+    liked: StrictBool
+
+
+class OkOut(BaseModel):
+    ok: Literal[True]
+
+
+class HealthOut(BaseModel):
+    ok: bool
+    items: int
+
+
+class Term(BaseModel):
+    term: str
+    weight: float
+
+
+class Titled(BaseModel):
+    id: str
+    title: str
+
+
+class ProfileOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # `Engine.profile` may grow
+
+    user_id: str
+    terms: list[Term]
+    liked: list[Titled]
+    rejected: list[Titled]
+    mentioned: list[Titled]
+    avoid_genres: list[str]
+    avoid_for_now: list[str]
+    avoid_people: list[str]
+    constraints: list[str]
+    kind: str | None
+    turns: int
+    language: str
+    drift: float
+    cold_start: bool
+
+
+class Event(BaseModel):
+    ts: float
+    kind: str
+    payload: dict[str, Any]
+
+
+class ExportOut(BaseModel):
+    user_id: str
+    state: dict[str, Any] | None
+    events: list[Event]
+
+
+class HistoryItem(BaseModel):
+    item_id: str
+    title: str
+    year: int | None
+    kind: str
+    description: str
+    feedback: Literal["up", "down"] | None = Field(description="the user's latest thumbs on the item, if any")
+
+
+class HistoryTurn(BaseModel):
+    ts: float
+    message: str
+    recommendations: list[HistoryItem] = Field(description="the items shown in answer, best first")
+
+
+class HistoryOut(BaseModel):
+    turns: list[HistoryTurn] = Field(description="the most recent turns, oldest first")
+
+
+# -- errors -----------------------------------------------------------------------------------------------------
+class ApiError(Exception):
+    """An answer in the error format: `status`, a stable `code` for programs and a `message` for people."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+    @classmethod
+    def of(cls, answer: Problem) -> ApiError:
+        return cls(answer.status, answer.code, answer.message, answer.retry_after)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.status, self.code, self.message, self.retry_after)
+
+    def response(self) -> JSONResponse:
+        return problem_response(self.problem)
+
+
+def problem_response(answer: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answer as JSON, with its headers (chatrec/serve/error_map.py) and any others."""
+    headers = {**error_headers(answer), **(headers or {})}
+    return JSONResponse(error_body(answer), status_code=answer.status, headers=headers)
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return problem_response(Problem(status, code, message), headers)
+
+
+def translate(exc: Exception) -> ApiError:
+    """The API's answer to an engine error; call it inside `except` (unexpected errors are logged with their trace)."""
+    if isinstance(exc, ApiError):
+        return exc
+    return ApiError.of(problem(exc, log, "api request"))
+
+
+async def api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    message = exc.detail if isinstance(exc.detail, str) else ""
+    if status == 404:
+        message = f"There is no route {request.url.path}."
+    return problem_response(for_status(status, message), dict(exc.headers or {}))
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a body of the wrong shape, 400 for one that is not JSON; the client's input is never echoed."""
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(BAD_JSON)
+    message = "; ".join(f"{_where(e)}: {e.get('msg', 'invalid')}" for e in errors[:3])
+    return error_response(422, "invalid_request", message or "The request does not fit its schema.")
+
+
+def _where(error: dict[str, Any]) -> str:
+    """Where in the request a validation error is ("message", "item_id", "body")."""
+    return ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+
+
+async def server_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("api: unhandled error", exc_info=exc)
+    return problem_response(INTERNAL)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI description of a route's error answers."""
+    return {s: {"model": ErrorBody, "description": HTTPStatus(s).phrase} for s in (*statuses, 413, 422, 500)}
+
+
+# -- limits -----------------------------------------------------------------------------------------------------
+class RateLimit:
+    """Token buckets per user: `per_minute` requests a minute, in bursts of up to as many; at most `max_users`
+    buckets are kept (a bucket left idle for a minute is full again, so forgetting the oldest loses nothing)."""
+
+    def __init__(
+        self, per_minute: int, max_users: int = MAX_RATE_USERS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if per_minute < 1:
+            raise ConfigError(f"the rate limit must be at least 1 a minute, got {per_minute}")
+        self.burst, self.rate, self.max_users, self.clock = float(per_minute), per_minute / 60.0, max_users, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # user -> (tokens, when), oldest first
+        self._lock = threading.Lock()
+
+    def take(self, user: str) -> float:
+        """Spend one token of `user`'s: 0.0 when the request may go ahead, else the seconds until it may."""
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._buckets.pop(user, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - then) * self.rate)
+            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+            self._buckets[user] = (tokens - 1.0 if wait == 0.0 else tokens, now)
+            while len(self._buckets) > self.max_users:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+class BodyLimit:
+    """ASGI middleware: reads the request body up to `limit` bytes and replays it; a larger one gets 413."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(scope, receive, self.limit)
+        if body.too_large:  # (a client that left midway: the app sees what came, then the disconnect)
+            too_large = for_status(413, f"The request body is larger than {self.limit:,} bytes.")
+            await problem_response(too_large)(scope, receive, send)
+            return
+        await self.app(scope, replay(body.data, receive), send)
+
+
+class Cors(CORSMiddleware):
+    """Starlette's CORS middleware, answering a refused preflight in the API's error format."""
+
+    def preflight_response(self, request_headers: Headers) -> Any:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code == 200:
+            return answer
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return error_response(403, "cors_refused", bytes(answer.body).decode("utf-8", "replace") + ".", kept)
+
+
+def check_origins(origins: tuple[str, ...]) -> list[str]:
+    """The allowed origins as browsers send them (`scheme://host[:port]`); a wildcard or a URL with a path is a
+    configuration error, never a silent widening."""
+    out = []
+    for origin in origins:
+        parts = urlsplit(origin.strip().rstrip("/"))
+        if (
+            origin.strip() == "*"
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or "*" in origin
+        ):
+            raise ConfigError(
+                f"CHATREC_ALLOWED_ORIGINS holds {origin!r}: list origins such as "
+                "https://shop.example.com (scheme, host, optional port), comma-separated, no wildcard"
+            )
+        out.append(f"{parts.scheme}://{parts.netloc}".lower())
+    return out
+
+
+def body_limit(settings: Settings) -> int:
+    """Bytes a request body may hold: a longest message with every character escaped (\\uXXXX\\uXXXX), and room."""
+    return max(16_384, settings.max_message_chars * 12 + 4096)
+
+
+# -- the app ----------------------------------------------------------------------------------------------------
+class Api:
+    """The routes' shared parts: the engine, who is calling, the chat rate limit and the chat threads."""
+
+    def __init__(self, engine: Engine, identity: Identity, settings: Settings) -> None:
+        self.engine, self.identity = engine, identity
+        self.limit = RateLimit(settings.chat_per_minute)
+        self.chat_threads = anyio.CapacityLimiter(CHAT_THREADS)
+
+    async def user(self, credentials: HTTPAuthorizationCredentials | None = TOKEN) -> str:
+        """The user the request's bearer token names (a dependency of every route but sessions and health)."""
+        user = self.identity.user(credentials.credentials if credentials else None)
+        if user is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "Send 'Authorization: Bearer TOKEN' with a token from POST /api/v1/sessions."
+                if credentials is None
+                else "The session token is not valid here; get a new one from POST /api/v1/sessions.",
+            )
+        return user
+
+    def check_rate(self, user: str) -> None:
+        wait = self.limit.take(user)
+        if wait:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(429, "rate_limited", f"Too many messages; try again in {seconds} s.", retry_after=seconds)
+
+    async def call(self, fn: Callable[..., T], *args: Any, chat: bool = False) -> T:
+        """`fn(*args)` in a worker thread (chat turns share `CHAT_THREADS`), its errors as `ApiError`s."""
+        try:
+            return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=self.chat_threads if chat else None)
+        except Exception as exc:
+            raise translate(exc) from None
+
+    async def stream(self, user: str, message: str) -> StreamingResponse:
+        """A chat turn as server-sent events; bad input fails here, as a plain JSON error, before the stream."""
+        turns = self.engine.chat_stream(user, message)
+        first = await self.call(next, turns, chat=True)
+        return StreamingResponse(self.events(first, turns), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def events(self, first: Turn, turns: Iterator[Turn]) -> AsyncIterator[bytes]:
+        """`recommendations`, then a `delta` for each piece of new text, then `final` (or `error`)."""
+        try:
+            yield sse("recommendations", wire.recommendations(first.recommendations, self.engine.items))
+            turn, shown = first, ""
+            while not turn.final:
+                turn = await self.call(next, turns, chat=True)
+                if turn.reply.startswith(shown) and len(turn.reply) > len(shown):
+                    yield sse("delta", {"text": turn.reply[len(shown) :]})
+                    shown = turn.reply
+            yield sse("final", wire.turn(turn, self.engine.items))
+        except ApiError as exc:
+            yield sse("error", error_body(exc.problem))
+        finally:
+            close = getattr(turns, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except ValueError:  # still running in its thread (a cancelled stream): the collector ends it
+                    pass
+
+
+def sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def api_app(engine: Engine, identity: Identity, settings: Settings | None = None) -> FastAPI:
+    """The API as an ASGI app to mount at /api/v1 (its OpenAPI schema at /api/v1/openapi.json).
+
+    `settings` (default: the engine's) gives the allowed browser origins and the chat rate limit."""
+    settings = settings or engine.settings
+    api = Api(engine, identity, settings)
+    app = FastAPI(
+        title="chatrec",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        description="A conversational recommender's JSON API; see docs/api.md.",
+        exception_handlers={
+            ApiError: api_error,
+            HTTPException: http_error,
+            RequestValidationError: validation_error,
+            Exception: server_error,
+        },
+    )
+    app.add_middleware(BodyLimit, limit=body_limit(settings))
+    app.add_middleware(
+        Cors,
+        allow_origins=check_origins(settings.allowed_origins),
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+    routes(app, api)
+    return app
+
+
+def routes(app: FastAPI, api: Api) -> None:
+    engine = api.engine
+    me = Depends(api.user)
+
+    @app.post("/sessions", response_model=SessionOut, responses=responses(400), summary="Start a session")
+    async def sessions(body: SessionRequest | None = None) -> dict[str, str]:
+        """A new user and the bearer token that names them; nothing is stored until they chat."""
+        token, user_id = api.identity.issue()
+        return {"token": token, "user_id": user_id}
+
+    @app.post(
+        "/chat",
+        response_model=ChatOut,
+        responses={
+            200: {
+                "description": "The turn; with `Accept: text/event-stream`, events `recommendations`, `delta` "
+                "and `final` (or `error`)",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **responses(400, 401, 429, 503),
+        },
+        summary="Chat",
+    )
+    async def chat(body: ChatRequest, request: Request, user: str = me) -> Any:
+        """One message: the user's interests are updated, the catalog ranked, and a grounded reply written."""
+        api.check_rate(user)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return await api.stream(user, body.message)
+        return wire.turn(await api.call(engine.chat, user, body.message, chat=True), engine.items)
+
+    @app.post("/feedback", response_model=OkOut, responses=responses(400, 401, 404, 503), summary="Thumbs up or down")
+    async def feedback(body: FeedbackRequest, user: str = me) -> dict[str, bool]:
+        """`liked: false` and the item never comes back; `true` and more like it do."""
+        await api.call(engine.feedback, user, body.item_id, body.liked)
+        return {"ok": True}
+
+    @app.get("/profile", response_model=ProfileOut, responses=responses(400, 401, 503), summary="Interests")
+    async def profile(user: str = me) -> dict[str, Any]:
+        """The user's interests as the recommender sees them."""
+        return await api.call(engine.profile, user)
+
+    @app.get("/profile/export", response_model=ExportOut, responses=responses(400, 401, 503), summary="Export")
+    async def export(user: str = me) -> dict[str, Any]:
+        """Everything stored about the user: the saved interest state and every event."""
+        return await api.call(engine.export, user)
+
+    @app.get("/history", response_model=HistoryOut, responses=responses(400, 401, 503), summary="History")
+    async def history(user: str = me) -> dict[str, Any]:
+        """The user's past messages, each with the items shown in answer and the user's thumbs on them, for a
+        client to show again after a reload (the replies' texts are not stored)."""
+        exported = await api.call(engine.export, user)
+        return wire.history(exported["events"], engine.items)
+
+    @app.delete("/profile", response_model=OkOut, responses=responses(400, 401, 503), summary="Forget me")
+    async def forget(user: str = me) -> dict[str, bool]:
+        """Delete everything stored about the user (their token still works, as a new user)."""
+        await api.call(engine.forget, user)
+        return {"ok": True}
+
+    @app.get("/health", response_model=HealthOut, responses=responses(), summary="Health")
+    async def health() -> dict[str, Any]:
+        """The server answers, and how many catalog items it serves."""
+        return {"ok": True, "items": len(engine.items)}

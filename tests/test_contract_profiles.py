@@ -1,0 +1,94 @@
+"""The `ProfileStore` contract (chatrec/ports.py), run on every implementation: the in-memory double and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from chatrec import Settings
+from chatrec.backends.factory import open_profiles
+from chatrec.ports import Event, ProfileStore
+from chatrec.users.interests import InterestState
+
+DIM = 4
+IMPLEMENTATIONS = ["memory:", "sqlite"]
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def profiles(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileStore]:
+    url = None if request.param == "sqlite" else request.param
+    store = open_profiles(Settings(data_dir=tmp_path, profiles_url=url))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def like(item: str, event: str = "feedback") -> Any:
+    def change(state: InterestState) -> tuple[list[Event], int]:
+        state.liked = [*state.liked, item]
+        state.short = np.ones(DIM, np.float32) / 2
+        return [(event, {"item": item})], len(state.liked)
+
+    return change
+
+
+def test_a_new_user_has_no_profile_until_an_update(profiles: ProfileStore) -> None:
+    assert profiles.load("new", DIM) is None and profiles.events("new") == [] and profiles.location
+    assert profiles.update("new", DIM, like("a"), now=10.0) == 1
+    state = profiles.load("new", DIM)
+    assert state is not None and state.liked == ["a"] and np.allclose(state.short, 0.5)
+    assert profiles.events("new") == [(10.0, "feedback", {"item": "a"})]
+
+
+def test_a_loaded_state_is_a_copy(profiles: ProfileStore) -> None:
+    profiles.update("u", DIM, like("a"), now=1.0)
+    state = profiles.load("u", DIM)
+    assert state is not None
+    state.liked.append("changed only here")
+    assert profiles.load("u", DIM).liked == ["a"]  # type: ignore[union-attr]
+
+
+def test_updates_keep_order_and_a_lost_race_is_applied_again(profiles: ProfileStore) -> None:
+    profiles.update("u", DIM, like("a"), now=1.0)
+    calls: list[int] = []
+
+    def racing(state: InterestState) -> tuple[list[Event], None]:
+        calls.append(1)
+        if len(calls) == 1:   # another writer saves the user between this update's read and its write
+            profiles.update("u", DIM, like("b", "other"), now=2.0)
+        state.liked = [*state.liked, "c"]
+        return [("mine", {})], None
+
+    profiles.update("u", DIM, racing, now=3.0)
+    assert len(calls) == 2, "the change is applied again on the newer state"
+    assert profiles.load("u", DIM).liked == ["a", "b", "c"]  # type: ignore[union-attr]
+    assert [kind for _, kind, _ in profiles.events("u")] == ["feedback", "other", "mine"]
+
+
+def test_forget_removes_every_row_of_that_user_only(profiles: ProfileStore) -> None:
+    profiles.update("u", DIM, like("a"), now=1.0)
+    profiles.update("v", DIM, like("b"), now=1.0)
+    profiles.forget("u")
+    profiles.forget("nobody")
+    assert profiles.load("u", DIM) is None and profiles.events("u") == []
+    assert profiles.load("v", DIM).liked == ["b"] and len(profiles.events("v")) == 1  # type: ignore[union-attr]
+
+
+def test_old_events_are_pruned_and_states_kept(profiles: ProfileStore) -> None:
+    for ts in (1.0, 2.0, 3.0):
+        profiles.update("u", DIM, like(str(ts)), now=ts)
+    assert profiles.prune_events(before=2.5) == 2
+    assert [ts for ts, _, _ in profiles.events("u")] == [3.0]
+    assert profiles.load("u", DIM).liked == ["1.0", "2.0", "3.0"]  # type: ignore[union-attr]
+    assert profiles.prune_events(before=0.0) == 0
+
+
+def test_vectors_of_another_dimension_are_dropped_and_the_lists_kept(profiles: ProfileStore) -> None:
+    profiles.update("u", DIM, like("a"), now=1.0)
+    state = profiles.load("u", DIM + 1)   # another embedder now
+    assert state is not None and state.liked == ["a"] and len(state.short) == DIM + 1 and not np.any(state.short)
