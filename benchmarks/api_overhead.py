@@ -36,14 +36,14 @@ os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 import httpx  # noqa: E402
 
 from chatrec import Engine, Settings  # noqa: E402
-from chatrec.serve import web  # noqa: E402
 from chatrec.catalog.resources import knowledge_dir  # noqa: E402
+from chatrec.serve import web  # noqa: E402
 
 TARGET_P95_MS = 20.0
 # direct: Engine.chat; http: POST /api/v1/chat; overhead: http - direct, per turn (paired: the same message and
 # history); in_request: http - the Engine.chat call inside that same request (no pairing, so no turn-to-turn noise)
 FIGURES = ("direct", "http", "overhead", "in_request")
-CONVERSATIONS = [   # English and Chinese, four messages each: openings, follow-ups, critiques, constraints
+CONVERSATIONS = [  # English and Chinese, four messages each: openings, follow-ups, critiques, constraints
     ["I love space exploration films", "more space films please", "something less serious", "any animated ones?"],
     ["Recommend some science fiction novels", "something shorter", "by a woman author", "more like the first one"],
     ["A funny TV series", "no crime please", "something British", "any others?"],
@@ -151,7 +151,7 @@ def run(sides: Sides, turns: int, warmup: int) -> dict[str, Any]:
     users: dict[int, tuple[str, dict[str, str]]] = {}
     for i, (conversation, message) in enumerate(schedule(warmup + turns)):
         user, headers = users.get(conversation) or users.setdefault(conversation, sides.new_users())
-        if i % 2:   # alternate who goes first, so neither side is always the one that meets the state first
+        if i % 2:  # alternate who goes first, so neither side is always the one that meets the state first
             http, inside = sides.http(headers, message)
             direct = sides.direct(user, message)
         else:
@@ -163,8 +163,9 @@ def run(sides: Sides, turns: int, warmup: int) -> dict[str, Any]:
             times["overhead"].append((http - direct) * 1000)
             times["in_request"].append((http - inside) * 1000)
     sides.forget_all()
-    return {name: {"p50": round(statistics.median(v), 2), "p95": round(percentile(v, 0.95), 2)}
-            for name, v in times.items()}
+    return {
+        name: {"p50": round(statistics.median(v), 2), "p95": round(percentile(v, 0.95), 2)} for name, v in times.items()
+    }
 
 
 def warm_caches(engine: Engine) -> None:
@@ -182,8 +183,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".bench" / "api-overhead")
     args = parser.parse_args()
-    settings = Settings(data_dir=args.data_dir, catalog=knowledge_dir(), generator="none",
-                        chat_per_minute=1_000_000)   # the rate limit is not what is measured
+    settings = Settings(
+        data_dir=args.data_dir, catalog=knowledge_dir(), generator="none", chat_per_minute=1_000_000
+    )  # the rate limit is not what is measured
     engine = Engine.load(settings, progress=True)
     running = web.start(load_app().create(engine), "127.0.0.1", free_port())
     results = []
@@ -193,21 +195,45 @@ def main() -> None:
             sides = Sides(engine, api)
             for number in range(1, args.runs + 1):
                 results.append(run(sides, args.turns, args.warmup))
-                print(f"run {number}: " + "; ".join(f"{name} p50 {r['p50']:.2f} ms p95 {r['p95']:.2f} ms"
-                                                    for name, r in results[-1].items()), flush=True)
+                print(
+                    f"run {number}: "
+                    + "; ".join(
+                        f"{name} p50 {r['p50']:.2f} ms p95 {r['p95']:.2f} ms" for name, r in results[-1].items()
+                    ),
+                    flush=True,
+                )
     finally:
         running.stop()
         engine.close()
-    median = {name: {q: round(statistics.median(r[name][q] for r in results), 2) for q in ("p50", "p95")}
-              for name in FIGURES}
+    median = {
+        name: {q: round(statistics.median(r[name][q] for r in results), 2) for q in ("p50", "p95")} for name in FIGURES
+    }
     met = {name: median[name]["p95"] <= TARGET_P95_MS for name in ("overhead", "in_request")}
-    print(f"median of {args.runs} runs of {args.turns} turns: " +
-          "; ".join(f"{name} p50 {r['p50']:.2f} ms p95 {r['p95']:.2f} ms" for name, r in median.items()))
-    print(f"target p95 <= {TARGET_P95_MS:.0f} ms: " +
-          ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in met.items()))
-    print(json.dumps({"benchmark": "api_overhead", "catalog": "bundled", "generator": "none", "turns": args.turns,
-                      "runs": args.runs, "cpus": os.cpu_count(), "threads": settings.threads, "ms": median,
-                      "per_run_ms": results, "target_p95_ms": TARGET_P95_MS, "met": met}))
+    print(
+        f"median of {args.runs} runs of {args.turns} turns: "
+        + "; ".join(f"{name} p50 {r['p50']:.2f} ms p95 {r['p95']:.2f} ms" for name, r in median.items())
+    )
+    print(
+        f"target p95 <= {TARGET_P95_MS:.0f} ms: "
+        + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in met.items())
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "api_overhead",
+                "catalog": "bundled",
+                "generator": "none",
+                "turns": args.turns,
+                "runs": args.runs,
+                "cpus": os.cpu_count(),
+                "threads": settings.threads,
+                "ms": median,
+                "per_run_ms": results,
+                "target_p95_ms": TARGET_P95_MS,
+                "met": met,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -25,11 +25,11 @@ os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 
 from chatrec import Settings  # noqa: E402
 from chatrec.catalog.items import load_catalog  # noqa: E402
-from chatrec.ports import Limits  # noqa: E402
-from chatrec.generators.hf import TransformersGenerator
-from chatrec.reply.grounding import Grounding  # noqa: E402
 from chatrec.catalog.resources import knowledge_dir  # noqa: E402
+from chatrec.generators.hf import TransformersGenerator  # noqa: E402
 from chatrec.generators.weights import model_folder  # noqa: E402
+from chatrec.ports import Limits  # noqa: E402
+from chatrec.reply.grounding import Grounding  # noqa: E402
 from chatrec.reply.writer import ReplyWriter, opening  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def one_round(generator: TransformersGenerator, asks: list[tuple[list[dict[str, 
 
     def ask(i: int) -> None:
         messages, prefix = asks[i]
-        texts[i] = "".join(generator.stream(messages, limits, prefix=prefix))[len(prefix):]
+        texts[i] = "".join(generator.stream(messages, limits, prefix=prefix))[len(prefix) :]
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(asks))]
     started = time.perf_counter()
@@ -76,7 +76,7 @@ def main() -> None:
         print("no GPU here: continuous batching runs on the CPU, far slower than llama.cpp (the CPU default)")
     users = [int(u) for u in args.users.split(",")]
     asks = prompts(max(users), settings)
-    one_round(generator, asks[:1], 8)   # warm-up
+    one_round(generator, asks[:1], 8)  # warm-up
     rates: dict[int, list[float]] = {u: [] for u in users}
     for _ in range(args.runs):
         for u in users:
@@ -85,10 +85,21 @@ def main() -> None:
     medians = {u: statistics.median(r) for u, r in rates.items()}
     base = medians[users[0]]
     for u in users:
-        print(f"{u} users at once: {medians[u]:.1f} tokens/s in all ({medians[u] / base:.2f}x {users[0]} user's), "
-              f"largest batch seen {generator.batched.largest_batch}")
-    print(json.dumps({"benchmark": "batching", "device": str(generator.model.device), "generator": args.generator,
-                      "tokens_per_s": medians, "ratio": {u: round(medians[u] / base, 3) for u in users}}))
+        print(
+            f"{u} users at once: {medians[u]:.1f} tokens/s in all ({medians[u] / base:.2f}x {users[0]} user's), "
+            f"largest batch seen {generator.batched.largest_batch}"
+        )
+    print(
+        json.dumps(
+            {
+                "benchmark": "batching",
+                "device": str(generator.model.device),
+                "generator": args.generator,
+                "tokens_per_s": medians,
+                "ratio": {u: round(medians[u] / base, 3) for u in users},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

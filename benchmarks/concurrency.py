@@ -23,18 +23,34 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MESSAGES = [["I love space exploration films", "A funny TV series, but no horror", "我喜欢武侠小说"],
-            ["Something like The Godfather", "推荐几部科幻电影", "Feel-good sports movies"],
-            ["Detective novels please", "想看一部好笑的喜剧片", "Documentaries about nature"]]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+MESSAGES = [
+    ["I love space exploration films", "A funny TV series, but no horror", "我喜欢武侠小说"],
+    ["Something like The Godfather", "推荐几部科幻电影", "Feel-good sports movies"],
+    ["Detective novels please", "想看一部好笑的喜剧片", "Documentaries about nature"],
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def start_app(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "CHATREC_DATA_DIR": str(data_dir),
-           "CHATREC_MODELS_DIR": str(ROOT / ".chatrec" / "models"), "CHATREC_THREADS": "1"}
-    app = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "CHATREC_DATA_DIR": str(data_dir),
+        "CHATREC_MODELS_DIR": str(ROOT / ".chatrec" / "models"),
+        "CHATREC_THREADS": "1",
+    }
+    app = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
@@ -42,7 +58,7 @@ def start_app(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
             return app
         except OSError:
             if app.poll() is not None:
-                raise SystemExit("app.py exited before serving")
+                raise SystemExit("app.py exited before serving") from None
             time.sleep(1)
     app.kill()
     raise SystemExit("app.py did not serve within 15 minutes")
@@ -95,18 +111,25 @@ def watch(pages: list[Any], sent: list[float], turn: int, out: list[dict[str, An
     """Poll every page until each has finished turn `turn`; note each one's time, source and busy state."""
     pending = dict(enumerate(pages))
     busy = {i: False for i in pending}
-    writing = {i: False for i in pending}   # the previous turn's "done" must not count: wait for this one to start
+    writing = {i: False for i in pending}  # the previous turn's "done" must not count: wait for this one to start
     deadline = time.monotonic() + 180
     while pending and time.monotonic() < deadline:
         for i, page in list(pending.items()):
             status = page.locator("#status .status").first
             state = status.get_attribute("data-state")
             writing[i] = writing[i] or state == "writing"
-            if writing[i]:   # the previous turn's busy line, still shown until this one starts, must not count
+            if writing[i]:  # the previous turn's busy line, still shown until this one starts, must not count
                 busy[i] = busy[i] or status.get_attribute("data-busy") == "true"
             if writing[i] and page.locator('#chat [data-testid="bot"]').count() >= turn and state == "done":
-                out.append({"user": i, "message": messages[i], "seconds": round(time.monotonic() - sent[i], 2),
-                            "busy": busy[i], "source": status.get_attribute("data-source")})
+                out.append(
+                    {
+                        "user": i,
+                        "message": messages[i],
+                        "seconds": round(time.monotonic() - sent[i], 2),
+                        "busy": busy[i],
+                        "source": status.get_attribute("data-source"),
+                    }
+                )
                 del pending[i]
         time.sleep(0.05)
     for i in pending:
@@ -115,19 +138,32 @@ def watch(pages: list[Any], sent: list[float], turn: int, out: list[dict[str, An
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     done = [r for r in results if r["seconds"] is not None]
-    groups = {"generated": [r["seconds"] for r in done if r["source"] == "generator"],
-              "busy template": [r["seconds"] for r in done if r["busy"]],
-              "other template": [r["seconds"] for r in done if r["source"] != "generator" and not r["busy"]],
-              "all": [r["seconds"] for r in done]}
+    groups = {
+        "generated": [r["seconds"] for r in done if r["source"] == "generator"],
+        "busy template": [r["seconds"] for r in done if r["busy"]],
+        "other template": [r["seconds"] for r in done if r["source"] != "generator" and not r["busy"]],
+        "all": [r["seconds"] for r in done],
+    }
     for name, values in groups.items():
         if values:
-            print(f"{name}: {len(values)} replies, time to a complete reply p50 {statistics.median(values):.2f}s "
-                  f"p95 {percentile(values, 0.95):.2f}s")
+            print(
+                f"{name}: {len(values)} replies, time to a complete reply p50 {statistics.median(values):.2f}s "
+                f"p95 {percentile(values, 0.95):.2f}s"
+            )
     unanswered = [r for r in results if r["seconds"] is None]
     print(f"unanswered: {len(unanswered)}")
-    print(json.dumps({"benchmark": "concurrency", "users": args.users, "rounds": args.rounds,
-                      "p95_complete_s": percentile(groups["all"], 0.95) if groups["all"] else None,
-                      "replies": results}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "benchmark": "concurrency",
+                "users": args.users,
+                "rounds": args.rounds,
+                "p95_complete_s": percentile(groups["all"], 0.95) if groups["all"] else None,
+                "replies": results,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 
 from chatrec import Settings  # noqa: E402
 from chatrec.catalog.items import load_catalog  # noqa: E402
-from chatrec.ports import Limits  # noqa: E402
-from chatrec.generators.loading import load_generator
-from chatrec.reply.grounding import Grounding  # noqa: E402
 from chatrec.catalog.resources import knowledge_dir  # noqa: E402
+from chatrec.generators.loading import load_generator  # noqa: E402
+from chatrec.ports import Limits  # noqa: E402
+from chatrec.reply.grounding import Grounding  # noqa: E402
 from chatrec.reply.writer import ReplyWriter  # noqa: E402
 
 
@@ -37,17 +37,23 @@ def make_turns(path: Path) -> None:
     """Record what the full engine recommends for the first message of each scripted dialogue."""
     import tempfile
 
-    from chatrec import Engine
     from faithfulness import DIALOGUES  # type: ignore[import-not-found]
+
+    from chatrec import Engine
 
     with tempfile.TemporaryDirectory() as tmp, Engine.load(Settings(data_dir=tmp, generator="none")) as engine:
         turns = []
         for i, messages in enumerate(DIALOGUES):
             turn = engine.chat(f"device-{i}", messages[0])
             state_terms = [t["term"] for t in engine.profile(f"device-{i}")["terms"]]
-            turns.append({"message": messages[0], "language": turn.language,
-                          "interests": [t for t in state_terms if engine.grounding.is_plain(t)][:3],
-                          "items": [r.item_id for r in turn.recommendations]})
+            turns.append(
+                {
+                    "message": messages[0],
+                    "language": turn.language,
+                    "interests": [t for t in state_terms if engine.grounding.is_plain(t)][:3],
+                    "items": [r.item_id for r in turn.recommendations],
+                }
+            )
     path.write_text(json.dumps(turns, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"wrote {len(turns)} turns to {path}")
 
@@ -94,15 +100,35 @@ def main() -> None:
             print(f"  {len(full)}: first {first[-1]:.3f}s, reply {full[-1]:.2f}s, {tokens[-1]} tokens", flush=True)
             final = list(writer.write(turn["interests"], items, turn["language"], "T"))[-1]
             generated += final.source == "generator"
-        runs.append({"first_token_p50": statistics.median(first), "reply_p50": statistics.median(full),
-                     "tokens_per_s": sum(tokens) / sum(full), "turns": len(full), "generated": generated})
-        print(f"run {repeat + 1}: first token p50 {runs[-1]['first_token_p50']:.3f}s, reply p50 "
-              f"{runs[-1]['reply_p50']:.2f}s, {runs[-1]['tokens_per_s']:.1f} tokens/s, "
-              f"{generated}/{len(full)} replies passed grounding")
+        runs.append(
+            {
+                "first_token_p50": statistics.median(first),
+                "reply_p50": statistics.median(full),
+                "tokens_per_s": sum(tokens) / sum(full),
+                "turns": len(full),
+                "generated": generated,
+            }
+        )
+        print(
+            f"run {repeat + 1}: first token p50 {runs[-1]['first_token_p50']:.3f}s, reply p50 "
+            f"{runs[-1]['reply_p50']:.2f}s, {runs[-1]['tokens_per_s']:.1f} tokens/s, "
+            f"{generated}/{len(full)} replies passed grounding"
+        )
     summary = {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({args.threads} threads)"
-    print(json.dumps({"benchmark": "generation_device", "device": device, "generator": args.generator,
-                      "placed_on": generator.device, "load_s": round(load_s, 1), "repeats": args.repeats, **summary}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "generation_device",
+                "device": device,
+                "generator": args.generator,
+                "placed_on": generator.device,
+                "load_s": round(load_s, 1),
+                "repeats": args.repeats,
+                **summary,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))   # converted models, shared with the app
+os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))  # converted models, shared with the app
 
 from chatrec import Engine, Settings  # noqa: E402
 from chatrec.offline.datasets import load_turns  # noqa: E402
@@ -44,7 +44,7 @@ class Clocked:
 
     def stream(self, messages: Any, limits: Any, stop: Any = None, prefix: str = "", avoid: Any = ()) -> Any:
         for i, piece in enumerate(self.inner.stream(messages, limits, stop, prefix=prefix, avoid=avoid)):
-            if self.first is None and (i > 0 or not prefix):   # the given opening is no generated token
+            if self.first is None and (i > 0 or not prefix):  # the given opening is no generated token
                 self.first = time.perf_counter()
             yield piece
 
@@ -69,9 +69,14 @@ def messages_from(data: Path, n: int) -> list[str]:
 def run(config: str, data: Path, data_dir: Path, messages: list[str], warmup: int) -> dict[str, Any]:
     generator, _, backend = config.partition("@")
     backend, _, threads = backend.partition(":")
-    settings = Settings(data_dir=data_dir, catalog=data / "id2info.json", catalog_format="redial", generator=generator,
-                        generator_backend=backend or "auto",
-                        generator_threads=0 if threads in ("", "auto") else int(threads))
+    settings = Settings(
+        data_dir=data_dir,
+        catalog=data / "id2info.json",
+        catalog_format="redial",
+        generator=generator,
+        generator_backend=backend or "auto",
+        generator_threads=0 if threads in ("", "auto") else int(threads),
+    )
     engine = Engine.load(settings, progress=True)
     if engine.generator is not None:
         engine.writer.generator = Clocked(engine.generator)
@@ -100,14 +105,21 @@ def run(config: str, data: Path, data_dir: Path, messages: list[str], warmup: in
         if text is not None:
             marks["first_text"].append(text - started)
     engine.close()
-    summary = {name: {"p50": round(statistics.median(v), 3), "p95": round(percentile(v, 0.95), 3), "n": len(v)}
-               for name, v in marks.items() if v}
+    summary = {
+        name: {"p50": round(statistics.median(v), 3), "p95": round(percentile(v, 0.95), 3), "n": len(v)}
+        for name, v in marks.items()
+        if v
+    }
     return {"generator": config, "turns": len(messages) - warmup, "sources": sources, **summary}
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One configuration's runs folded into the median of each figure."""
-    out: dict[str, Any] = {"generator": runs[0]["generator"], "runs": len(runs), "sources": [r["sources"] for r in runs]}
+    out: dict[str, Any] = {
+        "generator": runs[0]["generator"],
+        "runs": len(runs),
+        "sources": [r["sources"] for r in runs],
+    }
     for name in ("recommendations", "first_token", "first_text", "full_reply"):
         if all(name in r for r in runs):
             out[name] = {q: round(statistics.median(r[name][q] for r in runs), 3) for q in ("p50", "p95")}
@@ -118,8 +130,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "redial")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".bench" / "redial")
-    parser.add_argument("--generators", default="none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp,"
-                                                  "qwen2.5-0.5b@llama.cpp:1")
+    parser.add_argument(
+        "--generators", default="none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp,qwen2.5-0.5b@llama.cpp:1"
+    )
     parser.add_argument("--turns", type=int, default=20, help="timed turns per run")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
@@ -142,8 +155,11 @@ def measure(args: argparse.Namespace) -> None:
             runs[config].append(run(config, args.data, args.data_dir, messages, args.warmup))
     results = [medians(runs[c]) for c in configs]
     for r in results:
-        parts = [f"{k} p50 {r[k]['p50']:.3f}s p95 {r[k]['p95']:.3f}s" for k in
-                 ("recommendations", "first_token", "first_text", "full_reply") if k in r]
+        parts = [
+            f"{k} p50 {r[k]['p50']:.3f}s p95 {r[k]['p95']:.3f}s"
+            for k in ("recommendations", "first_token", "first_text", "full_reply")
+            if k in r
+        ]
         print(f"{r['generator']} (median of {r['runs']} runs): " + "; ".join(parts) + f"; replies {r['sources']}")
     base = next((r for r in results if r["generator"] != "none"), None)
     ratios = {}
@@ -152,8 +168,18 @@ def measure(args: argparse.Namespace) -> None:
             if r is not base and r["generator"] != "none":
                 ratios[r["generator"]] = round(r["full_reply"]["p50"] / base["full_reply"]["p50"], 3)
                 print(f"{r['generator']}: full reply p50 = {ratios[r['generator']]:.2f}x {base['generator']}'s")
-    print(json.dumps({"benchmark": "latency", "catalog": "redial", "busy": args.busy, "baseline": base and base["generator"],
-                      "full_reply_p50_ratio": ratios, "results": results}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "latency",
+                "catalog": "redial",
+                "busy": args.busy,
+                "baseline": base and base["generator"],
+                "full_reply_p50_ratio": ratios,
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,10 +28,18 @@ from chatrec.offline.datasets import load_turns  # noqa: E402
 
 REDIAL = ROOT.parent / "shared" / "datasets" / "redial"
 BUNDLED_MESSAGES = [
-    "I love space exploration films", "something like Inception but lighter", "推荐几本科幻小说",
-    "A funny TV series", "no horror please", "有没有适合全家一起看的动画片？", "I loved Spirited Away",
-    "Actually I'm tired of scary stuff. Now I want light-hearted family comedies.", "不要恐怖片",
-    "a thriller after 2010", "books by Haruki Murakami", "something for the whole family",
+    "I love space exploration films",
+    "something like Inception but lighter",
+    "推荐几本科幻小说",
+    "A funny TV series",
+    "no horror please",
+    "有没有适合全家一起看的动画片？",
+    "I loved Spirited Away",
+    "Actually I'm tired of scary stuff. Now I want light-hearted family comedies.",
+    "不要恐怖片",
+    "a thriller after 2010",
+    "books by Haruki Murakami",
+    "something for the whole family",
 ]
 
 
@@ -43,7 +51,9 @@ def quantile(values: list[float], q: float) -> float:
 def messages_for(name: str, n: int) -> list[list[str]]:
     """Conversations of up to three messages: the bundled examples, or ReDial's seeker utterances."""
     if name == "bundled":
-        return [BUNDLED_MESSAGES[i:i + 3] for i in range(0, len(BUNDLED_MESSAGES), 3)] * max(1, n // len(BUNDLED_MESSAGES))
+        return [BUNDLED_MESSAGES[i : i + 3] for i in range(0, len(BUNDLED_MESSAGES), 3)] * max(
+            1, n // len(BUNDLED_MESSAGES)
+        )
     out = []
     for turn in load_turns(REDIAL / "valid_turns.jsonl"):
         last = len(turn.context) - 1
@@ -58,14 +68,14 @@ def messages_for(name: str, n: int) -> list[list[str]]:
 def one_run(engine: Engine, conversations: list[list[str]], run: int) -> tuple[list[float], list[float]]:
     chat, bare = [], []
     for c, conversation in enumerate(conversations):
-        engine.purge_caches()   # every conversation meets its messages afresh (the bundled ones repeat)
+        engine.purge_caches()  # every conversation meets its messages afresh (the bundled ones repeat)
         user = f"bench-{run}-{c}-{time.time_ns()}"
         for message in conversation:
             t0 = time.perf_counter()
             next(iter(engine.chat_stream(user, message)))
             chat.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            vector = engine.embedder.embed([message])[0]   # uncached, like a new message
+            vector = engine.embedder.embed([message])[0]  # uncached, like a new message
             engine.store.query(vector, engine.settings.k)
             bare.append(time.perf_counter() - t0)
         engine.profiles.forget(user)
@@ -76,23 +86,42 @@ def bench(name: str, runs: int, n: int) -> dict:
     if name == "bundled":
         settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="chatrec-bench-")), generator="none")
     else:
-        settings = Settings(data_dir=ROOT / ".chatrec-eval" / "redial", catalog=REDIAL / "id2info.json",
-                            catalog_format="redial", generator="none")
+        settings = Settings(
+            data_dir=ROOT / ".chatrec-eval" / "redial",
+            catalog=REDIAL / "id2info.json",
+            catalog_format="redial",
+            generator="none",
+        )
     conversations = messages_for(name, n)
     with Engine.load(settings, progress=True) as engine:
-        one_run(engine, conversations[:2], -1)   # warm-up: models, caches of stored vectors
+        one_run(engine, conversations[:2], -1)  # warm-up: models, caches of stored vectors
         rows = []
         for run in range(runs):
             chat, bare = one_run(engine, conversations, run)
-            rows.append({"chat_p50": quantile(chat, 0.5), "chat_p95": quantile(chat, 0.95),
-                         "baseline_p50": quantile(bare, 0.5), "baseline_p95": quantile(bare, 0.95), "n": len(chat)})
-            print(f"{name} run {run + 1}: recommendations p50 {rows[-1]['chat_p50'] * 1000:.0f} ms, "
-                  f"p95 {rows[-1]['chat_p95'] * 1000:.0f} ms; baseline p50 {rows[-1]['baseline_p50'] * 1000:.0f} ms, "
-                  f"p95 {rows[-1]['baseline_p95'] * 1000:.0f} ms ({len(chat)} messages)", file=sys.stderr)
+            rows.append(
+                {
+                    "chat_p50": quantile(chat, 0.5),
+                    "chat_p95": quantile(chat, 0.95),
+                    "baseline_p50": quantile(bare, 0.5),
+                    "baseline_p95": quantile(bare, 0.95),
+                    "n": len(chat),
+                }
+            )
+            print(
+                f"{name} run {run + 1}: recommendations p50 {rows[-1]['chat_p50'] * 1000:.0f} ms, "
+                f"p95 {rows[-1]['chat_p95'] * 1000:.0f} ms; baseline p50 {rows[-1]['baseline_p50'] * 1000:.0f} ms, "
+                f"p95 {rows[-1]['baseline_p95'] * 1000:.0f} ms ({len(chat)} messages)",
+                file=sys.stderr,
+            )
     med = {key: statistics.median(r[key] for r in rows) for key in rows[0] if key != "n"}
-    return {"catalog": name, "items": len(engine.items), "messages": rows[0]["n"], "runs": runs,
-            **{k: round(v * 1000, 1) for k, v in med.items()},
-            "ratio_p95_to_baseline": round(med["chat_p95"] / med["baseline_p95"], 2)}
+    return {
+        "catalog": name,
+        "items": len(engine.items),
+        "messages": rows[0]["n"],
+        "runs": runs,
+        **{k: round(v * 1000, 1) for k, v in med.items()},
+        "ratio_p95_to_baseline": round(med["chat_p95"] / med["baseline_p95"], 2),
+    }
 
 
 def main() -> None:
@@ -103,9 +132,11 @@ def main() -> None:
     args = parser.parse_args()
     results = [bench(name, args.runs, args.messages) for name in args.catalogs.split(",")]
     for r in results:
-        print(f"{r['catalog']:8} ({r['items']} items, {r['messages']} messages, median of {r['runs']} runs): "
-              f"recommendations p50 {r['chat_p50']:.0f} ms, p95 {r['chat_p95']:.0f} ms; "
-              f"baseline p95 {r['baseline_p95']:.0f} ms; ratio {r['ratio_p95_to_baseline']}")
+        print(
+            f"{r['catalog']:8} ({r['items']} items, {r['messages']} messages, median of {r['runs']} runs): "
+            f"recommendations p50 {r['chat_p50']:.0f} ms, p95 {r['chat_p95']:.0f} ms; "
+            f"baseline p95 {r['baseline_p95']:.0f} ms; ratio {r['ratio_p95_to_baseline']}"
+        )
     print(json.dumps({"benchmark": "recommend", "results": results}))
 
 

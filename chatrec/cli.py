@@ -5,22 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
-from chatrec.config import (CATALOG_FORMATS, add_catalog_options, add_replace_option, add_serve_options,
-                            settings_from)
+from chatrec.config import CATALOG_FORMATS, add_catalog_options, add_replace_option, add_serve_options, settings_from
 from chatrec.errors import ChatrecError, InputError, StoreCorruptedError
 from chatrec.results import Turn
 
-SHARED_DATASETS = Path("..") / "shared" / "datasets"   # the README runs commands from the project folder
+SHARED_DATASETS = Path("..") / "shared" / "datasets"  # the README runs commands from the project folder
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from chatrec.backends.chroma import ChromaStore
     from chatrec.backends.embedders import load_embedder
     from chatrec.backends.ingest import open_for_rebuild, sync_catalog
     from chatrec.catalog.remembered import load_chosen
-    from chatrec.backends.chroma import ChromaStore
 
     # --rebuild embeds everything anew from the catalog named: it may replace another catalog (and says so)
     settings = settings_from(args, **({"replace_catalog": True} if args.rebuild else {}))
@@ -42,20 +41,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.interactions:
         from chatrec.ranking.collaborative import store_and_fit
 
-        model, bad, rows = store_and_fit(settings.collaborative_dir, args.interactions, list(catalog.items), settings.skip_bad)
+        model, bad, rows = store_and_fit(
+            settings.collaborative_dir, args.interactions, list(catalog.items), settings.skip_bad
+        )
         for row in bad:
             print(f"skipped {row}", file=sys.stderr)
-        print(f"{rows} interactions from {args.interactions}; collaborative model fitted "
-              f"({int((model.counts > 0).sum())} items with interactions) in {settings.collaborative_dir}")
+        print(
+            f"{rows} interactions from {args.interactions}; collaborative model fitted "
+            f"({int((model.counts > 0).sum())} items with interactions) in {settings.collaborative_dir}"
+        )
     return 0
 
 
 def cmd_refit(args: argparse.Namespace) -> int:
     from chatrec.catalog.items import load_catalog
-    from chatrec.ranking.collaborative import refit
     from chatrec.catalog.remembered import choose
+    from chatrec.ranking.collaborative import refit
 
-    source = choose(settings_from(args)).source   # no CATALOG: the data folder's own (or the bundled one)
+    source = choose(settings_from(args)).source  # no CATALOG: the data folder's own (or the bundled one)
     catalog = load_catalog(source.path, skip_bad=True, fmt=source.fmt)
     model, rows = refit(settings_from(args).collaborative_dir, list(catalog.items))
     print(f"refitted from {rows} interactions ({int((model.counts > 0).sum())} items with interactions)")
@@ -68,24 +71,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from chatrec.offline.evaluate import EvalSpec, eval_data_dir, evaluate, last_line, table
 
     if not (args.data / "id2info.json").is_file():
-        print(f"error: {args.data} has no id2info.json (give --data the dataset folder, e.g. ../shared/datasets/{args.dataset})",
-              file=sys.stderr)
+        print(
+            f"error: {args.data} has no id2info.json "
+            f"(give --data the dataset folder, e.g. ../shared/datasets/{args.dataset})",
+            file=sys.stderr,
+        )
         return 2
     turns = args.turns or args.data / "valid_turns.jsonl"
     if not turns.is_file():
         print(f"error: turns file not found: {turns}", file=sys.stderr)
         return 2
-    spec = EvalSpec(dataset=args.dataset, data=args.data, turns=args.turns, data_dir=args.data_dir, limit=args.limit,
-                    seed=args.seed, movielens=args.movielens if args.movielens and args.movielens.is_dir() else None,
-                    ablations=not args.no_ablations, tune=args.tune, whole_file=args.whole_file,
-                    replay=args.replay)
+    spec = EvalSpec(
+        dataset=args.dataset,
+        data=args.data,
+        turns=args.turns,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        seed=args.seed,
+        movielens=args.movielens if args.movielens and args.movielens.is_dir() else None,
+        ablations=not args.no_ablations,
+        tune=args.tune,
+        whole_file=args.whole_file,
+        replay=args.replay,
+    )
     result = evaluate(spec, log=lambda m: print(m, file=sys.stderr))
     out = args.out or eval_data_dir(spec.dataset, spec.data_dir) / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(table(result))
-    print(f"turns: {result['turns']}; ranking {result['seconds_per_turn']:.3f} s per turn (mean); "
-          f"whole run {result['total_seconds']:.0f} s; details in {out}")
+    print(
+        f"turns: {result['turns']}; ranking {result['seconds_per_turn']:.3f} s per turn (mean); "
+        f"whole run {result['total_seconds']:.0f} s; details in {out}"
+    )
     print(last_line(result))
     return 0
 
@@ -93,8 +110,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_train_adapter(args: argparse.Namespace) -> int:
     from chatrec.offline.training import TrainSpec, train
 
-    spec = TrainSpec(data=args.data, data_dir=args.data_dir, out=args.out, seed=args.seed, epochs=args.epochs,
-                     device=args.device)
+    spec = TrainSpec(
+        data=args.data, data_dir=args.data_dir, out=args.out, seed=args.seed, epochs=args.epochs, device=args.device
+    )
     train(spec, log=lambda m: print(m, file=sys.stderr))
     return 0
 
@@ -129,13 +147,13 @@ def show_turn(turns: Iterable[Turn], write: Callable[[str], object] | None = Non
     out = write or (lambda text: (sys.stdout.write(text), sys.stdout.flush()))
     shown, turn = "", None
     for turn in turns:
-        if not turn.final and not turn.reply:   # the picks are ready before the reply is written
+        if not turn.final and not turn.reply:  # the picks are ready before the reply is written
             out("     picks: " + ", ".join(f"{r.title} [{r.item_id}]" for r in turn.recommendations) + "\n")
             continue
-        if not turn.reply.startswith(shown):      # the text was dropped for the template: show that on its own line
+        if not turn.reply.startswith(shown):  # the text was dropped for the template: show that on its own line
             out("\n")
             shown = ""
-        out(("bot> " if not shown else "") + turn.reply[len(shown):].replace("\n", "\n     "))
+        out(("bot> " if not shown else "") + turn.reply[len(shown) :].replace("\n", "\n     "))
         shown = turn.reply
     if turn is not None:
         out("\n" + (template_note(turn) + "\n" if turn.source == "template" else ""))
@@ -164,7 +182,7 @@ def cmd_script(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from chatrec.serve.page import main as serve_app   # the packaged web app (gradio is imported only here)
+    from chatrec.serve.page import main as serve_app  # the packaged web app (gradio is imported only here)
 
     serve_app(serve_argv(args))
     return 0
@@ -191,33 +209,58 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--skip-bad", action="store_true", help="load the good rows even if some are bad")
     ingest.add_argument("--rebuild", action="store_true", help="embed everything anew (moves a damaged store aside)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
-    ingest.add_argument("--interactions", type=Path, default=None,
-                        help="a CSV of user,item,rating,timestamp: fits the collaborative model for this catalog")
+    ingest.add_argument(
+        "--interactions",
+        type=Path,
+        default=None,
+        help="a CSV of user,item,rating,timestamp: fits the collaborative model for this catalog",
+    )
     add_replace_option(ingest)
-    refit = sub.add_parser("refit", help="fit the collaborative model again from the interactions kept in the data folder")
-    refit.add_argument("catalog", type=Path, nargs="?", default=None,
-                       help="the catalog (default: the data folder's own, else the bundled one)")
+    refit = sub.add_parser(
+        "refit", help="fit the collaborative model again from the interactions kept in the data folder"
+    )
+    refit.add_argument(
+        "catalog",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="the catalog (default: the data folder's own, else the bundled one)",
+    )
     refit.add_argument("--format", choices=CATALOG_FORMATS, default="auto")
     shared = SHARED_DATASETS
     ev = sub.add_parser("eval", help="offline evaluation on ReDial or OpenDialKG recommendation turns")
     ev.add_argument("dataset", choices=("redial", "opendialkg"))
     ev.add_argument("--data", type=Path, default=None, help="the dataset folder (default: ../shared/datasets/DATASET)")
-    ev.add_argument("--turns", type=Path, default=None, help="a turns file of the same schema (default: valid_turns.jsonl)")
+    ev.add_argument(
+        "--turns", type=Path, default=None, help="a turns file of the same schema (default: valid_turns.jsonl)"
+    )
     ev.add_argument("--limit", type=int, default=0, help="only the first N turns (quick runs)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the dialog_id split")
-    ev.add_argument("--movielens", type=Path, default=shared / "movielens-small",
-                    help="MovieLens folder for the '+ MovieLens' row (skipped when absent)")
+    ev.add_argument(
+        "--movielens",
+        type=Path,
+        default=shared / "movielens-small",
+        help="MovieLens folder for the '+ MovieLens' row (skipped when absent)",
+    )
     ev.add_argument("--no-ablations", action="store_true", help="only the system and the two baselines")
     ev.add_argument("--tune", action="store_true", help="also search the term weights on these turns and print them")
-    ev.add_argument("--whole-file", action="store_true",
-                    help="ReDial: score every validation turn, not only the tuning part (for timing; optimistic)")
-    ev.add_argument("--replay", action="store_true",
-                    help="also replay each turn's seeker utterances through Engine.chat (one new user per turn, k = 10) "
-                         "beside rank on the seeker-only and the full context")
+    ev.add_argument(
+        "--whole-file",
+        action="store_true",
+        help="ReDial: score every validation turn, not only the tuning part (for timing; optimistic)",
+    )
+    ev.add_argument(
+        "--replay",
+        action="store_true",
+        help="also replay each turn's seeker utterances through Engine.chat (one new user per turn, k = 10) "
+        "beside rank on the seeker-only and the full context",
+    )
     ev.add_argument("--out", type=Path, default=None, help="where to write the JSON (default: DATA_DIR/results.json)")
     ta = sub.add_parser("train-adapter", help="learn the query adapter from ReDial's training-part dialogues")
     ta.add_argument("--data", type=Path, default=shared / "redial")
-    ta.add_argument("--out", type=Path, default=None, help="default: the bundled adapter file in chatrec/ranking/adapters/")
+    ta.add_argument(
+        "--out", type=Path, default=None, help="default: the bundled adapter file in chatrec/ranking/adapters/"
+    )
     ta.add_argument("--seed", type=int, default=0)
     ta.add_argument("--epochs", type=int, default=12)
     ta.add_argument("--device", default="cpu", help="cpu (default) or cuda")
@@ -225,19 +268,33 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=f"cli-{os.environ.get('USER', 'user')}")
     add_catalog_options(chat)
     chat.add_argument("--generator", default=None, help="qwen2.5-0.5b (default), smollm2-135m, a model path, or none")
-    script = sub.add_parser("script", help="run scripted dialogue tests (YAML): exit 0 all hold, 1 a failure, 2 a bad file")
+    script = sub.add_parser(
+        "script", help="run scripted dialogue tests (YAML): exit 0 all hold, 1 a failure, 2 a bad file"
+    )
     script.add_argument("files", type=Path, nargs="+", metavar="FILE.yaml")
     script.add_argument("--junit", type=Path, default=None, metavar="OUT.xml", help="also write a JUnit XML report")
-    script.add_argument("--url", default=None, metavar="http://HOST:PORT",
-                        help="run on a running chatrec server through its HTTP API (`catalog:` is then ignored)")
-    script.add_argument("--generate", action="store_true",
-                        help="use the generator (default: template replies, faster; no effect with --url)")
+    script.add_argument(
+        "--url",
+        default=None,
+        metavar="http://HOST:PORT",
+        help="run on a running chatrec server through its HTTP API (`catalog:` is then ignored)",
+    )
+    script.add_argument(
+        "--generate",
+        action="store_true",
+        help="use the generator (default: template replies, faster; no effect with --url)",
+    )
     serve = sub.add_parser("serve", help="start the web app (same as python app.py)")
     add_serve_options(serve)
     for p in (ingest, chat, refit):
         p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
     for p in (ev, ta):
-        p.add_argument("--data-dir", type=Path, default=None, help="the evaluation's data folder (default: ./.chatrec-eval/DATASET)")
+        p.add_argument(
+            "--data-dir",
+            type=Path,
+            default=None,
+            help="the evaluation's data folder (default: ./.chatrec-eval/DATASET)",
+        )
     return top
 
 
@@ -246,8 +303,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "eval" and args.data is None:
             args.data = SHARED_DATASETS / args.dataset
-        commands = {"ingest": cmd_ingest, "chat": cmd_chat, "serve": cmd_serve, "refit": cmd_refit, "eval": cmd_eval,
-                    "train-adapter": cmd_train_adapter, "script": cmd_script}
+        commands = {
+            "ingest": cmd_ingest,
+            "chat": cmd_chat,
+            "serve": cmd_serve,
+            "refit": cmd_refit,
+            "eval": cmd_eval,
+            "train-adapter": cmd_train_adapter,
+            "script": cmd_script,
+        }
         return commands[args.command](args)
     except StoreCorruptedError as exc:
         print(f"error: {exc}", file=sys.stderr)

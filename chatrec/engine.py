@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from types import EllipsisType
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from chatrec.config import Settings
 from chatrec.errors import InputError, UnknownItemError
 from chatrec.generators.loading import load_generator
 from chatrec.heap import Trimmer
-from chatrec.ports import Embedder, Generator, Limits, ProfileStore, VectorStore
+from chatrec.ports import Embedder, Event, Generator, Limits, ProfileStore, VectorStore
 from chatrec.ranking.adapter import Adapter
 from chatrec.ranking.adapter import resolve as resolve_adapter
 from chatrec.ranking.collaborative import Collaborative
@@ -42,17 +43,25 @@ from chatrec.users.stored import state_to_json
 from chatrec.users.tracker import Tracker
 
 MAX_USER_ID = 200
-TEXT_CACHE = 20_000        # texts and readings kept (the same utterances come back turn after turn)
-PRUNE_EVERY_S = 3600.0     # old events are deleted at load and then at most this often, after a turn
+TEXT_CACHE = 20_000  # texts and readings kept (the same utterances come back turn after turn)
+PRUNE_EVERY_S = 3600.0  # old events are deleted at load and then at most this often, after a turn
 
 
 class Engine:
     """One catalog, one store, many users. Thread-safe per user; one Engine per data folder."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, embedder: Embedder, store: VectorStore,
-                 profiles: ProfileStore, generator: Generator | None = None,
-                 collaborative: Collaborative | None = None, adapter: Adapter | None = None,
-                 report: IngestReport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        embedder: Embedder,
+        store: VectorStore,
+        profiles: ProfileStore,
+        generator: Generator | None = None,
+        collaborative: Collaborative | None = None,
+        adapter: Adapter | None = None,
+        report: IngestReport | None = None,
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.embedder = embedder
@@ -64,20 +73,28 @@ class Engine:
         self.vectors = ItemVectors(store)
         self.tracker = Tracker(self.embed_texts, self.vectors, settings)
         self.grounding = Grounding(catalog, self.understander.titles)
-        self.explainer = Explainer(self.items, plain=self.grounding.is_plain,
-                                   known=self.understander.vocabulary.__contains__)
+        self.explainer = Explainer(
+            self.items, plain=self.grounding.is_plain, known=self.understander.vocabulary.__contains__
+        )
         self.generator = generator
-        self.writer = ReplyWriter(generator, self.grounding,
-                                  Limits(max_new_tokens=settings.max_new_tokens, budget_s=settings.generation_budget_s,
-                                         wait_s=settings.generation_wait_s))
+        self.writer = ReplyWriter(
+            generator,
+            self.grounding,
+            Limits(
+                max_new_tokens=settings.max_new_tokens,
+                budget_s=settings.generation_budget_s,
+                wait_s=settings.generation_wait_s,
+            ),
+        )
         self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self.ranker = Ranker(settings, store, self.vectors, self.items, self.tracker, self.read_utterance,
-                             collaborative, adapter)
+        self.ranker = Ranker(
+            settings, store, self.vectors, self.items, self.tracker, self.read_utterance, collaborative, adapter
+        )
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._locks: dict[str, tuple[threading.Lock, int]] = {}   # users with a call in flight: (lock, callers)
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}  # users with a call in flight: (lock, callers)
         self._locks_guard = threading.Lock()
-        self._trimmer = Trimmer()   # gives back freed memory after the load and turns, at most twice a minute
+        self._trimmer = Trimmer()  # gives back freed memory after the load and turns, at most twice a minute
         self._pruned = float("-inf")
 
     @classmethod
@@ -93,8 +110,9 @@ class Engine:
         """
         settings, catalog, choice = load_chosen(settings or Settings())
         embedder = load_embedder(settings.embedder, settings.threads)
-        generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
-                                   settings.generator_backend)
+        generator = load_generator(
+            settings.generator, settings.model_cache, settings.generator_threads, settings.generator_backend
+        )
         adapter = resolve_adapter(settings.adapter, embedder.id)
         store = open_store(settings, embedder)
         profiles: ProfileStore | None = None
@@ -105,7 +123,7 @@ class Engine:
             engine = cls(settings, catalog, embedder, store, profiles, generator, collaborative, adapter, report)
             engine.writer.warm()
             engine.prune_events()
-            engine._trimmer.maybe()   # what embedding the catalog and warming the generator freed
+            engine._trimmer.maybe()  # what embedding the catalog and warming the generator freed
             return engine
         except BaseException:
             if profiles is not None:
@@ -126,17 +144,15 @@ class Engine:
     # -- public API ------------------------------------------------------------------------------------------
     def chat(self, user_id: str, message: str) -> Turn:
         """Read one message, update the user's interests, recommend, and reply (the whole turn at once)."""
-        turn = None
-        for turn in self.chat_stream(user_id, message):
-            pass
-        assert turn is not None and turn.final
+        *_, turn = self.chat_stream(user_id, message)
+        assert turn.final
         return turn
 
     def chat_stream(self, user_id: str, message: str) -> Iterator[Turn]:
         """The same turn as `chat`, as it happens: first the recommendations with no text, then the reply growing,
         and last a `final` turn whose reply is either the grounded generated text or the template reply."""
         user_id, message = self._check_user(user_id), self._check_message(message)
-        with self._user_lock(user_id):   # one turn at a time per user here; `profiles.update` guards other processes
+        with self._user_lock(user_id):  # one turn at a time per user here; `profiles.update` guards other processes
             now = time.time()
             u = self.read_utterance(message)
 
@@ -148,7 +164,7 @@ class Engine:
                 template, interests = self.explainer.reply(recs, state, avoided), self.explainer.interests(state)
                 self.tracker.answered(state, "", [r.item_id for r in recs], now)
                 state.turns += 1
-                events = [("message", {"text": message}), ("shown", {"items": [r.item_id for r in recs]})]
+                events: list[Event] = [("message", {"text": message}), ("shown", {"items": [r.item_id for r in recs]})]
                 return events, (state, recs, template, interests)
 
             state, recs, template, interests = self.profiles.update(user_id, self.embedder.dim, turn, now)
@@ -157,10 +173,11 @@ class Engine:
         chosen = [self.items[r.item_id] for r in recs]
         for draft in self.writer.write(interests, chosen, state.language, template):
             if draft.final:
-                self._trimmer.maybe()   # in its own thread: no reply waits for it
+                self._trimmer.maybe()  # in its own thread: no reply waits for it
                 self._maybe_prune()
-            yield replace(base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem,
-                          busy=draft.busy)
+            yield replace(
+                base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem, busy=draft.busy
+            )
 
     def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
         """A thumbs up or down on one item; unknown item ids raise `ValueError`."""
@@ -183,11 +200,17 @@ class Engine:
         """The user's interests as the tracker sees them."""
         user_id = self._check_user(user_id)
         state = self._state(user_id)
-        titled = lambda ids: [{"id": i, "title": self.items[i].display_title} for i in ids if i in self.items]  # noqa: E731
+
+        def titled(ids: Sequence[str]) -> list[dict[str, str]]:
+            return [{"id": i, "title": self.items[i].display_title} for i in ids if i in self.items]
+
         return {
             "user_id": user_id,
-            "terms": [{"term": display_term(t, state.language), "weight": round(w, 3)} for t, w in state.terms.items()
-                      if self.understander.vocabulary.__contains__(t)],
+            "terms": [
+                {"term": display_term(t, state.language), "weight": round(w, 3)}
+                for t, w in state.terms.items()
+                if self.understander.vocabulary.__contains__(t)
+            ],
             "liked": titled(state.liked),
             "rejected": titled(state.rejected),
             "mentioned": titled(state.seen),
@@ -236,9 +259,12 @@ class Engine:
         """Stateless: rank the catalog for one dialogue (seeker first, turns alternating); best k item ids.
 
         The same pipeline as chat on a fresh user fed the context, in pure relevance order (no MMR): offline
-        evaluation scores the ranking itself. The terms and their weights are in chatrec/ranking/signals.py and `Settings`."""
-        if isinstance(context, (str, bytes)) or not isinstance(context, Sequence) or \
-                not all(isinstance(u, str) for u in context):
+        evaluation scores the ranking itself. The terms and their weights are in ranking/signals.py and `Settings`."""
+        if (
+            isinstance(context, (str, bytes))
+            or not isinstance(context, Sequence)
+            or not all(isinstance(u, str) for u in context)
+        ):
             raise InputError("context must be a list of utterances (strings), seeker first")
         for utterance in context:
             _check_text(utterance, "an utterance")
@@ -248,15 +274,25 @@ class Engine:
             k = max(1, min(k, len(self.items)))
         return self.ranker.rank(context, k)
 
-    def ranker_variant(self, settings: Settings | None = None, adapter: Adapter | None | object = ...,
-                       collaborative: Collaborative | None | object = ...) -> Ranker:
+    def ranker_variant(
+        self,
+        settings: Settings | None = None,
+        adapter: Adapter | None | EllipsisType = ...,
+        collaborative: Collaborative | None | EllipsisType = ...,
+    ) -> Ranker:
         """The pipeline over this engine's store and caches with other settings, adapter or collaborative model
         (`...` keeps the engine's own): what offline ablations compare against `Engine.rank`."""
         settings = settings or self.settings
-        return Ranker(settings, self.store, self.vectors, self.items, Tracker(self.embed_texts, self.vectors, settings),
-                      self.read_utterance,
-                      self.ranker.collaborative if collaborative is ... else collaborative,  # type: ignore[arg-type]
-                      self.ranker.adapter if adapter is ... else adapter)  # type: ignore[arg-type]
+        return Ranker(
+            settings,
+            self.store,
+            self.vectors,
+            self.items,
+            Tracker(self.embed_texts, self.vectors, settings),
+            self.read_utterance,
+            self.ranker.collaborative if isinstance(collaborative, EllipsisType) else collaborative,
+            self.ranker.adapter if isinstance(adapter, EllipsisType) else adapter,
+        )
 
     def read_utterance(self, utterance: str) -> Understanding:
         """One message or dialogue utterance as the pipeline reads it, cached: conversations are read again every
@@ -307,9 +343,16 @@ class Engine:
     def _says_something(self, state: InterestState) -> bool:
         """The conversation gives anything to go on: words or titles of interest, or a constraint ("no horror")."""
         seeker = [self.read_utterance(e.get("text", "")) for e in state.dialogue if e["side"] == "seeker"]
-        return bool(np.any(state.long) or state.liked or state.avoid_genres or state.soft_avoid_genres or
-                    state.avoid_people or state.constraints or state.kind or
-                    any(u.mentioned or u.liked_genres or _has_words(u.positive_text) for u in seeker))
+        return bool(
+            np.any(state.long)
+            or state.liked
+            or state.avoid_genres
+            or state.soft_avoid_genres
+            or state.avoid_people
+            or state.constraints
+            or state.kind
+            or any(u.mentioned or u.liked_genres or _has_words(u.positive_text) for u in seeker)
+        )
 
     def _state(self, user_id: str) -> InterestState:
         return self.profiles.load(user_id, self.embedder.dim) or InterestState(dim=self.embedder.dim)

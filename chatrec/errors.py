@@ -1,17 +1,17 @@
 """The chatrec error hierarchy; the UI and CLI turn these into friendly text.
 
-    ChatrecError
-    ├── ConfigError          a setting is invalid
-    │   └── CatalogChoiceError   the data folder holds another catalog (see --replace-catalog), or its own is gone
-    ├── CatalogError         a catalog file has bad rows (each with file, line and reason)
-    ├── InputError           a message or argument cannot be used (empty, too long)
-    ├── UnknownItemError     an item id that is not in the catalog (also a ValueError)
-    ├── GeneratorError       the generative model cannot be found, verified or loaded
-    ├── GeneratorBusy        the model is serving other users and did not free up in time
-    ├── ProfileBusyError     a user's profile kept changing under an update (many processes racing)
-    └── StoreError           the vector store cannot be used
-        ├── StoreLockedError     another process is writing to the same data folder
-        └── StoreCorruptedError  the store is damaged or was built differently; rebuild it
+ChatrecError
+├── ConfigError          a setting is invalid
+│   └── CatalogChoiceError   the data folder holds another catalog (see --replace-catalog), or its own is gone
+├── CatalogError         a catalog file has bad rows (each with file, line and reason)
+├── InputError           a message or argument cannot be used (empty, too long)
+├── UnknownItemError     an item id that is not in the catalog (also a ValueError)
+├── GeneratorError       the generative model cannot be found, verified or loaded
+├── GeneratorBusy        the model is serving other users and did not free up in time
+├── ProfileBusyError     a user's profile kept changing under an update (many processes racing)
+└── StoreError           the vector store cannot be used
+    ├── StoreLockedError     another process is writing to the same data folder
+    └── StoreCorruptedError  the store is damaged or was built differently; rebuild it
 """
 
 from __future__ import annotations

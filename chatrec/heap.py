@@ -11,7 +11,7 @@ import time
 
 log = logging.getLogger(__name__)
 
-EVERY_S = 30.0   # a long-running server trims at most this often
+EVERY_S = 30.0  # a long-running server trims at most this often
 
 
 @functools.cache
@@ -20,7 +20,7 @@ def _libc() -> ctypes.CDLL | None:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
         return libc
-    except (OSError, AttributeError, TypeError):   # not glibc (musl, macOS): nothing to trim
+    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS): nothing to trim
         return None
 
 

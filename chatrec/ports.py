@@ -10,7 +10,8 @@ or a method every implementation has (`Embedder.languages`, `Generator.warm`), n
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from collections.abc import Generator as PieceStream
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
     from chatrec.users.interests import InterestState
 
 T = TypeVar("T")
-Event = tuple[str, dict[str, Any]]                 # (kind, payload) of one thing that happened in a turn
-StoredEvent = tuple[float, str, dict[str, Any]]    # (timestamp, kind, payload) as kept
-Message = dict[str, str]                           # one chat message: {"role": ..., "content": ...}
+Event = tuple[str, dict[str, Any]]  # (kind, payload) of one thing that happened in a turn
+StoredEvent = tuple[float, str, dict[str, Any]]  # (timestamp, kind, payload) as kept
+Message = dict[str, str]  # one chat message: {"role": ..., "content": ...}
+Stream = PieceStream[str, None, None]  # text pieces as they are written; the caller may `close()` it early
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,16 @@ class Limits:
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 rows; `id` names the model so stored vectors can be checked."""
 
-    id: str
-    dim: int
-    languages: frozenset[str] | None   # the languages it reads (None: any); others get zero rows in a concatenation
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def languages(self) -> frozenset[str] | None:
+        """The languages it reads (None: any); a concatenation zeroes its part for texts in others."""
+        ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -60,8 +69,11 @@ class VectorStore(Protocol):
     `query` returns the `n` items with the largest dot product, best first, never one in `exclude` nor (with `kind`)
     one of another kind, however long `exclude` is; `vectors` skips unknown ids; writes are idempotent."""
 
-    embedder_id: str
-    dim: int
+    @property
+    def embedder_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     @property
     def location(self) -> str: ...
@@ -72,8 +84,14 @@ class VectorStore(Protocol):
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
-    def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None,
-              with_vectors: bool = True) -> list[Hit]: ...
+    def query(
+        self,
+        vector: np.ndarray,
+        n: int,
+        exclude: Sequence[str] = (),
+        kind: str | None = None,
+        with_vectors: bool = True,
+    ) -> list[Hit]: ...
 
     def upsert(self, items: Sequence[Item], vectors: np.ndarray, hashes: Sequence[str]) -> None: ...
 
@@ -96,8 +114,9 @@ class ProfileStore(Protocol):
 
     def load(self, user_id: str, dim: int) -> InterestState | None: ...
 
-    def update(self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]],
-               now: float) -> T: ...
+    def update(
+        self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]], now: float
+    ) -> T: ...
 
     def events(self, user_id: str) -> list[StoredEvent]: ...
 
@@ -116,13 +135,22 @@ class Generator(Protocol):
     start within `limits.wait_s`. `warm` reads a system prompt ahead of the first user (a no-op where there is
     nothing to gain); `languages` are the reply languages it writes well."""
 
-    id: str
-    languages: frozenset[str]
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def languages(self) -> frozenset[str]: ...
 
     @property
     def device(self) -> str: ...
 
     def warm(self, messages: list[Message]) -> None: ...
 
-    def stream(self, messages: list[Message], limits: Limits, stop: threading.Event | None = None,
-               prefix: str = "", avoid: Sequence[str] = ()) -> Iterator[str]: ...
+    def stream(
+        self,
+        messages: list[Message],
+        limits: Limits,
+        stop: threading.Event | None = None,
+        prefix: str = "",
+        avoid: Sequence[str] = (),
+    ) -> Stream: ...

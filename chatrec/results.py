@@ -25,8 +25,8 @@ class Turn:
     reply: str
     recommendations: list[Recommendation] = field(default_factory=list)
     language: str = "en"
-    notes: tuple[str, ...] = ()   # what was understood and applied ("left out horror", ...)
-    final: bool = True            # False while the reply is still streaming
-    source: str = "template"      # "generator": grounded generated text; "template": the template reply
-    problem: str = ""             # why generation stopped early or was not used (for logs, never for the user)
-    busy: bool = False            # the template answered at once: the generator was serving other users
+    notes: tuple[str, ...] = ()  # what was understood and applied ("left out horror", ...)
+    final: bool = True  # False while the reply is still streaming
+    source: str = "template"  # "generator": grounded generated text; "template": the template reply
+    problem: str = ""  # why generation stopped early or was not used (for logs, never for the user)
+    busy: bool = False  # the template answered at once: the generator was serving other users

@@ -17,28 +17,30 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("CHATREC_TEST_CACHE") or Path.home() / ".cache" / "chatrec-tests")
-ARTIFACTS = CACHE / "artifacts"   # screenshots of the browser tests
+ARTIFACTS = CACHE / "artifacts"  # screenshots of the browser tests
 # Tests choose their generator explicitly (most need none); a converted model is shared by every test run.
 os.environ.setdefault("CHATREC_GENERATOR", "none")
 os.environ.setdefault("CHATREC_MODELS_DIR", str(CACHE / "models"))
 
+from real_parts import install, pytest_fixture_setup, pytest_runtest_protocol, pytest_terminal_summary  # noqa: E402,F401
+
 from chatrec import Engine, Settings  # noqa: E402
 from chatrec.backends.factory import open_profiles  # noqa: E402
-from real_parts import install, pytest_fixture_setup, pytest_runtest_protocol, pytest_terminal_summary  # noqa: E402,F401
 
 install()
 
 SHARED = ROOT.parent / "shared" / "datasets"
-GENERATION_BUDGET_S = 240.0   # per reply in tests; see `talker`
+GENERATION_BUDGET_S = 240.0  # per reply in tests; see `talker`
 ATTEMPTS: list[str] = []
 _real_connect = socket.socket.connect
 
@@ -72,14 +74,23 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
-BROWSER_MARKS = [   # the browser tests' marks: skipped without Chromium, unless CI requires it
+BROWSER_MARKS = [  # the browser tests' marks: skipped without Chromium, unless CI requires it
     pytest.mark.browser,
-    pytest.mark.skipif((not CHROMIUM.exists() or shutil.which("chromium") is None)
-                       and not os.environ.get("CHATREC_REQUIRE_BROWSER"),
-                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)"),
+    pytest.mark.skipif(
+        (not CHROMIUM.exists() or shutil.which("chromium") is None) and not os.environ.get("CHATREC_REQUIRE_BROWSER"),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
+    ),
 ]
 
 
@@ -94,10 +105,11 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def memory_engine(catalog: Path | None = None, generator: Any = None, **changes: Any) -> Engine:
+def memory_engine(data_dir: Path, catalog: Path | None = None, generator: Any = None, **changes: Any) -> Engine:
     """An Engine on the in-memory doubles (hashing embedder, numpy store, dict profiles): the bundled catalog, or
-    `catalog`, ingested in well under a second; no model, no Chroma, nothing on disk. For the logic of reading,
-    tracking, ranking and replying; what the packaged models make of it is tested on the real `engine`."""
+    `catalog`, ingested in well under a second; no model, no Chroma. `data_dir` (a temporary folder) holds only what
+    the web app keeps there (its session key). For the logic of reading, tracking, ranking and replying, the API and
+    the pages; what the packaged models make of it is tested on the real `engine`."""
     from chatrec.backends.hashing import HashingEmbedder
     from chatrec.backends.ingest import sync
     from chatrec.backends.memory import MemoryProfiles, MemoryStore
@@ -108,17 +120,14 @@ def memory_engine(catalog: Path | None = None, generator: Any = None, **changes:
     embedder = HashingEmbedder()
     store = MemoryStore(embedder.id, embedder.dim)
     report = sync(store, loaded, embedder, progress=False)
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="chatrec-memory-"))   # nothing should be written there; a temporary one
-    settings = Settings(data_dir=folder, generator="none", adapter="none", **{"k": 5, **changes})
+    settings = Settings(data_dir=data_dir, generator="none", adapter="none", **{"k": 5, **changes})
     return Engine(settings, loaded, embedder, store, MemoryProfiles(), generator, report=report)
 
 
 @pytest.fixture(scope="session")
-def mem() -> Engine:
+def mem(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """The bundled catalog on the in-memory doubles (see `memory_engine`), shared by the session's logic tests."""
-    return memory_engine()
+    return memory_engine(tmp_path_factory.mktemp("memory"))
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -129,12 +138,33 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 @pytest.fixture
 def small_catalog(tmp_path: Path) -> Path:
     rows = [
-        {"id": "a1", "title": "Orbit Dreams", "year": 2001, "kind": "movie", "genres": ["science fiction"],
-         "description": "Astronauts on a long voyage to Jupiter.", "tags": ["space"]},
-        {"id": "a2", "title": "Garden Days", "year": 1999, "kind": "movie", "genres": ["drama"],
-         "description": "A retired teacher tends roses and vegetables.", "tags": ["gardening"]},
-        {"id": "a3", "title": "Goal Line", "year": 2010, "kind": "movie", "genres": ["sports"],
-         "description": "A village football team reaches the national cup final.", "tags": ["football"]},
+        {
+            "id": "a1",
+            "title": "Orbit Dreams",
+            "year": 2001,
+            "kind": "movie",
+            "genres": ["science fiction"],
+            "description": "Astronauts on a long voyage to Jupiter.",
+            "tags": ["space"],
+        },
+        {
+            "id": "a2",
+            "title": "Garden Days",
+            "year": 1999,
+            "kind": "movie",
+            "genres": ["drama"],
+            "description": "A retired teacher tends roses and vegetables.",
+            "tags": ["gardening"],
+        },
+        {
+            "id": "a3",
+            "title": "Goal Line",
+            "year": 2010,
+            "kind": "movie",
+            "genres": ["sports"],
+            "description": "A village football team reaches the national cup final.",
+            "tags": ["football"],
+        },
     ]
     return write_jsonl(tmp_path / "small.jsonl", rows)
 
@@ -148,10 +178,12 @@ def talker(engine: Engine) -> Iterator[Engine]:
     """
     from chatrec.generators.loading import load_generator
 
-    settings = engine.settings.with_(generator="qwen2.5-0.5b", generation_budget_s=GENERATION_BUDGET_S,
-                                     generation_wait_s=GENERATION_BUDGET_S)
-    generator = load_generator(settings.generator, settings.model_cache, settings.generator_threads,
-                               settings.generator_backend)
+    settings = engine.settings.with_(
+        generator="qwen2.5-0.5b", generation_budget_s=GENERATION_BUDGET_S, generation_wait_s=GENERATION_BUDGET_S
+    )
+    generator = load_generator(
+        settings.generator, settings.model_cache, settings.generator_threads, settings.generator_backend
+    )
     eng = Engine(settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings), generator)
     eng.writer.warm()
     try:
@@ -177,7 +209,7 @@ def stream_through(guard: Any, reply: str, step: int) -> str:
     the first failed check."""
     shown = ""
     for i in range(0, len(reply), step):
-        shown += guard.feed(reply[i:i + step])
+        shown += guard.feed(reply[i : i + step])
         if not guard.verdict.ok:
             break
     return shown
@@ -203,9 +235,12 @@ def run_chroma(path: Path) -> Iterator[str]:
     yields its URL and stops it afterwards."""
     chroma = Path(sys.executable).with_name("chroma")
     port = free_port()
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/api/v2/heartbeat", timeout_s=60, proc=proc)
@@ -282,8 +317,9 @@ def keeps_to_schema(api: str, examples: int) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 8
     for operation in operations:
-        negative = [schemathesis.GenerationMode.NEGATIVE] if operation.body else []   # nothing to get wrong else
+        negative = [schemathesis.GenerationMode.NEGATIVE] if operation.body else []  # nothing to get wrong else
         for mode in (schemathesis.GenerationMode.POSITIVE, *negative):
+
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def check(case: Any) -> None:
@@ -308,9 +344,9 @@ def foreign_titles(engine: Engine, turn: Any) -> list[str]:
     allowed = [norm(t) for r in turn.recommendations for t in (r.title, *engine.items[r.item_id].aliases)]
     bad = []
     for span in engine.understander.titles.spans(turn.reply, fuzzy=False):
-        key = norm(turn.reply[span.start:span.end])
+        key = norm(turn.reply[span.start : span.end])
         if not any(f" {key} " in f" {title} " or (key in title and not key.isascii()) for title in allowed):
-            bad.append(turn.reply[span.start:span.end])
+            bad.append(turn.reply[span.start : span.end])
     return bad
 
 

@@ -4,10 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import write_jsonl
 
 from chatrec import CatalogError, Engine, InputError, Settings
-
-from conftest import write_jsonl
 
 
 def snapshot(engine: Engine, user: str) -> tuple[dict, int]:
@@ -97,4 +96,4 @@ def test_an_item_id_that_is_not_a_string_is_a_value_error(engine: Engine, item_i
 def test_rank_needs_a_list_of_utterances(engine: Engine, context: object) -> None:
     with pytest.raises(InputError):
         engine.rank(context, k=5)  # type: ignore[arg-type]
-    assert len(engine.rank(("I want a western",), k=5)) == 5   # a tuple is a sequence of utterances too
+    assert len(engine.rank(("I want a western",), k=5)) == 5  # a tuple is a sequence of utterances too

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import ARTIFACTS, BROWSER_MARKS, GENERATION_BUDGET_S, serve, write_jsonl
 
 from chatrec import Engine, Settings
-
-from conftest import ARTIFACTS, BROWSER_MARKS, GENERATION_BUDGET_S, serve, write_jsonl
 
 pytestmark = BROWSER_MARKS
 
@@ -54,8 +53,11 @@ def wait_for_reply(page: Any, turns: int, timeout_s: float = GENERATION_BUDGET_S
         if text and (not seen or seen[-1] != text):
             seen.append(text)
         started = page.locator('#chat [data-testid="bot"]').count() >= turns
-        if started and page.locator("#status .status").first.get_attribute("data-state") == "done" \
-                and bot_text(page) not in ("", "…"):   # the new turn's bubble, answered (not the last turn's "ready")
+        if (
+            started
+            and page.locator("#status .status").first.get_attribute("data-state") == "done"
+            and bot_text(page) not in ("", "…")
+        ):  # the new turn's bubble, answered (not the last turn's "ready")
             final = bot_text(page)
             if final != seen[-1]:
                 seen.append(final)
@@ -72,7 +74,7 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
     text_when_cards_came = bot_text(page)
     seen = wait_for_reply(page, turns=1)
     final = bot_text(page)
-    source = page.locator("#status .status").first.get_attribute("data-source")   # the status line shows no diagnostics
+    source = page.locator("#status .status").first.get_attribute("data-source")  # the status line shows no diagnostics
     assert len(first_cards) == 5
     assert len(final) > len(text_when_cards_came), "the cards come before the reply is finished"
     assert source in ("generator", "template"), source
@@ -83,7 +85,7 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
     rejected = first_cards[0]
     page.locator("#down-0").first.click()
     page.locator("#card-body-0").first.get_by_text("will not be recommended again").wait_for(timeout=30_000)
-    page.locator("#profile").get_by_text(rejected).wait_for(timeout=30_000)   # the side panel shows it
+    page.locator("#profile").get_by_text(rejected).wait_for(timeout=30_000)  # the side panel shows it
     send(page, "more films about space like those")
     page.wait_for_function("document.querySelectorAll('#chat [data-testid=\"bot\"]').length >= 2", timeout=60_000)
     page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
@@ -93,7 +95,7 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
     # a generated reply streams in pieces (a turn whose text failed a check ends with the template instead)
     assert any(source == "generator" and len(seen) >= 3 for source, seen in turns), turns
 
-    page.locator("#forget").first.click()   # "forget me" asks, then empties the chat, the cards and the interests
+    page.locator("#forget").first.click()  # "forget me" asks, then empties the chat, the cards and the interests
     page.locator("#forget-yes").first.click()
     page.locator("#profile").get_by_text("Nothing yet").wait_for(timeout=30_000)
     assert page.locator('#chat [data-testid="bot"]').count() == 0 and card_titles(page) == []
@@ -104,16 +106,32 @@ def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> Non
 def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An app over a catalog whose fields carry HTML and scripts (no generator: the cards are what is tested)."""
     folder = tmp_path_factory.mktemp("hostile")
-    catalog = write_jsonl(folder / "hostile.jsonl", [
-        {"id": "h1", "title": "<b>Orbit</b> <img src=x onerror=\"window.__pwned='title'\">", "year": 2001,
-         "kind": "movie", "genres": ["science fiction"], "tags": ["space"],
-         "description": "<script>window.__pwned='description'</script> Astronauts travel to Jupiter."},
-        {"id": "h2", "title": "[Garden](javascript:window.__pwned='markdown') Days", "kind": "movie",
-         "genres": ["science fiction"], "tags": ["space"],
-         "description": "A retired astronaut tends roses. <a href=javascript:alert(1)>click</a>"},
-    ])
-    with Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine, \
-            serve(engine) as url:
+    catalog = write_jsonl(
+        folder / "hostile.jsonl",
+        [
+            {
+                "id": "h1",
+                "title": "<b>Orbit</b> <img src=x onerror=\"window.__pwned='title'\">",
+                "year": 2001,
+                "kind": "movie",
+                "genres": ["science fiction"],
+                "tags": ["space"],
+                "description": "<script>window.__pwned='description'</script> Astronauts travel to Jupiter.",
+            },
+            {
+                "id": "h2",
+                "title": "[Garden](javascript:window.__pwned='markdown') Days",
+                "kind": "movie",
+                "genres": ["science fiction"],
+                "tags": ["space"],
+                "description": "A retired astronaut tends roses. <a href=javascript:alert(1)>click</a>",
+            },
+        ],
+    )
+    with (
+        Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine,
+        serve(engine) as url,
+    ):
         yield url
 
 
@@ -137,8 +155,12 @@ def test_html_in_messages_and_catalog_is_shown_as_text(browser: Any, hostile_url
     assert page.locator("#cards img, #cards script, #cards a[href^=javascript], #chat img[src=x]").count() == 0
     assert page.locator("#chat a[href^=javascript], #chat a[href^='javascript']").count() == 0
     # every asset and call went to the app itself: no CDN, fonts, analytics or other outside request
-    outside = [u for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")
-               and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+    outside = [
+        u
+        for u in requested
+        if urlparse(u).scheme in ("http", "https", "ws", "wss")
+        and urlparse(u).hostname not in ("127.0.0.1", "localhost")
+    ]
     assert requested and outside == [], outside
     page.close()
 
@@ -181,14 +203,32 @@ def pixel() -> Iterator[PixelServer]:
 def markdown_url(tmp_path_factory: pytest.TempPathFactory, pixel: PixelServer) -> Iterator[str]:
     """An app over a catalog whose title is a markdown image and whose description holds LaTeX."""
     folder = tmp_path_factory.mktemp("markdown")
-    catalog = write_jsonl(folder / "markdown.jsonl", [
-        {"id": "m1", "title": f"Orbit ![x]({pixel.url}/title.png) Dreams", "year": 2001, "kind": "movie",
-         "genres": ["science fiction"], "tags": ["space"], "description": "Astronauts travel to Jupiter. $$x^2$$"},
-        {"id": "m2", "title": "Moon $$\\int_0^1 f$$ Relay", "kind": "movie", "genres": ["science fiction"],
-         "tags": ["space"], "description": "Engineers build a radio relay on the Moon."},
-    ])
-    with Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine, \
-            serve(engine) as url:
+    catalog = write_jsonl(
+        folder / "markdown.jsonl",
+        [
+            {
+                "id": "m1",
+                "title": f"Orbit ![x]({pixel.url}/title.png) Dreams",
+                "year": 2001,
+                "kind": "movie",
+                "genres": ["science fiction"],
+                "tags": ["space"],
+                "description": "Astronauts travel to Jupiter. $$x^2$$",
+            },
+            {
+                "id": "m2",
+                "title": "Moon $$\\int_0^1 f$$ Relay",
+                "kind": "movie",
+                "genres": ["science fiction"],
+                "tags": ["space"],
+                "description": "Engineers build a radio relay on the Moon.",
+            },
+        ],
+    )
+    with (
+        Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine,
+        serve(engine) as url,
+    ):
         yield url
 
 
@@ -200,11 +240,11 @@ def test_markdown_and_latex_show_as_written(browser: Any, markdown_url: str, pix
     send(page, message)
     page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
     wait_for_reply(page, turns=1, timeout_s=30)
-    time.sleep(1.0)   # give any image a moment to be fetched
+    time.sleep(1.0)  # give any image a moment to be fetched
     user_text = page.locator('#chat [data-testid="user"]').last.inner_text()
     assert f"![pixel]({pixel.url}/message.png)" in user_text and "$$e^{i\\pi}$$" in user_text, user_text
     bot = bot_text(page)
-    assert "![x](" in bot or "Moon $$" in bot, bot   # the template reply names the titles, as written
+    assert "![x](" in bot or "Moon $$" in bot, bot  # the template reply names the titles, as written
     assert page.locator("#chat img, #chat .katex, #chat a[href]").count() == 0
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "markdown.png"), full_page=True)

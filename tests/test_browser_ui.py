@@ -1,7 +1,8 @@
 """The chat page in headless Chromium: the cards beside the chat above the fold, the phone layout, a Chinese session
 with no English UI text, a message sent during a reply queued and answered, and "forget me" asking first.
 
-Runs the app without a generator (template replies), so it is quick. Screenshots go to the test cache's artifacts/ (tests/conftest.py): ui-*.png.
+Runs the app without a generator (template replies), so it is quick. Screenshots go to the test cache's
+artifacts/ (tests/conftest.py): ui-*.png.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import ARTIFACTS, BROWSER_MARKS, serve
 
 from chatrec import Engine
 from chatrec.serve.page_text import EXAMPLES, TEXT, lang_of_header, t
-
-from conftest import ARTIFACTS, BROWSER_MARKS, serve
-
 
 
 def browser_test(fn: Any) -> Any:
@@ -81,7 +80,6 @@ class BusyEngine(SlowEngine):
         yield from map(BusyTurn, super().chat_stream(user_id, message))
 
 
-
 @pytest.fixture(autouse=True)
 def no_server_errors(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
     """Every event handler ran without an exception (Gradio prints them and shows "Error" in the page)."""
@@ -130,7 +128,9 @@ def wait_done(page: Any, replies: int, timeout_s: float = 60) -> None:
     page.wait_for_function(
         """n => document.querySelectorAll('#chat [data-testid="bot"]').length >= n
                && document.querySelector('#status .status')?.dataset.state === 'done'""",
-        arg=replies, timeout=timeout_s * 1000)
+        arg=replies,
+        timeout=timeout_s * 1000,
+    )
 
 
 def shot(page: Any, name: str, full_page: bool = False) -> None:
@@ -150,7 +150,9 @@ def ui_text_left(page: Any) -> set[str]:
     Text nodes are read one by one, each only if its element is shown: innerText also counts transparent text,
     such as the status tracker ("processing | 0.1s") that Gradio keeps at opacity 0 over each output of a running
     event even with show_progress="hidden"."""
-    return set(page.evaluate("""() => {
+    return (
+        set(
+            page.evaluate("""() => {
         const data = ['#chat [data-testid="user"]', '#chat [data-testid="bot"]', '.card h4', '.card .desc',
                       '.card .why', '#profile .chip'].join(', ');
         const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -161,7 +163,10 @@ def ui_text_left(page: Any) -> set[str]:
                 seen.push(node.textContent);
         }
         return seen.join(' ').match(/[A-Za-z]{3,}/g) || [];
-    }""")) - BRAND
+    }""")
+        )
+        - BRAND
+    )
 
 
 @browser_test
@@ -176,7 +181,7 @@ def test_cards_are_beside_the_chat_and_above_the_fold(browser: Any, ui_url: str)
     chat, card = box_of(page, "#chat"), box_of(page, "#card-0")
     assert card["x"] >= chat["x"] + chat["width"] - 1, "the cards sit beside the chat"
     assert box_of(page, "#message")["y"] + box_of(page, "#message")["height"] <= 800, "the input is above the fold"
-    assert page.locator("#status").first.inner_text().strip() == "Ready"   # no diagnostics
+    assert page.locator("#status").first.inner_text().strip() == "Ready"  # no diagnostics
     meta = page.locator("#card-0 .meta").first.inner_text()
     assert re.search(r"\b(movie|book|series)\b", meta), meta
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
@@ -214,10 +219,11 @@ def test_the_switch_changes_the_language_and_a_turn_follows_the_user(browser: An
     assert ui_text_left(page) == set()
     page.locator("#lang label", has_text="EN").first.click()
     page.wait_for_function("document.querySelector('#send')?.innerText.trim() === 'Send'", timeout=30_000)
-    page.locator("#example-0").first.click()   # an example fills the box
-    page.wait_for_function(f"document.querySelector('#message textarea').value === {EXAMPLES['en'][0]!r}",
-                           timeout=10_000)
-    send(page, "推荐几本武侠小说")   # writing in Chinese turns the page Chinese
+    page.locator("#example-0").first.click()  # an example fills the box
+    page.wait_for_function(
+        f"document.querySelector('#message textarea').value === {EXAMPLES['en'][0]!r}", timeout=10_000
+    )
+    send(page, "推荐几本武侠小说")  # writing in Chinese turns the page Chinese
     wait_done(page, replies=1)
     assert page.locator("#send").first.inner_text().strip() == "发送" and ui_text_left(page) == set()
     page.context.close()
@@ -248,13 +254,16 @@ def test_a_message_sent_during_a_reply_is_queued_and_answered(browser: Any, slow
     page.wait_for_function("document.querySelector('#status .status')?.dataset.state === 'writing'", timeout=30_000)
     send(page, "A funny TV series, but no horror")
     queued = page.locator('#chat [data-testid="bot"]', has_text="Queued")
-    queued.first.wait_for(timeout=10_000)   # shown at once, marked as waiting
+    queued.first.wait_for(timeout=10_000)  # shown at once, marked as waiting
     assert page.locator('#chat [data-testid="user"]').count() == 2
     shot(page, "ui-queued.png")
     assert "Error" not in page.evaluate("document.body.innerText")
     wait_done(page, replies=2)
-    page.wait_for_function("""() => [...document.querySelectorAll('#chat [data-testid="bot"]')]
-        .every(b => !b.innerText.includes('Queued') && b.innerText.trim() !== '…')""", timeout=30_000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#chat [data-testid="bot"]')]
+        .every(b => !b.innerText.includes('Queued') && b.innerText.trim() !== '…')""",
+        timeout=30_000,
+    )
     bots = page.locator('#chat [data-testid="bot"]')
     assert bots.count() == 2 and page.locator('#chat [data-testid="user"]').count() == 2
     first, second = bots.nth(0).inner_text(), bots.nth(1).inner_text()
@@ -273,7 +282,7 @@ def test_forget_me_asks_first(browser: Any, ui_url: str) -> None:
     page.locator("#forget-confirm").get_by_text(t("forget_confirm", "en")).wait_for(timeout=10_000)
     assert page.locator("#forget-yes").first.is_visible() and page.locator("#forget-cancel").first.is_visible()
     shot(page, "ui-forget-confirm.png", full_page=True)
-    page.reload(wait_until="load")   # the first click deleted nothing: a new page still shows the interests
+    page.reload(wait_until="load")  # the first click deleted nothing: a new page still shows the interests
     page.locator("#profile .chip").first.wait_for(timeout=30_000)
     page.locator("#forget").first.click()
     page.locator("#forget-cancel").first.click()

@@ -3,18 +3,32 @@
 from pathlib import Path
 
 import pytest
+from conftest import load_app, write_jsonl
 
 from chatrec import Engine
 from chatrec.cli import main as cli
 
-from conftest import load_app, write_jsonl
-
 
 def test_terminal_chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    catalog = write_jsonl(tmp_path / "c.jsonl", [
-        {"id": "s1", "title": "Star Voyage", "kind": "movie", "genres": ["science fiction"], "description": "A crew explores deep space."},
-        {"id": "c1", "title": "Kitchen Tales", "kind": "movie", "genres": ["comedy"], "description": "Chefs compete in a small town."},
-    ])
+    catalog = write_jsonl(
+        tmp_path / "c.jsonl",
+        [
+            {
+                "id": "s1",
+                "title": "Star Voyage",
+                "kind": "movie",
+                "genres": ["science fiction"],
+                "description": "A crew explores deep space.",
+            },
+            {
+                "id": "c1",
+                "title": "Kitchen Tales",
+                "kind": "movie",
+                "genres": ["comedy"],
+                "description": "Chefs compete in a small town.",
+            },
+        ],
+    )
     lines = iter(["I love films about space", "dislike s1", "dislike nope", "", "never read"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert cli(["chat", "--catalog", str(catalog), "--data-dir", str(tmp_path / "d"), "--user", "t"]) == 0
@@ -31,12 +45,24 @@ def test_web_app_builds_with_stable_api_names(engine: Engine) -> None:
 
 def test_web_rendering_escapes_catalog_and_user_text() -> None:
     app = load_app()
-    rec = {"item_id": 'x"><script>', "title": "<b>Bold</b>", "year": 2001, "kind": "movie",
-           "description": "<img src=x onerror=alert(1)>", "why": "<script>alert(2)</script>"}
+    rec = {
+        "item_id": 'x"><script>',
+        "title": "<b>Bold</b>",
+        "year": 2001,
+        "kind": "movie",
+        "description": "<img src=x onerror=alert(1)>",
+        "why": "<script>alert(2)</script>",
+    }
     card = app.card_html(rec)
     assert "<b>" not in card and "<img" not in card and "<script>" not in card and "&lt;b&gt;Bold" in card
-    profile = {"terms": [{"term": "<i>x</i>", "weight": 1}], "liked": [], "mentioned": [], "rejected": [],
-               "avoid_genres": ["<u>"], "avoid_people": []}
+    profile = {
+        "terms": [{"term": "<i>x</i>", "weight": 1}],
+        "liked": [],
+        "mentioned": [],
+        "rejected": [],
+        "avoid_genres": ["<u>"],
+        "avoid_people": [],
+    }
     panel = app.profile_html(profile)
     assert "<i>" not in panel and "<u>" not in panel
 
@@ -48,5 +74,5 @@ def test_the_web_user_comes_from_the_signed_cookie_never_the_session_hash() -> N
         def __init__(self, session: str, username: str | None) -> None:
             self.session_hash, self.username = session, username
 
-    assert app.user_of(Request("s1", None)) is None     # a session hash alone names no one
+    assert app.user_of(Request("s1", None)) is None  # a session hash alone names no one
     assert app.user_of(Request("s1", "web-abc")) == "web-abc" == app.user_of(Request("s2", "web-abc"))

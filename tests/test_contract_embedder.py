@@ -11,8 +11,12 @@ from chatrec.backends.hashing import HashingEmbedder
 from chatrec.ports import Embedder
 
 IMPLEMENTATIONS = ["hashing", "minilm", "use", "both"]
-TEXTS = ["space travel to a distant planet", "a space travel adventure on a planet", "cooking recipes for a family dinner",
-         "太空旅行去遥远的星球"]
+TEXTS = [
+    "space travel to a distant planet",
+    "a space travel adventure on a planet",
+    "cooking recipes for a family dinner",
+    "太空旅行去遥远的星球",
+]
 
 
 @pytest.fixture(params=IMPLEMENTATIONS, scope="module")
@@ -24,7 +28,9 @@ def test_rows_are_unit_float32_of_its_dimension_and_repeatable(embedder: Embedde
     vectors = embedder.embed(TEXTS)
     assert vectors.shape == (len(TEXTS), embedder.dim) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    assert np.allclose(embedder.embed(TEXTS[:1])[0], vectors[0], atol=1e-5), "a text's vector does not depend on its batch"
+    assert np.allclose(embedder.embed(TEXTS[:1])[0], vectors[0], atol=1e-5), (
+        "a text's vector does not depend on its batch"
+    )
     assert embedder.embed([]).shape == (0, embedder.dim)
     assert isinstance(embedder.id, str) and embedder.id
     assert embedder.languages is None or (isinstance(embedder.languages, frozenset) and embedder.languages)

@@ -15,17 +15,22 @@ from chatrec.generators.loading import load_generator
 from chatrec.generators.scripted import ScriptedGenerator
 from chatrec.ports import Generator, Limits
 
-PROMPT = [{"role": "system", "content": "You write one short sentence about a film."},
-          {"role": "user", "content": "Say something about a space film."}]
+PROMPT = [
+    {"role": "system", "content": "You write one short sentence about a film."},
+    {"role": "user", "content": "Say something about a space film."},
+]
 OPENING = "Interstellar (2014) is"
 WORDS = [" a", " film", " about", " astronauts", " who", " travel", " through", " a", " wormhole", "."] * 4
 
 
-@pytest.fixture(scope="module", params=[
-    "scripted",
-    pytest.param("llama.cpp", marks=pytest.mark.generation),
-    pytest.param("transformers", marks=pytest.mark.generation),
-])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "scripted",
+        pytest.param("llama.cpp", marks=pytest.mark.generation),
+        pytest.param("transformers", marks=pytest.mark.generation),
+    ],
+)
 def generator(request: pytest.FixtureRequest) -> Iterator[Generator]:
     if request.param == "scripted":
         yield ScriptedGenerator([WORDS] * 100)
@@ -33,8 +38,9 @@ def generator(request: pytest.FixtureRequest) -> Iterator[Generator]:
     if request.param == "llama.cpp":
         pytest.importorskip("llama_cpp")
     model = "qwen2.5-0.5b" if request.param == "llama.cpp" else "smollm2-135m"
-    made = load_generator(model, Settings().model_cache, threads=0 if request.param == "llama.cpp" else 1,
-                          backend=request.param)
+    made = load_generator(
+        model, Settings().model_cache, threads=0 if request.param == "llama.cpp" else 1, backend=request.param
+    )
     assert made is not None
     yield made
 
@@ -42,7 +48,7 @@ def generator(request: pytest.FixtureRequest) -> Iterator[Generator]:
 def test_it_names_itself_and_warms_without_harm(generator: Generator) -> None:
     assert generator.id and generator.languages and isinstance(generator.device, str)
     generator.warm(PROMPT)
-    generator.warm([])   # nothing to read ahead
+    generator.warm([])  # nothing to read ahead
 
 
 def test_the_given_opening_comes_first_and_the_text_is_bounded(generator: Generator) -> None:
@@ -56,12 +62,12 @@ def test_a_set_stop_ends_the_stream(generator: Generator) -> None:
     first = next(stream)
     stop.set()
     rest = list(stream)
-    assert first and len(rest) <= 1   # at most the piece already on its way
+    assert first and len(rest) <= 1  # at most the piece already on its way
 
 
 def test_a_caller_that_cannot_start_in_time_is_told_busy_before_any_text(generator: Generator) -> None:
     holding = generator.stream(PROMPT, Limits(max_new_tokens=40, budget_s=60, wait_s=60), prefix=OPENING)
-    assert next(holding) == OPENING   # this caller now holds the model
+    assert next(holding) == OPENING  # this caller now holds the model
     try:
         waiting = generator.stream(PROMPT, Limits(max_new_tokens=5, budget_s=5, wait_s=0.2))
         with pytest.raises(GeneratorBusy):

@@ -59,7 +59,7 @@ def test_updates_keep_order_and_a_lost_race_is_applied_again(profiles: ProfileSt
 
     def racing(state: InterestState) -> tuple[list[Event], None]:
         calls.append(1)
-        if len(calls) == 1:   # another writer saves the user between this update's read and its write
+        if len(calls) == 1:  # another writer saves the user between this update's read and its write
             profiles.update("u", DIM, like("b", "other"), now=2.0)
         state.liked = [*state.liked, "c"]
         return [("mine", {})], None
@@ -90,5 +90,5 @@ def test_old_events_are_pruned_and_states_kept(profiles: ProfileStore) -> None:
 
 def test_vectors_of_another_dimension_are_dropped_and_the_lists_kept(profiles: ProfileStore) -> None:
     profiles.update("u", DIM, like("a"), now=1.0)
-    state = profiles.load("u", DIM + 1)   # another embedder now
+    state = profiles.load("u", DIM + 1)  # another embedder now
     assert state is not None and state.liked == ["a"] and len(state.short) == DIM + 1 and not np.any(state.short)

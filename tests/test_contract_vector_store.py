@@ -26,8 +26,12 @@ def unit(*values: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-ITEMS = [Item(id="x1", title="One", kind="movie", description="d"), Item(id="x2", title="Two", kind="book", description="d"),
-         Item(id="x3", title="Three", kind="movie", description="d"), Item(id="x4", title="Four", description="d")]
+ITEMS = [
+    Item(id="x1", title="One", kind="movie", description="d"),
+    Item(id="x2", title="Two", kind="book", description="d"),
+    Item(id="x3", title="Three", kind="movie", description="d"),
+    Item(id="x4", title="Four", description="d"),
+]
 VECTORS = np.vstack([unit(1), unit(1, 0.5), unit(0, 1), unit(-1)])
 
 
@@ -39,8 +43,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStor
         made = ChromaStore(Settings(data_dir=tmp_path), "contract", DIM)
     else:
         url = request.getfixturevalue("chroma_url")
-        made = ChromaStore(Settings(data_dir=tmp_path, chroma_url=url, collection=f"c{uuid.uuid4().hex[:12]}"),
-                           "contract", DIM)
+        made = ChromaStore(
+            Settings(data_dir=tmp_path, chroma_url=url, collection=f"c{uuid.uuid4().hex[:12]}"), "contract", DIM
+        )
     try:
         yield made
     finally:
@@ -56,7 +61,7 @@ def filled(store: VectorStore) -> VectorStore:
 def test_it_keeps_what_it_is_given(filled: VectorStore) -> None:
     assert filled.count() == 4 and filled.dim == DIM and filled.embedder_id == "contract" and filled.location
     assert filled.stored_hashes() == {"x1": "h1", "x2": "h2", "x3": "h3", "x4": "h4"}
-    got = filled.vectors(["x3", "x3", "nope", "x1"])   # repeated and unknown ids are fine; unknown ones left out
+    got = filled.vectors(["x3", "x3", "nope", "x1"])  # repeated and unknown ids are fine; unknown ones left out
     assert set(got) == {"x1", "x3"} and got["x3"].dtype == np.float32
     assert np.allclose(got["x3"], VECTORS[2], atol=1e-6) and np.allclose(got["x1"], VECTORS[0], atol=1e-6)
 
@@ -64,7 +69,7 @@ def test_it_keeps_what_it_is_given(filled: VectorStore) -> None:
 def test_query_is_best_first_by_dot_product(filled: VectorStore) -> None:
     q = unit(1, 0.2)
     hits = filled.query(q, 10)
-    assert [h.item_id for h in hits] == ["x1", "x2", "x3", "x4"]   # n beyond the count gives them all
+    assert [h.item_id for h in hits] == ["x1", "x2", "x3", "x4"]  # n beyond the count gives them all
     for hit in hits:
         assert hit.score == pytest.approx(float(VECTORS[int(hit.item_id[1]) - 1] @ q), abs=1e-4)
         assert hit.vector is not None and np.allclose(hit.vector, VECTORS[int(hit.item_id[1]) - 1], atol=1e-6)
@@ -76,7 +81,7 @@ def test_query_is_best_first_by_dot_product(filled: VectorStore) -> None:
 def test_query_filters_by_kind_and_never_returns_an_excluded_item(filled: VectorStore) -> None:
     q = unit(1)
     assert [h.item_id for h in filled.query(q, 10, kind="movie")] == ["x1", "x3"]
-    assert [h.item_id for h in filled.query(q, 10, kind="unknown")] == ["x4"]   # an item without a kind
+    assert [h.item_id for h in filled.query(q, 10, kind="unknown")] == ["x4"]  # an item without a kind
     assert filled.query(q, 10, kind="game") == []
     assert [h.item_id for h in filled.query(q, 2, exclude=["x1"])] == ["x2", "x3"]
     assert [h.item_id for h in filled.query(q, 10, exclude=["x1", "x3"], kind="movie")] == []
@@ -84,7 +89,7 @@ def test_query_filters_by_kind_and_never_returns_an_excluded_item(filled: Vector
 
 def test_a_long_exclusion_list_is_honoured_whole(filled: VectorStore) -> None:
     """More excluded ids than go into Chroma's filter: the ones beyond it are dropped from the answer."""
-    exclude = [f"a{i:05d}" for i in range(MAX_FILTERED)] + ["x1", "x2"]   # x1, x2 sort after the filter's share
+    exclude = [f"a{i:05d}" for i in range(MAX_FILTERED)] + ["x1", "x2"]  # x1, x2 sort after the filter's share
     assert [h.item_id for h in filled.query(unit(1), 2, exclude=exclude)] == ["x3", "x4"]
     assert [h.item_id for h in filled.query(unit(1), 10, exclude=exclude)] == ["x3", "x4"]
 
@@ -99,5 +104,5 @@ def test_upsert_replaces_and_delete_and_clear_remove(filled: VectorStore) -> Non
     assert set(filled.stored_hashes()) == {"x1", "x3", "x4"} and "x2" not in filled.vectors(["x2"])
     filled.clear()
     assert filled.count() == 0 and filled.query(unit(1), 5) == []
-    filled.upsert([ITEMS[1]], np.vstack([unit(1)]), ["h2"])   # usable after a clear
+    filled.upsert([ITEMS[1]], np.vstack([unit(1)]), ["h2"])  # usable after a clear
     assert [h.item_id for h in filled.query(unit(1), 5)] == ["x2"]

@@ -10,17 +10,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED, write_jsonl
 
 from chatrec import Engine, Settings, StoreCorruptedError
 from chatrec.backends import probe
 from chatrec.backends.chroma import check_readable
 
-from conftest import SHARED, write_jsonl
-
 REDIAL = SHARED / "redial" / "id2info.json"
 ROWS = [
-    {"id": f"s{i}", "title": f"Small Film {i}", "year": 1990 + i, "kind": "movie",
-     "genres": ["science fiction" if i % 2 else "comedy"], "description": f"Story number {i}: a crew travels far."}
+    {
+        "id": f"s{i}",
+        "title": f"Small Film {i}",
+        "year": 1990 + i,
+        "kind": "movie",
+        "genres": ["science fiction" if i % 2 else "comedy"],
+        "description": f"Story number {i}: a crew travels far.",
+    }
     for i in range(20)
 ]
 
@@ -75,9 +80,11 @@ def damage(data_dir: Path, how: str) -> bytes | None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["random bytes", "truncated to half", "truncated to nothing", "segment deleted"])
-def test_a_damaged_redial_index_is_reported_then_rebuilt(redial_dir: tuple[Path, str], tmp_path: Path, how: str) -> None:
+def test_a_damaged_redial_index_is_reported_then_rebuilt(
+    redial_dir: tuple[Path, str], tmp_path: Path, how: str
+) -> None:
     data = tmp_path / "data"
-    shutil.copytree(redial_dir[0], data)   # never damage the shared fixture's folder
+    shutil.copytree(redial_dir[0], data)  # never damage the shared fixture's folder
     damaged = damage(data, how)
 
     loaded = run("-c", LOAD_AND_CHAT, str(data), str(REDIAL), "redial")
@@ -91,8 +98,8 @@ def test_a_damaged_redial_index_is_reported_then_rebuilt(redial_dir: tuple[Path,
     assert rebuilt.returncode == 0, (rebuilt.stdout + rebuilt.stderr)[-2000:]
     kept = list(data.glob("chroma.broken-*"))
     assert len(kept) == 1 and f"moved to {kept[0]}" in rebuilt.stdout and "20 added" in rebuilt.stdout
-    assert (kept[0] / "chroma.sqlite3").exists()   # kept, never deleted
-    if damaged is not None:   # the damaged index itself is kept as it was
+    assert (kept[0] / "chroma.sqlite3").exists()  # kept, never deleted
+    if damaged is not None:  # the damaged index itself is kept as it was
         assert any(p.read_bytes() == damaged for p in kept[0].glob("*/data_level0.bin"))
 
     with Engine.load(Settings(data_dir=data, catalog=small, generator="none")) as engine:
@@ -110,7 +117,8 @@ def small_store(tmp_path: Path) -> Settings:
 
 
 def test_a_readable_store_passes_the_probe_and_a_new_folder_or_a_server_is_not_probed(
-        small_store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    small_store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert probe.problem(small_store.chroma_dir, small_store.collection) is None
     check_readable(small_store)
 
@@ -118,14 +126,16 @@ def test_a_readable_store_passes_the_probe_and_a_new_folder_or_a_server_is_not_p
         raise AssertionError("no child process expected")
 
     monkeypatch.setattr(probe.subprocess, "Popen", no_child)
-    check_readable(Settings(data_dir=tmp_path / "new"))                       # nothing to read yet
-    check_readable(small_store.with_(chroma_url="http://localhost:8000"))    # a server is its own business
+    check_readable(Settings(data_dir=tmp_path / "new"))  # nothing to read yet
+    check_readable(small_store.with_(chroma_url="http://localhost:8000"))  # a server is its own business
 
 
 def test_a_probe_that_crashes_fails_or_hangs_names_what_happened(small_store: Settings) -> None:
     assert probe.describe(-11, "") == "Chroma crashed with SIGSEGV while reading the index"
     assert "InternalError: boom" in (probe.describe(1, "some warning\nInternalError: boom\n") or "")
-    assert "did not finish within" in (probe.problem(small_store.chroma_dir, small_store.collection, timeout_s=0.05) or "")
+    assert "did not finish within" in (
+        probe.problem(small_store.chroma_dir, small_store.collection, timeout_s=0.05) or ""
+    )
 
 
 def test_chroma_failing_at_run_time_is_a_store_error_with_the_hint(small_store: Settings) -> None:
@@ -134,16 +144,24 @@ def test_chroma_failing_at_run_time_is_a_store_error_with_the_hint(small_store: 
         vector = store.vectors(["s1"])["s1"]
         from chromadb.errors import InvalidArgumentError
 
-        with pytest.raises(InvalidArgumentError):   # our mistakes are not reported as damage
+        with pytest.raises(InvalidArgumentError):  # our mistakes are not reported as damage
             store.query(np.zeros(3, dtype=np.float32), 5)
         with pytest.raises(ValueError) as raised:
             store.vectors([1])  # type: ignore[list-item]
         assert not isinstance(raised.value, StoreCorruptedError)
 
         sqlite_file = small_store.chroma_dir / "chroma.sqlite3"
-        sqlite_file.write_bytes(b"not a database" * (sqlite_file.stat().st_size // 14))  # damaged under a running engine
-        for call in (store.count, store.stored_hashes, lambda: store.vectors(["s2"]), lambda: store.query(vector, 5),
-                     lambda: store.upsert([engine.items["s1"]], vector[None, :], ["h"]), lambda: store.delete(["s3"]),
-                     lambda: engine.chat("u", "a crew travels far")):
+        sqlite_file.write_bytes(
+            b"not a database" * (sqlite_file.stat().st_size // 14)
+        )  # damaged under a running engine
+        for call in (
+            store.count,
+            store.stored_hashes,
+            lambda: store.vectors(["s2"]),
+            lambda: store.query(vector, 5),
+            lambda: store.upsert([engine.items["s1"]], vector[None, :], ["h"]),
+            lambda: store.delete(["s3"]),
+            lambda: engine.chat("u", "a crew travels far"),
+        ):
             with pytest.raises(StoreCorruptedError, match="--rebuild"):
                 call()

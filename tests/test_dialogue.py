@@ -65,7 +65,10 @@ def test_a_liked_title_pulls_toward_similar_items(engine: Engine) -> None:
     # only recommended items)
     why = turn.recommendations[0].why
     assert "the movie you just mentioned" in why and "Spirited Away" not in turn.reply
-    assert any(fact in why for fact in engine.items["m-spirited-away-2001"].creators + engine.items["m-spirited-away-2001"].genres)
+    assert any(
+        fact in why
+        for fact in engine.items["m-spirited-away-2001"].creators + engine.items["m-spirited-away-2001"].genres
+    )
 
 
 def test_users_do_not_see_each_other(engine: Engine) -> None:

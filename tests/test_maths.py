@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from chatrec.offline.metrics import hits_at_k, recall_at_k, reciprocal_rank
-from chatrec.users.interests import InterestState, add_terms, blend, decay, drift, normalise, pull, push, reject
 from chatrec.ranking.scoring import mmr, negative_penalty
 from chatrec.ranking.signals import log_counts
+from chatrec.users.interests import InterestState, add_terms, blend, decay, drift, normalise, pull, push, reject
 
 E = np.eye(4, dtype=np.float32)
 
@@ -69,8 +69,8 @@ def test_mmr_skips_near_duplicates() -> None:
     twin = normalise(E[0] + 0.01 * E[1])
     v = np.vstack([E[0], twin, E[2]])
     scores = np.array([1.0, 0.99, 0.8])
-    assert mmr(scores, v, 2, lam=1.0) == [0, 1]     # pure relevance keeps the twin
-    assert mmr(scores, v, 2, lam=0.5) == [0, 2]     # diversity prefers the different item
+    assert mmr(scores, v, 2, lam=1.0) == [0, 1]  # pure relevance keeps the twin
+    assert mmr(scores, v, 2, lam=0.5) == [0, 2]  # diversity prefers the different item
     assert mmr(scores, v, 10, lam=0.5) == [0, 2, 1]
 
 

@@ -9,8 +9,8 @@ from chatrec.backends.factory import open_profiles
 from chatrec.ranking.candidates import fits
 from chatrec.ranking.conversation import Utterance, read
 from chatrec.reading.critiques import find_critiques, find_item_language, find_years, wants_family
-from chatrec.users.interests import InterestState
 from chatrec.reading.understanding import Understanding
+from chatrec.users.interests import InterestState
 
 MESSAGES = ["I love space exploration films", "Have you seen Interstellar?", "something lighter, but not horror"]
 
@@ -18,10 +18,17 @@ MESSAGES = ["I love space exploration films", "Have you seen Interstellar?", "so
 @pytest.fixture(scope="module")
 def pure(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """The bundled catalog's engine with chat's own ordering steps off: no MMR, nothing left out as already shown."""
-    settings = engine.settings.with_(mmr_lambda=1.0, exclude_shown=False, exclude_known=False, w_shown=0.0, k=10,
-                                     data_dir=tmp_path_factory.mktemp("pure"))
-    e = Engine(settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings),
-               adapter=engine.ranker.adapter)
+    settings = engine.settings.with_(
+        mmr_lambda=1.0,
+        exclude_shown=False,
+        exclude_known=False,
+        w_shown=0.0,
+        k=10,
+        data_dir=tmp_path_factory.mktemp("pure"),
+    )
+    e = Engine(
+        settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings), adapter=engine.ranker.adapter
+    )
     yield e
     e.profiles.close()
 
@@ -31,7 +38,7 @@ def test_rank_is_chat_in_pure_order_for_a_fresh_user_fed_the_same_messages(pure:
         user = f"fresh-{n}"
         for message in MESSAGES[:n]:
             turn = pure.chat(user, message)
-        context = [line for m in MESSAGES[:n] for line in (m, "")][:-1]   # the recommender's lines left blank
+        context = [line for m in MESSAGES[:n] for line in (m, "")][:-1]  # the recommender's lines left blank
         assert [r.item_id for r in turn.recommendations] == pure.rank(context, 10), MESSAGES[:n]
 
 
@@ -50,8 +57,11 @@ def u(text: str = "", **kw) -> Understanding:  # type: ignore[no-untyped-def]
 
 
 def test_the_latest_message_leads_the_text_and_the_genres() -> None:
-    said = [Utterance("seeker", u("I love horror films", liked_genres=("horror",))), Utterance("recommender", u()),
-            Utterance("seeker", u("now light-hearted comedies", liked_genres=("comedy",)))]
+    said = [
+        Utterance("seeker", u("I love horror films", liked_genres=("horror",))),
+        Utterance("recommender", u()),
+        Utterance("seeker", u("now light-hearted comedies", liked_genres=("comedy",))),
+    ]
     view = read(said, 0.7)
     assert view.text == "now light-hearted comedies" and view.genres == ["comedy"]
     assert read(said, 0.7, restart=False).text == "I love horror films now light-hearted comedies"
@@ -60,8 +70,11 @@ def test_the_latest_message_leads_the_text_and_the_genres() -> None:
 
 
 def test_named_items_known_or_asked_and_recency() -> None:
-    said = [Utterance("seeker", u("I loved A", mentioned=("a",))), Utterance("recommender", u("try B", mentioned=("b",))),
-            Utterance("seeker", u("have you seen C?", mentioned=("c",), asked=("c",)))]
+    said = [
+        Utterance("seeker", u("I loved A", mentioned=("a",))),
+        Utterance("recommender", u("try B", mentioned=("b",))),
+        Utterance("seeker", u("have you seen C?", mentioned=("c",), asked=("c",))),
+    ]
     view = read(said, 0.5)
     assert view.seeker == {"a": 0.25, "c": 1.0} and view.recommender == {"b": 0.5}
     assert view.known == {"a": 0.25} and view.mentioned == ["a", "b", "c"]
@@ -88,18 +101,23 @@ def test_constraints_filter_candidates(engine: Engine) -> None:
     nineties = [it for it in engine.items.values() if fits(it, state, None)]
     assert nineties and all(1990 <= it.year <= 1999 for it in nineties)
     state = InterestState(dim=4, family=True)
-    assert not any("horror" in it.genres or "crime" in it.genres for it in engine.items.values() if fits(it, state, None))
+    assert not any(
+        "horror" in it.genres or "crime" in it.genres for it in engine.items.values() if fits(it, state, None)
+    )
     state = InterestState(dim=4, item_language="zh")
     assert all(it.language == "zh" for it in engine.items.values() if fits(it, state, "book"))
 
 
-@pytest.mark.parametrize("message, check", [
-    ("Something like Alien but funnier", lambda it: "comedy" in it.genres),
-    ("Films like The Godfather but from the 90s", lambda it: it.year and 1990 <= it.year <= 1999),
-    ("A thriller like Se7en, but after 2010", lambda it: it.year and it.year > 2010),
-    ("A good mystery novel in Chinese", lambda it: it.language == "zh"),
-    ("A movie for kids", lambda it: not {"horror", "crime", "thriller"} & set(it.genres)),
-])
+@pytest.mark.parametrize(
+    "message, check",
+    [
+        ("Something like Alien but funnier", lambda it: "comedy" in it.genres),
+        ("Films like The Godfather but from the 90s", lambda it: it.year and 1990 <= it.year <= 1999),
+        ("A thriller like Se7en, but after 2010", lambda it: it.year and it.year > 2010),
+        ("A good mystery novel in Chinese", lambda it: it.language == "zh"),
+        ("A movie for kids", lambda it: not {"horror", "crime", "thriller"} & set(it.genres)),
+    ],
+)
 def test_critiques_on_the_bundled_catalog(engine: Engine, message: str, check) -> None:  # type: ignore[no-untyped-def]
     turn = engine.chat(f"critic-{hash(message)}", message)
     items = [engine.items[r.item_id] for r in turn.recommendations]

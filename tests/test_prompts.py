@@ -4,8 +4,8 @@ import jinja2
 import pytest
 
 from chatrec.reply.prompts import render, template_names
-from chatrec.results import Recommendation
 from chatrec.reply.writer import quote_fact
+from chatrec.results import Recommendation
 
 REC = Recommendation("x", "Solaris", 0.9, "You are interested in space: it is about space.", year=1972, kind="movie")
 ITEM = {"title": "Solaris", "year": 1972, "kind": "movie", "facts": ["science fiction, drama", "by Andrei Tarkovsky"]}

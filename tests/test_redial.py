@@ -1,12 +1,11 @@
 """The ReDial catalog (6.5k movies) ingests through the contract's path, and re-ingesting it embeds nothing."""
 
 import pytest
+from conftest import SHARED
 
 from chatrec import Engine, Settings
-from chatrec.ranking.candidates import excluded_by
 from chatrec.cli import main as cli
-
-from conftest import SHARED
+from chatrec.ranking.candidates import excluded_by
 
 REDIAL = SHARED / "redial" / "id2info.json"
 pytestmark = [
@@ -45,19 +44,27 @@ def test_catalog_genre_spellings_meet_the_words_of_a_message(redial_dir) -> None
         assert sum(i in sport for i in ranked) >= 5
 
 
-@pytest.mark.parametrize("message, check", [
-    ("Something like Alien (1979) but funnier", lambda it: "comedy" in it.genres),
-    ("A comedy like The Hangover (2009) but older", lambda it: it.year is not None and it.year < 2009),
-    ("Animated films like Toy Story (1995) but newer", lambda it: it.year is not None and it.year > 1995),
-    ("Action movies like Die Hard (1988) from the 90s", lambda it: it.year is not None and 1990 <= it.year <= 1999),
-    ("A good thriller after 2010", lambda it: it.year is not None and it.year > 2010),
-    ("Something for the whole family like Toy Story (1995)", lambda it: not {"horror", "crime", "thriller"} & set(it.genres)),
-])
+@pytest.mark.parametrize(
+    "message, check",
+    [
+        ("Something like Alien (1979) but funnier", lambda it: "comedy" in it.genres),
+        ("A comedy like The Hangover (2009) but older", lambda it: it.year is not None and it.year < 2009),
+        ("Animated films like Toy Story (1995) but newer", lambda it: it.year is not None and it.year > 1995),
+        ("Action movies like Die Hard (1988) from the 90s", lambda it: it.year is not None and 1990 <= it.year <= 1999),
+        ("A good thriller after 2010", lambda it: it.year is not None and it.year > 2010),
+        (
+            "Something for the whole family like Toy Story (1995)",
+            lambda it: not {"horror", "crime", "thriller"} & set(it.genres),
+        ),
+    ],
+)
 def test_critiques_and_constraints_on_redial(redial_engine: Engine, message: str, check) -> None:  # type: ignore[no-untyped-def]
-    """"like X but funnier / older / newer", "from the 90s", "after 2010", "for the whole family" on 6,583 films."""
+    """ "like X but funnier / older / newer", "from the 90s", "after 2010", "for the whole family" on 6,583 films."""
     turn = redial_engine.chat(f"critic-{abs(hash(message))}", message)
     items = [redial_engine.items[r.item_id] for r in turn.recommendations]
-    assert len(items) == 5 and sum(bool(check(it)) for it in items) >= 4, [(it.title, it.year, it.genres) for it in items]
+    assert len(items) == 5 and sum(bool(check(it)) for it in items) >= 4, [
+        (it.title, it.year, it.genres) for it in items
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import ROOT, free_port, serve
 
 from chatrec import Engine
 from chatrec.catalog.items import Item
-from chatrec.scripts.expectations import Shown, catalog_genre_names, check, why_problem
 from chatrec.catalog.remembered import Source, write_record
 from chatrec.results import Recommendation, Turn
+from chatrec.scripts.expectations import Shown, catalog_genre_names, check, why_problem
 from chatrec.scripts.run import ScriptError, load_script, main, run_file, sse_events, turn_from_api
-
-from conftest import ROOT, free_port, serve
 
 DIALOGUES = sorted((ROOT / "examples" / "dialogues").glob("*.yaml"))
 FAILING = Path(__file__).parent / "failing_dialogue.yaml"
@@ -41,6 +40,7 @@ def test_every_dialogue_has_a_chinese_twin() -> None:
 
 
 # -- loading ------------------------------------------------------------------------------------------------------
+
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
@@ -62,26 +62,30 @@ def test_an_unknown_expect_key_names_the_turn_line_and_key(tmp_path: Path) -> No
     assert "typo.yaml, turn 2 (line 3): unknown expect key 'genre_any'" in str(caught.value)
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("turns: []\n", "non-empty list"),
-    ("say: hi\n", "unknown top-level key 'say'"),
-    ("turns:\n  - {say: hi, feedback: {item: 1, liked: true}}\n", "either `say` or `feedback`"),
-    ("turns:\n  - feedback: {item: 1, liked: false}\n", "before any `say`"),
-    ("turns:\n  - say: hi\n  - feedback: {item: 1, liked: maybe}\n", "`liked` must be true or false"),
-    ("turns:\n  - say: hi\n    expect: {at_least: 2}\n", "give `genres_any` too"),
-    ("turns:\n  - say: hi\n    expect: {kinds: movie}\n", "`kinds` must be a non-empty list"),
-    ("turns:\n  - say: hi\n    expect: {why_true: yes please}\n", "`why_true` must be true or false"),
-    ("turns:\n  - say: hi\n    expect: {source: model}\n", "`source` must be one of generator, template"),
-    ("catalog: nowhere.jsonl\nturns:\n  - say: hi\n", "catalog nowhere.jsonl not found"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("turns: []\n", "non-empty list"),
+        ("say: hi\n", "unknown top-level key 'say'"),
+        ("turns:\n  - {say: hi, feedback: {item: 1, liked: true}}\n", "either `say` or `feedback`"),
+        ("turns:\n  - feedback: {item: 1, liked: false}\n", "before any `say`"),
+        ("turns:\n  - say: hi\n  - feedback: {item: 1, liked: maybe}\n", "`liked` must be true or false"),
+        ("turns:\n  - say: hi\n    expect: {at_least: 2}\n", "give `genres_any` too"),
+        ("turns:\n  - say: hi\n    expect: {kinds: movie}\n", "`kinds` must be a non-empty list"),
+        ("turns:\n  - say: hi\n    expect: {why_true: yes please}\n", "`why_true` must be true or false"),
+        ("turns:\n  - say: hi\n    expect: {source: model}\n", "`source` must be one of generator, template"),
+        ("catalog: nowhere.jsonl\nturns:\n  - say: hi\n", "catalog nowhere.jsonl not found"),
+    ],
+)
 def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, problem: str) -> None:
     with pytest.raises(ScriptError, match="bad.yaml") as caught:
         load_script(write(tmp_path, "bad.yaml", text))
     assert problem in str(caught.value)
 
 
-def test_a_catalog_the_engine_was_not_loaded_with_is_refused(engine: Engine, tmp_path: Path,
-                                                           small_catalog: Path) -> None:
+def test_a_catalog_the_engine_was_not_loaded_with_is_refused(
+    engine: Engine, tmp_path: Path, small_catalog: Path
+) -> None:
     path = write(tmp_path, "own.yaml", f"catalog: {small_catalog}\nturns:\n  - say: hi\n")
     with pytest.raises(ScriptError, match="names catalog"):
         run_file(engine, path)
@@ -89,30 +93,43 @@ def test_a_catalog_the_engine_was_not_loaded_with_is_refused(engine: Engine, tmp
 
 # -- the checks -----------------------------------------------------------------------------------------------------
 
-BOOK = Item(id="b1", title="Star Roads", description="A voyage.", kind="book",
-            genres=("science fiction", "historical fiction"), tags=("space",), creators=("Ann Lee",))
+BOOK = Item(
+    id="b1",
+    title="Star Roads",
+    description="A voyage.",
+    kind="book",
+    genres=("science fiction", "historical fiction"),
+    tags=("space",),
+    creators=("Ann Lee",),
+)
 NAMES = catalog_genre_names([BOOK, Item(id="x", title="X", description=".", genres=("horror", "history", "war"))])
 
 
-@pytest.mark.parametrize("why, problem", [
-    ("You are interested in space: it is about space.", ""),
-    ("你对“太空”感兴趣：它是一部科幻小说。", ""),
-    ("It is historical fiction by Ann Lee.", ""),               # not also 'history'
-    ("一部历史小说", ""),                                          # not also 历史 (history)
-    ("An award-winning story about space.", ""),               # 'award' is not 'war'
-    ("It is a horror book about space.", "names genres the item lacks: horror"),
-    ("它是一部恐怖小说", "names genres the item lacks: horror"),
-    ("它是一部horror书", "names genres the item lacks: horror"),   # English words inside Chinese text count
-    ("它的主题包括“space”。", ""),
-    ("It is a great pick for you.", "names none of the item's genres, tags or people"),
-])
+@pytest.mark.parametrize(
+    "why, problem",
+    [
+        ("You are interested in space: it is about space.", ""),
+        ("你对“太空”感兴趣：它是一部科幻小说。", ""),
+        ("It is historical fiction by Ann Lee.", ""),  # not also 'history'
+        ("一部历史小说", ""),  # not also 历史 (history)
+        ("An award-winning story about space.", ""),  # 'award' is not 'war'
+        ("It is a horror book about space.", "names genres the item lacks: horror"),
+        ("它是一部恐怖小说", "names genres the item lacks: horror"),
+        ("它是一部horror书", "names genres the item lacks: horror"),  # English words inside Chinese text count
+        ("它的主题包括“space”。", ""),
+        ("It is a great pick for you.", "names none of the item's genres, tags or people"),
+    ],
+)
 def test_why_true_judges_the_facts_a_reason_names(why: str, problem: str) -> None:
     assert why_problem(BOOK, why, NAMES) == problem
 
 
 def test_a_failure_names_the_turn_and_lists_what_was_shown(engine: Engine, tmp_path: Path) -> None:
-    path = write(tmp_path, "kinds.yaml", 'turns:\n  - say: "I love space exploration films"\n'
-                                         '    expect: {kinds: [book], count_at_least: 99}\n')
+    path = write(
+        tmp_path,
+        "kinds.yaml",
+        'turns:\n  - say: "I love space exploration films"\n    expect: {kinds: [book], count_at_least: 99}\n',
+    )
     failures = run_file(engine, path)
     assert [(f.turn, f.key) for f in failures] == [(1, "kinds"), (1, "count_at_least")]
     assert re.search(r"shown: 1\. [^;]+ \((19|20)\d\d\) \[(movie|book|series): [^\]]+\]; 2\. ", failures[0].message)
@@ -121,24 +138,33 @@ def test_a_failure_names_the_turn_and_lists_what_was_shown(engine: Engine, tmp_p
 
 def test_the_reply_source_is_checked(engine: Engine, tmp_path: Path) -> None:
     """The session engine has no generator: its replies come from the template."""
-    path = write(tmp_path, "source.yaml", 'turns:\n  - say: "I love space exploration films"\n'
-                                          '    expect: {source: template}\n  - say: "Something funny"\n'
-                                          '    expect: {source: generator}\n')
+    path = write(
+        tmp_path,
+        "source.yaml",
+        'turns:\n  - say: "I love space exploration films"\n'
+        '    expect: {source: template}\n  - say: "Something funny"\n'
+        "    expect: {source: generator}\n",
+    )
     failures = run_file(engine, path)
     assert [(f.turn, f.key) for f in failures] == [(2, "source")]
     assert "expected a generator reply, got a template one" in failures[0].message
 
 
 def test_feedback_by_position_makes_rejected_absent_checkable(engine: Engine, tmp_path: Path) -> None:
-    path = write(tmp_path, "thumbs.yaml", 'turns:\n  - say: "I love space exploration films"\n'
-                                          '  - feedback: {item: 1, liked: false}\n  - feedback: {item: 9, liked: true}\n'
-                                          '  - say: "more space films"\n    expect: {rejected_absent: true}\n')
+    path = write(
+        tmp_path,
+        "thumbs.yaml",
+        'turns:\n  - say: "I love space exploration films"\n'
+        "  - feedback: {item: 1, liked: false}\n  - feedback: {item: 9, liked: true}\n"
+        '  - say: "more space films"\n    expect: {rejected_absent: true}\n',
+    )
     failures = run_file(engine, path)
     assert [(f.turn, f.key) for f in failures] == [(3, "feedback")]
     assert "no recommendation 9" in failures[0].message
 
 
 # -- main, JUnit and the command line ---------------------------------------------------------------------------
+
 
 def test_main_exit_codes(engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good, failing = write(tmp_path, "good.yaml", SPACE % 1), write(tmp_path, "failing.yaml", SPACE % 99)
@@ -150,18 +176,23 @@ def test_main_exit_codes(engine: Engine, tmp_path: Path, capsys: pytest.CaptureF
     assert "bad.yaml, turn 1" in capsys.readouterr().err
 
 
-def test_the_failing_dialogue_names_its_turn_and_expectation(engine: Engine,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_failing_dialogue_names_its_turn_and_expectation(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([FAILING], engine=engine) == 1
     out = capsys.readouterr().out
-    assert [line for line in out.splitlines() if line.startswith("FAIL ")] == \
-        [line for line in out.splitlines() if line.startswith(f"FAIL {FAILING}: {FAILING_TURN}")], out
+    assert [line for line in out.splitlines() if line.startswith("FAIL ")] == [
+        line for line in out.splitlines() if line.startswith(f"FAIL {FAILING}: {FAILING_TURN}")
+    ], out
     assert out.count("FAIL ") == 1 and "1 file(s): 0 passed, 1 failed, 0 bad" in out
 
 
 def test_junit_has_one_testcase_per_file(engine: Engine, tmp_path: Path) -> None:
-    files = [write(tmp_path, "good.yaml", "name: fine\n" + SPACE % 1), write(tmp_path, "failing.yaml", SPACE % 99),
-             write(tmp_path, "bad.yaml", "turns: [1]\n")]
+    files = [
+        write(tmp_path, "good.yaml", "name: fine\n" + SPACE % 1),
+        write(tmp_path, "failing.yaml", SPACE % 99),
+        write(tmp_path, "bad.yaml", "turns: [1]\n"),
+    ]
     out = tmp_path / "reports" / "junit.xml"
     assert main(files, junit=out, engine=engine) == 2
     root = ET.parse(out).getroot()
@@ -169,32 +200,53 @@ def test_junit_has_one_testcase_per_file(engine: Engine, tmp_path: Path) -> None
     assert suite is not None and (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
     cases = suite.findall("testcase")
     assert [c.get("file") for c in cases] == [str(f) for f in files]
-    assert [(c.find("failure") is not None, c.find("error") is not None) for c in cases] == \
-        [(False, False), (True, False), (False, True)]
+    assert [(c.find("failure") is not None, c.find("error") is not None) for c in cases] == [
+        (False, False),
+        (True, False),
+        (False, True),
+    ]
     assert "turn 1" in (cases[1].findtext("failure") or "")
 
 
 def test_a_script_with_its_own_catalog_runs_on_an_engine_for_it(tmp_path: Path, small_catalog: Path) -> None:
-    path = write(tmp_path, "own.yaml", f"catalog: {small_catalog.name}\nturns:\n  - say: football films\n"
-                                       "    expect: {titles_any: [Goal Line], count_at_least: 1}\n")
+    path = write(
+        tmp_path,
+        "own.yaml",
+        f"catalog: {small_catalog.name}\nturns:\n  - say: football films\n"
+        "    expect: {titles_any: [Goal Line], count_at_least: 1}\n",
+    )
     assert main([path]) == 0
 
 
 def chatrec_command() -> list[str]:
-    exe = Path(sys.executable).parent / "chatrec"   # the console script the package installs
-    return [str(exe)] if exe.exists() else [sys.executable, "-c", "import sys; from chatrec.cli import main; sys.exit(main())"]
+    exe = Path(sys.executable).parent / "chatrec"  # the console script the package installs
+    return (
+        [str(exe)]
+        if exe.exists()
+        else [sys.executable, "-c", "import sys; from chatrec.cli import main; sys.exit(main())"]
+    )
 
 
 def test_the_command_line_returns_2_on_a_bad_file(tmp_path: Path) -> None:
     bad = write(tmp_path, "bad.yaml", "turns:\n  - say: hi\n    expect: {genre_any: [comedy]}\n")
-    done = subprocess.run([*chatrec_command(), "script", str(bad), "--junit", str(tmp_path / "j.xml")],
-                          check=False, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*chatrec_command(), "script", str(bad), "--junit", str(tmp_path / "j.xml")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert "bad.yaml, turn 1 (line 2): unknown expect key 'genre_any'" in done.stderr
     assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite").get("errors") == "1"  # type: ignore[union-attr]
     nobody = f"http://127.0.0.1:{free_port()}"
-    done = subprocess.run([*chatrec_command(), "script", str(bad), "--url", nobody],
-                          check=False, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*chatrec_command(), "script", str(bad), "--url", nobody],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and f"cannot reach the chatrec server at {nobody}" in done.stderr, done.stderr
 
 
@@ -208,11 +260,18 @@ def test_the_command_line_runs_the_examples_on_the_bundled_catalog(tmp_path: Pat
     """The real `chatrec script examples/dialogues/*.yaml --junit`: an Engine of its own, for the bundled catalog
     even where the data folder and the environment name another one."""
     folder = tmp_path / "data"
-    write_record(folder, Source(small_catalog.resolve()), 3)   # a data folder that remembers the 3-item catalog
+    write_record(folder, Source(small_catalog.resolve()), 3)  # a data folder that remembers the 3-item catalog
     env = {**os.environ, "CHATREC_DATA_DIR": str(folder), "CHATREC_CATALOG": str(small_catalog)}
     files = [str(p.relative_to(ROOT)) for p in DIALOGUES]
-    done = subprocess.run([*chatrec_command(), "script", *files, "--junit", str(tmp_path / "out.xml")], cwd=ROOT,
-                          env=env, check=False, capture_output=True, text=True, timeout=1200)
+    done = subprocess.run(
+        [*chatrec_command(), "script", *files, "--junit", str(tmp_path / "out.xml")],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(files)} file(s): {len(files)} passed, 0 failed, 0 bad" in done.stdout
     assert junit_counts(tmp_path / "out.xml") == (str(len(files)), "0", "0")
@@ -221,6 +280,7 @@ def test_the_command_line_runs_the_examples_on_the_bundled_catalog(tmp_path: Pat
 
 
 # -- the same dialogues through a server's HTTP API (--url) -----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def server(engine: Engine) -> Iterator[str]:
@@ -231,12 +291,18 @@ def server(engine: Engine) -> Iterator[str]:
 
 def test_the_examples_hold_through_the_http_api_too(server: str, tmp_path: Path) -> None:
     files = [str(p.relative_to(ROOT)) for p in DIALOGUES]
-    done = subprocess.run([*chatrec_command(), "script", *files, "--url", server, "--junit", str(tmp_path / "j.xml")],
-                          cwd=ROOT, check=False, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [*chatrec_command(), "script", *files, "--url", server, "--junit", str(tmp_path / "j.xml")],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(files)} file(s): {len(files)} passed, 0 failed, 0 bad" in done.stdout
-    assert "SKIP" not in done.stdout and "not checked" not in done.stdout   # every expectation was checked
-    assert "note: over --url, why_true knows" in done.stdout                  # and how far, said once
+    assert "SKIP" not in done.stdout and "not checked" not in done.stdout  # every expectation was checked
+    assert "note: over --url, why_true knows" in done.stdout  # and how far, said once
     assert junit_counts(tmp_path / "j.xml") == (str(len(files)), "0", "0")
 
 
@@ -252,8 +318,9 @@ def test_catalog_is_ignored_with_url(server: str, tmp_path: Path, capsys: pytest
     assert f"`catalog:` is ignored in {path}" in capsys.readouterr().out
 
 
-def test_a_url_that_is_no_chatrec_server_is_exit_2(server: str, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_url_that_is_no_chatrec_server_is_exit_2(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, "good.yaml", SPACE % 1)
     nobody = f"http://127.0.0.1:{free_port()}"
     assert main([path], url=nobody) == 2
@@ -273,8 +340,14 @@ def test_api_recommendations_carry_the_facts_the_expectations_read(server: str, 
     assert items and not missing
     for item in items:
         known = engine.items[item.id]
-        assert (item.genres, item.creators, item.cast, item.tags, item.aliases, item.kind) == \
-            (known.genres, known.creators, known.cast, known.tags, known.aliases, known.kind)
+        assert (item.genres, item.creators, item.cast, item.tags, item.aliases, item.kind) == (
+            known.genres,
+            known.creators,
+            known.cast,
+            known.tags,
+            known.aliases,
+            known.kind,
+        )
 
 
 class NoFacts:
@@ -300,7 +373,18 @@ def test_an_expectation_the_answer_lacks_the_facts_for_is_unchecked_not_passed()
 
 
 def test_server_sent_events_are_read_one_by_one() -> None:
-    lines = ["event: recommendations", "data: []", "", "event: delta", 'data: {"text": "Hi"}', "",
-             "event: final", 'data: {"reply": "Hi"}']   # the last event without its blank line
-    assert list(sse_events(iter(lines))) == [("recommendations", []), ("delta", {"text": "Hi"}),
-                                             ("final", {"reply": "Hi"})]
+    lines = [
+        "event: recommendations",
+        "data: []",
+        "",
+        "event: delta",
+        'data: {"text": "Hi"}',
+        "",
+        "event: final",
+        'data: {"reply": "Hi"}',
+    ]  # the last event without its blank line
+    assert list(sse_events(iter(lines))) == [
+        ("recommendations", []),
+        ("delta", {"text": "Hi"}),
+        ("final", {"reply": "Hi"}),
+    ]

@@ -18,26 +18,34 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import ROOT, free_port, run_chroma, serve, wait_http, write_jsonl
 
 from chatrec import Engine, Settings
-from chatrec.serve.identity import COOKIE, Identity
 from chatrec.backends.sqlite_profiles import SQLiteProfiles
-
-from conftest import ROOT, free_port, run_chroma, serve, wait_http, write_jsonl
+from chatrec.serve.identity import COOKIE, Identity
 
 PYTHON = sys.executable
 ITEMS = [
-    {"id": f"s{i}", "title": title, "year": 1990 + i, "kind": "movie", "genres": genres, "description": text,
-     "tags": tags}
-    for i, (title, genres, text, tags) in enumerate([
-        ("Orbit Dreams", ["science fiction"], "Astronauts on a long voyage to Jupiter.", ["space"]),
-        ("Red Mesa", ["western"], "A sheriff and an outlaw share one last ride across the desert.", ["cowboys"]),
-        ("Dust Trail", ["western"], "Cattle drivers cross the plains before winter.", ["cowboys"]),
-        ("Garden Days", ["drama"], "A retired teacher tends roses and vegetables.", ["gardening"]),
-        ("Goal Line", ["sports"], "A village football team reaches the national cup final.", ["football"]),
-        ("Night Shift", ["comedy"], "Two night porters run a hotel for one chaotic week.", ["hotel"]),
-        ("Moon Relay", ["science fiction"], "Engineers build the first radio relay on the Moon.", ["space"]),
-    ])
+    {
+        "id": f"s{i}",
+        "title": title,
+        "year": 1990 + i,
+        "kind": "movie",
+        "genres": genres,
+        "description": text,
+        "tags": tags,
+    }
+    for i, (title, genres, text, tags) in enumerate(
+        [
+            ("Orbit Dreams", ["science fiction"], "Astronauts on a long voyage to Jupiter.", ["space"]),
+            ("Red Mesa", ["western"], "A sheriff and an outlaw share one last ride across the desert.", ["cowboys"]),
+            ("Dust Trail", ["western"], "Cattle drivers cross the plains before winter.", ["cowboys"]),
+            ("Garden Days", ["drama"], "A retired teacher tends roses and vegetables.", ["gardening"]),
+            ("Goal Line", ["sports"], "A village football team reaches the national cup final.", ["football"]),
+            ("Night Shift", ["comedy"], "Two night porters run a hotel for one chaotic week.", ["hotel"]),
+            ("Moon Relay", ["science fiction"], "Engineers build the first radio relay on the Moon.", ["space"]),
+        ]
+    )
 ]
 
 
@@ -60,8 +68,9 @@ def user_id_of(c: Any) -> str:
 # -- identity ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def app_engine(catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    with Engine.load(Settings(data_dir=tmp_path_factory.mktemp("identity"), catalog=catalog, generator="none",
-                              k=3)) as engine:
+    with Engine.load(
+        Settings(data_dir=tmp_path_factory.mktemp("identity"), catalog=catalog, generator="none", k=3)
+    ) as engine:
         yield engine
 
 
@@ -75,11 +84,11 @@ def test_tokens_are_signed_and_unguessable(tmp_path: Path) -> None:
     identity = Identity(b"k" * 32)
     token, user = identity.issue()
     assert identity.user(token) == user and user.startswith("web-") and len(user) == 26
-    for i in (len(user) + 1, len(token) - 1):   # any altered character of the signature, the last one included
-        assert identity.user(token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]) is None
-    assert identity.user(user[:-1] + ("A" if user[-1] != "A" else "B") + token[len(user):]) is None  # altered id
+    for i in (len(user) + 1, len(token) - 1):  # any altered character of the signature, the last one included
+        assert identity.user(token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]) is None
+    assert identity.user(user[:-1] + ("A" if user[-1] != "A" else "B") + token[len(user) :]) is None  # altered id
     assert identity.user(user) is None and identity.user("web-" + "a" * 22 + ".x") is None
-    assert Identity(b"j" * 32).user(token) is None   # another deployment's key
+    assert Identity(b"j" * 32).user(token) is None  # another deployment's key
     assert identity.issue()[1] != user
 
 
@@ -94,14 +103,17 @@ def test_a_stolen_session_hash_opens_nothing(app_engine: Engine, app_url: str) -
         stolen = victim.session_hash
         config = httpx.get(app_url + "config", cookies=victim.cookies).json()
         attacker = httpx.Client(base_url=app_url)
-        attacker.get("/")                    # the attacker's own, valid session cookie
+        attacker.get("/")  # the attacker's own, valid session cookie
         for cookies in ({}, dict(attacker.cookies)):
-            for fn_index in range(len(config["dependencies"])):   # every UI function: chat, thumbs, forget, load
+            for fn_index in range(len(config["dependencies"])):  # every UI function: chat, thumbs, forget, load
                 body = {"fn_index": fn_index, "trigger_id": None, "data": ["hi", [], []], "session_hash": stolen}
                 r = httpx.post(app_url + "gradio_api/queue/join", json=body, cookies=cookies)
                 assert r.status_code == 403, (fn_index, r.status_code, r.text)
-            for path in (f"gradio_api/queue/data?session_hash={stolen}", f"gradio_api/heartbeat/{stolen}",
-                         f"gradio_api/deep_link?session_hash={stolen}"):
+            for path in (
+                f"gradio_api/queue/data?session_hash={stolen}",
+                f"gradio_api/heartbeat/{stolen}",
+                f"gradio_api/deep_link?session_hash={stolen}",
+            ):
                 assert httpx.get(app_url + path, cookies=cookies).status_code == 403, path
         r = httpx.post(app_url + "gradio_api/cancel", json={"session_hash": stolen, "fn_index": 0, "event_id": "x"})
         assert r.status_code == 403
@@ -127,7 +139,7 @@ def test_the_session_cookie_is_httponly_and_samesite(app_url: str) -> None:
 
 
 # -- forgetting -------------------------------------------------------------------------------------------------
-MARKER = "zanzibarquux"   # a word no file holds unless this test's user typed it
+MARKER = "zanzibarquux"  # a word no file holds unless this test's user typed it
 
 
 def files_holding(folder: Path, text: str) -> list[str]:
@@ -138,8 +150,14 @@ def files_holding(folder: Path, text: str) -> list[str]:
 def test_forget_leaves_no_trace_in_any_file_while_running_and_after_sigterm(catalog: Path, tmp_path: Path) -> None:
     data, port = tmp_path / "data", free_port()
     env = {**os.environ, "CHATREC_DATA_DIR": str(data), "CHATREC_CATALOG": str(catalog), "CHATREC_GENERATOR": "none"}
-    proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [PYTHON, str(ROOT / "app.py"), "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_http(url, proc=proc)
@@ -149,20 +167,22 @@ def test_forget_leaves_no_trace_in_any_file_while_running_and_after_sigterm(cata
         c.predict(turn["recommendations"][0]["item_id"], True, api_name="/feedback")
         assert files_holding(data, MARKER), "the test must see the text before it is forgotten"
         assert c.predict(api_name="/forget") == {"ok": True}
-        assert files_holding(data, MARKER) == []           # while the app runs
+        assert files_holding(data, MARKER) == []  # while the app runs
         c.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in out, out[-2000:]
-    assert files_holding(data, MARKER) == []               # after SIGTERM
+    assert files_holding(data, MARKER) == []  # after SIGTERM
     assert not (data / "profiles.sqlite-wal").exists(), "the app closed the engine on SIGTERM"
 
 
 def test_forget_purges_the_engines_caches(app_engine: Engine) -> None:
     app_engine.chat("cachey", f"films like {MARKER} with cowboys")
-    cached = lambda: [k for k in [*app_engine._text_cache, *app_engine._read_cache]  # noqa: E731
-                      if MARKER in k]
+
+    def cached() -> list[str]:
+        return [k for k in [*app_engine._text_cache, *app_engine._read_cache] if MARKER in k]
+
     assert cached(), "the test must see the text cached first"
     app_engine.forget("cachey")
     assert cached() == [] and app_engine.profile("cachey")["turns"] == 0
@@ -215,9 +235,16 @@ def test_two_processes_on_one_chroma_server_lose_no_update(catalog: Path, tmp_pa
         assert cli(["ingest", str(catalog), "--data-dir", str(data), "--quiet"]) == 0
     finally:
         del os.environ["CHATREC_CHROMA_URL"]
-    start = time.time() + 40   # both load first, then start together
-    workers = [subprocess.Popen([PYTHON, "-c", WORKER, str(data), str(catalog), chroma_server, tag, str(start)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
+    start = time.time() + 40  # both load first, then start together
+    workers = [
+        subprocess.Popen(
+            [PYTHON, "-c", WORKER, str(data), str(catalog), chroma_server, tag, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("a", "b")
+    ]
     results = [w.communicate(timeout=300) for w in workers]
     assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in results]
     store = SQLiteProfiles(data / "profiles.sqlite")
@@ -237,8 +264,8 @@ def test_a_full_binding_table_refuses_new_sessions_instead_of_freeing_old_ones()
     gate = SessionGate(app=None, identity=Identity(b"k" * 32), max_bindings=2, idle_s=3600)  # type: ignore[arg-type]
     assert gate._claim("victim-hash", "web-victim") == "ok"
     assert gate._claim("h2", "web-attacker") == "ok"
-    assert gate._claim("h3", "web-attacker") == "full"               # a flood cannot evict the victim's hash
+    assert gate._claim("h3", "web-attacker") == "full"  # a flood cannot evict the victim's hash
     assert gate._claim("victim-hash", "web-attacker") == "foreign"
     assert gate._claim("victim-hash", "web-victim") == "ok"
-    gate.idle_s = 0.0                                                # long unused: forgotten, the slot reused
+    gate.idle_s = 0.0  # long unused: forgotten, the slot reused
     assert gate._claim("h4", "web-other") == "ok"

@@ -5,14 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from chatrec.catalog.redial import opendialkg_item
+from chatrec.errors import ConfigError, InteractionsError
+from chatrec.offline.datasets import tuning_part
 from chatrec.ranking.adapter import Adapter, adapt, resolve
 from chatrec.ranking.collaborative import Collaborative, cooccurrence_neighbours, read_interactions
-from chatrec.catalog.redial import opendialkg_item
-from chatrec.offline.datasets import tuning_part
-from chatrec.errors import ConfigError, InteractionsError
 from chatrec.ranking.order import RankInput
-from chatrec.ranking.signals import (combine_terms, in_dialogue, log_counts, mention_weights, people_index, shared_people,
-                             stated_match)
+from chatrec.ranking.signals import (
+    combine_terms,
+    in_dialogue,
+    log_counts,
+    mention_weights,
+    people_index,
+    shared_people,
+    stated_match,
+)
 from chatrec.reading.understanding import find_decades
 
 
@@ -31,7 +38,9 @@ def test_stated_match_is_the_share_of_wishes_an_item_meets() -> None:
         item_genres=[("horror", "comedy"), ("drama",), ("horror",)],
         item_people=[("Jordan Peele",), (), ()],
         item_years=[2017, 2015, None],
-        genres=["horror", "comedy"], people=["Jordan Peele"], decades=[2010],
+        genres=["horror", "comedy"],
+        people=["Jordan Peele"],
+        decades=[2010],
     )
     assert got == pytest.approx([4 / 4, 1 / 4, 1 / 4])
     assert stated_match([("horror",)], [()], [1999], [], [], []) == pytest.approx([0.0])
@@ -39,7 +48,9 @@ def test_stated_match_is_the_share_of_wishes_an_item_meets() -> None:
 
 def test_shared_people_by_hand() -> None:
     # six items; "nolan" is the same person as "Nolan" and a repeated name counts once
-    index = people_index([["Nolan", "Caine"], ["nolan", "Bale", "Bale"], ["Caine"], ["Bale", "Caine", "Hardy"], [], ["Zed"]])
+    index = people_index(
+        [["Nolan", "Caine"], ["nolan", "Bale", "Bale"], ["Caine"], ["Bale", "Caine", "Hardy"], [], ["Zed"]]
+    )
     assert index.starts.tolist() == [0, 2, 4, 5, 8, 8, 9]
     idf_nolan, idf_caine = np.log(6 / 2), np.log(6 / 3)
     raw = np.array([0.0, idf_nolan / np.sqrt(3), idf_caine / np.sqrt(2), idf_caine / np.sqrt(4), 0.0, 0.0])
@@ -66,8 +77,9 @@ def test_combine_terms_weights_and_switches_terms_off() -> None:
 
 
 def test_rank_input_orders_by_weighted_terms_and_leaves_out_exclusions() -> None:
-    given = RankInput(["a", "b", "c"], {"text": np.array([0.9, 0.5, 0.1]), "seeker": np.array([0.0, 0.0, 1.0])},
-                      excluded={"a"})
+    given = RankInput(
+        ["a", "b", "c"], {"text": np.array([0.9, 0.5, 0.1]), "seeker": np.array([0.0, 0.0, 1.0])}, excluded={"a"}
+    )
     assert given.ranked({"text": 1.0}, 3) == ["b", "c"]
     assert given.ranked({"text": 1.0, "seeker": 1.0}, 1) == ["c"]
     assert given.ranked({"text": 1.0}, 2, drop={"b"}) == ["c"]
@@ -83,12 +95,19 @@ def test_cooccurrence_cosine_by_hand() -> None:
     assert list(neighbours[0]) == [1, 2] and sims[0] == pytest.approx([1.0, 0.5])
     model = Collaborative(["a", "b", "c"], counts, neighbours, sims, "hand")
     assert model.similar({"a": 1.0}) == pytest.approx({"b": 1.0, "c": 0.5})
-    assert model.similar({"a": 1.0, "b": 0.5}) == pytest.approx({"c": 0.5 + 0.5 * 0.5})  # seeds are not their own neighbours
+    assert model.similar({"a": 1.0, "b": 0.5}) == pytest.approx(
+        {"c": 0.5 + 0.5 * 0.5}
+    )  # seeds are not their own neighbours
 
 
 def test_collaborative_model_round_trips_and_refuses_another_catalog(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    model = Collaborative(["a", "b"], np.array([1.0, 2.0], np.float32), np.array([[1], [0]], np.int32),
-                          np.array([[0.5], [0.5]], np.float32), "x")
+    model = Collaborative(
+        ["a", "b"],
+        np.array([1.0, 2.0], np.float32),
+        np.array([[1], [0]], np.int32),
+        np.array([[0.5], [0.5]], np.float32),
+        "x",
+    )
     model.save(tmp_path)
     again = Collaborative.load(tmp_path, ["a", "b"])
     assert again is not None and again.similar({"a": 1.0}) == pytest.approx({"b": 0.5})
@@ -134,8 +153,16 @@ def test_dialog_split_is_stable_and_near_its_share() -> None:
 def test_decades_and_opendialkg_items() -> None:
     assert find_decades("80s action, some '90s comedy, the 1970s, 2000s, 60's") == [1980, 1990, 1970, 2000, 1960]
     assert find_decades("in her 20s, 100s of them") == []
-    item = opendialkg_item("7", {"name": "Space Jam", "year": "1996", "genre": ["Comedy", "Animation film"],
-                                 "director": ["Joe Pytka"], "actor": ["Michael Jordan", "Michael Jordan"]})
+    item = opendialkg_item(
+        "7",
+        {
+            "name": "Space Jam",
+            "year": "1996",
+            "genre": ["Comedy", "Animation film"],
+            "director": ["Joe Pytka"],
+            "actor": ["Michael Jordan", "Michael Jordan"],
+        },
+    )
     assert item.year == 1996 and item.genres == ("comedy", "animation") and item.cast == ("Michael Jordan",)
     assert "Joe Pytka" in item.description and item.description.startswith("Space Jam (1996)")
 

@@ -3,16 +3,27 @@
 from pathlib import Path
 
 import pytest
+from conftest import write_jsonl
 
 from chatrec import Engine, Settings, StoreCorruptedError, StoreLockedError
 from chatrec.catalog.items import item_text
 from chatrec.cli import main as cli
 
-from conftest import write_jsonl
-
 ROWS = [
-    {"id": "p1", "title": "Deep Field", "kind": "movie", "genres": ["documentary"], "description": "Telescopes look back in time."},
-    {"id": "p2", "title": "Salt Road", "kind": "book", "genres": ["history"], "description": "Caravans cross the desert."},
+    {
+        "id": "p1",
+        "title": "Deep Field",
+        "kind": "movie",
+        "genres": ["documentary"],
+        "description": "Telescopes look back in time.",
+    },
+    {
+        "id": "p2",
+        "title": "Salt Road",
+        "kind": "book",
+        "genres": ["history"],
+        "description": "Caravans cross the desert.",
+    },
     {"id": "p3", "title": "Night Shift", "kind": "movie", "genres": ["horror"], "description": "A hospital at 3 a.m."},
 ]
 
@@ -39,7 +50,7 @@ def test_vectors_are_ours_in_inner_product_space(tmp_path: Path) -> None:
         fresh = engine.embedder.embed([item_text(engine.items["p1"])])[0]
         assert abs(float(stored @ fresh) - 1.0) < 1e-4
         hit = engine.store.query(fresh, 1)[0]
-        assert hit.item_id == "p1" and abs(hit.score - 1.0) < 1e-4   # score = 1 - ip distance = dot product
+        assert hit.item_id == "p1" and abs(hit.score - 1.0) < 1e-4  # score = 1 - ip distance = dot product
         assert engine.store._collection.configuration["hnsw"]["space"] == "ip"
 
 

@@ -4,10 +4,9 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import write_jsonl
 
 from chatrec import Engine, Settings
-
-from conftest import write_jsonl
 
 TOPICS = {
     "astronomy": ["telescopes", "distant galaxies", "planets", "comets", "a lunar eclipse", "the night sky", "nebulae"],
@@ -30,8 +29,15 @@ def topic_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     for topic, words in TOPICS.items():
         for n in range(20):  # enough that two turns of six never run out of new items
             a, b = rng.sample(words, 2)
-            rows.append({"id": f"{topic}-{n}", "title": f"{topic.title()} Story {n}", "kind": "book",
-                         "description": f"A story about {a} and {b}.", "tags": [topic]})
+            rows.append(
+                {
+                    "id": f"{topic}-{n}",
+                    "title": f"{topic.title()} Story {n}",
+                    "kind": "book",
+                    "description": f"A story about {a} and {b}.",
+                    "tags": [topic],
+                }
+            )
     folder = tmp_path_factory.mktemp("topics")
     path = write_jsonl(Path(folder) / "topics.jsonl", rows)
     with Engine.load(Settings(data_dir=folder / "data", catalog=path, generator="none", k=6)) as engine:

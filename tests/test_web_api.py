@@ -8,11 +8,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from conftest import foreign_titles, serve
 
 from chatrec import Engine
 from chatrec.reading.language import detect_language
-
-from conftest import foreign_titles, serve
 
 pytestmark = pytest.mark.generation
 
@@ -33,10 +32,13 @@ def dialogue(url: str, messages: list[str]) -> list[SimpleNamespace]:
         client.close()
 
 
-@pytest.mark.parametrize("language,messages", [
-    ("en", ["I love space exploration films", "Any others? But nothing with Nolan please"]),
-    ("zh", ["推荐几本武侠小说", "再来几本，不要恐怖的"]),
-])
+@pytest.mark.parametrize(
+    "language,messages",
+    [
+        ("en", ["I love space exploration films", "Any others? But nothing with Nolan please"]),
+        ("zh", ["推荐几本武侠小说", "再来几本，不要恐怖的"]),
+    ],
+)
 def test_two_turn_dialogues_over_the_api(app_url: str, talker: Engine, language: str, messages: list[str]) -> None:
     first, second = dialogue(app_url, messages)
     for turn in (first, second):

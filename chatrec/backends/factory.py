@@ -25,5 +25,7 @@ def open_profiles(settings: Settings) -> ProfileStore:
         return SQLiteProfiles(Path(url.removeprefix("sqlite:///")))
     if url.startswith("memory:"):
         return MemoryProfiles()
-    raise ConfigError(f"profiles_url {url.split('://')[0]}://… is not supported by this version of chatrec; "
-                      "use sqlite:///PATH (the default) or memory:")
+    raise ConfigError(
+        f"profiles_url {url.split('://')[0]}://… is not supported by this version of chatrec; "
+        "use sqlite:///PATH (the default) or memory:"
+    )

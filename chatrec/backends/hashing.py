@@ -15,16 +15,21 @@ import numpy as np
 
 WORD = re.compile(r"[a-z0-9]{2,}")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-STOP = frozenset("the and for with of to in on an is it its by as at from that this are was be who his her their "
-                 "film movie book novel series show story also known keywords".split())   # say nothing of taste
+STOP = frozenset(
+    "the and for with of to in on an is it its by as at from that this are was be who his her their "
+    "film movie book novel series show story also known keywords".split()
+)  # say nothing of taste
 
 
 def features(text: str) -> list[str]:
     """The hashed features of a text: its content words (a trailing 's' folded) and Chinese 1- and 2-grams."""
     lowered = text.lower()
-    words = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-             for w in WORD.findall(lowered) if w not in STOP]
-    han = [run[i:i + n] for run in HAN.findall(lowered) for n in (1, 2) for i in range(len(run) - n + 1)]
+    words = [
+        w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+        for w in WORD.findall(lowered)
+        if w not in STOP
+    ]
+    han = [run[i : i + n] for run in HAN.findall(lowered) for n in (1, 2) for i in range(len(run) - n + 1)]
     return words + han
 
 
@@ -49,6 +54,6 @@ class HashingEmbedder:
             for feature in features(text):
                 index, sign = bucket(feature, self.dim)
                 out[row, index] += sign
-        out = np.sign(out) * np.log1p(np.abs(out))   # a word said three times is not three times the topic
+        out = np.sign(out) * np.log1p(np.abs(out))  # a word said three times is not three times the topic
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)

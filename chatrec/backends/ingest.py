@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
+from chatrec.backends.chroma import ChromaStore, set_aside
 from chatrec.catalog.items import Catalog, Item, content_hash, item_text
+from chatrec.catalog.remembered import Choice, check_unrecorded, remember
 from chatrec.config import Settings
 from chatrec.errors import StoreCorruptedError
 from chatrec.ports import Embedder, VectorStore
-from chatrec.catalog.remembered import Choice, check_unrecorded, remember
-from chatrec.backends.chroma import ChromaStore, set_aside
 
 BATCH = 256
 
@@ -24,15 +24,17 @@ class IngestReport:
     updated: int
     deleted: int
     unchanged: int
-    replaced: str = ""   # the catalog whose items this sync replaced ('' when it updated the folder's own)
+    replaced: str = ""  # the catalog whose items this sync replaced ('' when it updated the folder's own)
 
     @property
     def embedded(self) -> int:
         return self.added + self.updated
 
     def __str__(self) -> str:
-        done = (f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
-                f"{self.unchanged} unchanged ({self.embedded} embedded)")
+        done = (
+            f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
+            f"{self.unchanged} unchanged ({self.embedded} embedded)"
+        )
         return f"{done}; it replaced {self.replaced}" if self.replaced else done
 
 
@@ -50,8 +52,13 @@ def plan(catalog: Catalog, stored: dict[str, str], embedder_id: str) -> tuple[li
     return new, changed, gone, len(catalog) - len(new) - len(changed)
 
 
-def sync(store: VectorStore, catalog: Catalog, embedder: Embedder, progress: bool = True,
-         check: Callable[[dict[str, str]], None] | None = None) -> IngestReport:
+def sync(
+    store: VectorStore,
+    catalog: Catalog,
+    embedder: Embedder,
+    progress: bool = True,
+    check: Callable[[dict[str, str]], None] | None = None,
+) -> IngestReport:
     """Idempotent: a second call with the same catalog embeds nothing. `check` sees the stored hashes before any
     change and may refuse by raising."""
     stored = store.stored_hashes()
@@ -63,12 +70,18 @@ def sync(store: VectorStore, catalog: Catalog, embedder: Embedder, progress: boo
     return IngestReport(len(new), len(changed), len(gone), unchanged)
 
 
-def sync_catalog(store: VectorStore, catalog: Catalog, embedder: Embedder, settings: Settings, choice: Choice,
-                 progress: bool = True) -> IngestReport:
-    """`sync` to the chosen catalog (chatrec/catalog/remembered.py's `choose`, then `confirm`), then record it as the data
+def sync_catalog(
+    store: VectorStore, catalog: Catalog, embedder: Embedder, settings: Settings, choice: Choice, progress: bool = True
+) -> IngestReport:
+    """`sync` to the chosen catalog (catalog/remembered.py's `choose`, then `confirm`), then record it as the data
     folder's catalog. A folder without a record whose store shares no item with the catalog is refused first."""
-    report = sync(store, catalog, embedder, progress,
-                  check=lambda stored: check_unrecorded(settings, choice, stored, catalog.items))
+    report = sync(
+        store,
+        catalog,
+        embedder,
+        progress,
+        check=lambda stored: check_unrecorded(settings, choice, stored, catalog.items),
+    )
     remember(settings.data_dir, choice, len(catalog))
     return replace(report, replaced=choice.replacing)
 

@@ -28,7 +28,7 @@ class MemoryStore:
         self.embedder_id, self.dim = embedder_id, dim
         self._vectors: dict[str, np.ndarray] = {}
         self._meta: dict[str, dict[str, object]] = {}
-        self._matrix: tuple[list[str], np.ndarray] | None = None   # rebuilt after a write
+        self._matrix: tuple[list[str], np.ndarray] | None = None  # rebuilt after a write
         self._lock = threading.Lock()
 
     @property
@@ -44,8 +44,14 @@ class MemoryStore:
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         return {i: self._vectors[i].copy() for i in dict.fromkeys(ids) if i in self._vectors}
 
-    def query(self, vector: np.ndarray, n: int, exclude: Sequence[str] = (), kind: str | None = None,
-              with_vectors: bool = True) -> list[Hit]:
+    def query(
+        self,
+        vector: np.ndarray,
+        n: int,
+        exclude: Sequence[str] = (),
+        kind: str | None = None,
+        with_vectors: bool = True,
+    ) -> list[Hit]:
         ids, matrix = self._snapshot()
         if n <= 0 or not ids:
             return []
@@ -111,8 +117,7 @@ class MemoryProfiles:
         row = self._rows.get(user_id)
         return state_from_json(row[0], dim) if row else None
 
-    def update(self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]],
-               now: float) -> T:
+    def update(self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]], now: float) -> T:
         for _ in range(ATTEMPTS):
             with self._lock:
                 row = self._rows.get(user_id)

@@ -1,9 +1,9 @@
 """Read an embedded Chroma store in a child process first, so a damaged index that crashes Chroma kills only the child.
 
-`python -m chatrec.backends.probe CHROMA_DIR COLLECTION` opens the collection, counts it, runs one query with a stored vector
-and fetches the stored vectors. Exit 0: readable; exit 1: Chroma raised an error (one line on stderr says which);
-death by a signal: Chroma crashed (random bytes in the HNSW file segfault it). It writes no items and never takes
-chatrec's folder lock (the parent process holds it).
+`python -m chatrec.backends.probe CHROMA_DIR COLLECTION` opens the collection, counts it, runs one query with a
+stored vector and fetches the stored vectors. Exit 0: readable; exit 1: Chroma raised an error (one line on stderr
+says which); death by a signal: Chroma crashed (random bytes in the HNSW file segfault it). It writes no items and
+never takes chatrec's folder lock (the parent process holds it).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from chatrec.config import offline_environment
 
-TIMEOUT_S = 60.0       # past this the store counts as damaged (reading ReDial's 6,583 items takes ~2 s)
-READ_BUDGET_S = 20.0   # reading stored vectors stops after this, well inside the timeout, on a very large store
+TIMEOUT_S = 60.0  # past this the store counts as damaged (reading ReDial's 6,583 items takes ~2 s)
+READ_BUDGET_S = 20.0  # reading stored vectors stops after this, well inside the timeout, on a very large store
 PAGE = 1000
 QUERY_N = 10
-FAILED = 1   # the child's exit code when Chroma raised an error
+FAILED = 1  # the child's exit code when Chroma raised an error
 
 
 def has_data(chroma_dir: Path) -> bool:
@@ -59,14 +59,15 @@ def read_everything(chroma_dir: Path, collection: str, budget_s: float = READ_BU
     return count
 
 
-def problem(chroma_dir: Path, collection: str, timeout_s: float = TIMEOUT_S,
-            meanwhile: Callable[[], object] | None = None) -> str | None:
+def problem(
+    chroma_dir: Path, collection: str, timeout_s: float = TIMEOUT_S, meanwhile: Callable[[], object] | None = None
+) -> str | None:
     """None if a child process could read the store; otherwise what went wrong, in words.
 
     `meanwhile` runs in this process while the child reads (the caller imports Chroma there: the two overlap)."""
     offline_environment()  # the child inherits the offline, telemetry-free environment
     env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])   # the folder holding the chatrec package
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding the chatrec package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     command = [sys.executable, "-m", "chatrec.backends.probe", str(chroma_dir), collection]
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -15,8 +15,9 @@ import random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from chatrec.errors import ProfileBusyError, StoreCorruptedError
 from chatrec.ports import Event, StoredEvent
@@ -25,14 +26,15 @@ from chatrec.users.stored import state_from_json, state_to_json
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SCHEMA_VERSION = 2          # 1: no version column; 2: users.version (optimistic concurrency)
-ATTEMPTS = 50               # of one update racing other processes for the same user
+SCHEMA_VERSION = 2  # 1: no version column; 2: users.version (optimistic concurrency)
+ATTEMPTS = 50  # of one update racing other processes for the same user
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     user_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL, version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL
+    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
+    payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_user ON events (user_id, ts);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
@@ -48,7 +50,7 @@ class SQLiteProfiles:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA secure_delete=ON")   # deleted rows are overwritten, not left in free pages
+            self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
             self._migrate()
@@ -76,8 +78,7 @@ class SQLiteProfiles:
             row = self._db.execute("SELECT state, version FROM users WHERE user_id = ?", (user_id,)).fetchone()
         return (state_from_json(row[0], dim), int(row[1])) if row else (None, None)
 
-    def update(self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]],
-               now: float) -> T:
+    def update(self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]], now: float) -> T:
         """Apply `change` to the user's current state and save it with its events, as one atomic step across
         processes: if another process saved the user in between, read again and apply `change` again."""
         for attempt in range(ATTEMPTS):
@@ -86,7 +87,7 @@ class SQLiteProfiles:
             events, result = change(state)
             if self._write(user_id, state, version, now, events):
                 return result
-            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))   # jittered back-off: let the other writer finish
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # jittered back-off: let the other writer finish
         raise ProfileBusyError(f"the profile of {user_id!r} changed {ATTEMPTS} times while this update was applied")
 
     def _write(self, user_id: str, state: InterestState, version: int | None, now: float, events: list[Event]) -> bool:
@@ -97,15 +98,20 @@ class SQLiteProfiles:
                 if version is None:
                     done = self._db.execute(
                         "INSERT INTO users (user_id, state, updated, version) VALUES (?, ?, ?, 1) "
-                        "ON CONFLICT(user_id) DO NOTHING", (user_id, state_to_json(state), now)).rowcount
+                        "ON CONFLICT(user_id) DO NOTHING",
+                        (user_id, state_to_json(state), now),
+                    ).rowcount
                 else:
                     done = self._db.execute(
-                        "UPDATE users SET state = ?, updated = ?, version = version + 1 WHERE user_id = ? AND version = ?",
-                        (state_to_json(state), now, user_id, version)).rowcount
+                        "UPDATE users SET state = ?, updated = ?, version = version + 1 "
+                        "WHERE user_id = ? AND version = ?",
+                        (state_to_json(state), now, user_id, version),
+                    ).rowcount
                 if done:
                     self._db.executemany(
                         "INSERT INTO events (user_id, ts, kind, payload) VALUES (?, ?, ?, ?)",
-                        [(user_id, now, kind, json.dumps(payload, ensure_ascii=False)) for kind, payload in events])
+                        [(user_id, now, kind, json.dumps(payload, ensure_ascii=False)) for kind, payload in events],
+                    )
                 self._db.execute("COMMIT")
                 return bool(done)
             except BaseException:
@@ -118,7 +124,9 @@ class SQLiteProfiles:
 
     def events(self, user_id: str) -> list[StoredEvent]:
         with self._lock:
-            rows = self._db.execute("SELECT ts, kind, payload FROM events WHERE user_id = ? ORDER BY id", (user_id,)).fetchall()
+            rows = self._db.execute(
+                "SELECT ts, kind, payload FROM events WHERE user_id = ? ORDER BY id", (user_id,)
+            ).fetchall()
         return [(ts, kind, json.loads(payload)) for ts, kind, payload in rows]
 
     def forget(self, user_id: str) -> None:
@@ -133,7 +141,7 @@ class SQLiteProfiles:
                 self._db.execute("ROLLBACK")
                 raise
             busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        if busy:   # another process is reading: the log is emptied by the next checkpoint that gets through
+        if busy:  # another process is reading: the log is emptied by the next checkpoint that gets through
             log.warning("forget: the profile log could not be truncated now (another process is reading it)")
 
     def prune_events(self, before: float) -> int:

@@ -6,9 +6,10 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, TextIO
 
 from chatrec.errors import BadRow, CatalogError
 
@@ -17,7 +18,7 @@ TEXT_FIELDS = ("kind", "language")
 REQUIRED = ("id", "title", "description")
 MAX_FIELD_CHARS = 20_000
 FORMAT_SUFFIXES = {"auto": (".jsonl", ".csv"), "jsonl": (".jsonl",), "csv": (".csv",)}
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")   # a byte that is not UTF-8, as errors="surrogateescape" keeps it
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as errors="surrogateescape" keeps it
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,6 @@ class Item:
         return f"{self.title} ({self.year})" if self.year else self.title
 
 
-
 def item_text(item: Item) -> str:
     """The text embedded for an item: title, year, kind, genres, description, people and tags."""
     parts = [item.display_title + "."]
@@ -62,7 +62,7 @@ def item_text(item: Item) -> str:
 
 def content_hash(item: Item, embedder_id: str) -> str:
     """Changes exactly when the embedded text or the embedding model changes."""
-    return hashlib.sha256(f"{embedder_id}\n{item_text(item)}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{embedder_id}\n{item_text(item)}".encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -101,7 +101,7 @@ def decode_json(text: str) -> Any:
         raise JSONProblem(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     except RecursionError:
         raise JSONProblem("invalid JSON: arrays or objects nested too deeply") from None
-    except ValueError as exc:   # e.g. an integer of more than 4,300 digits
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise JSONProblem(f"invalid JSON: {exc}") from None
 
 
@@ -109,7 +109,8 @@ def json_kind(value: Any) -> str:
     """How a decoded JSON value is named in messages: 'true', '1.5', 'a list', 'an object'."""
     if isinstance(value, (bool, int, float)) or value is None:
         return json.dumps(value)
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
 
 
 def utf8_reason(byte: int, where: str) -> str:
@@ -253,13 +254,13 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
                 row = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:   # e.g. a cell over the csv module's size limit
+            except csv.Error as exc:  # e.g. a cell over the csv module's size limit
                 yield reader.reader.line_num, ValueError(f"unreadable CSV row: {exc}")
                 continue
             yield reader.reader.line_num, _csv_row(row)
 
 
-def _csv_header_problem(header: list[str] | None) -> str:
+def _csv_header_problem(header: Sequence[str] | None) -> str:
     """Why a CSV header cannot be used ('' if it can, or if the file is empty)."""
     if header is None:
         return ""
@@ -269,8 +270,10 @@ def _csv_header_problem(header: list[str] | None) -> str:
             return utf8_reason(ord(name[at]) - 0xDC00, "in the header")
     missing = [name for name in REQUIRED if name not in header]
     if missing:
-        return (f"the header has no {', '.join(map(repr, missing))} column "
-                f"(it has {', '.join(map(repr, header))}); no row was read")
+        return (
+            f"the header has no {', '.join(map(repr, missing))} column "
+            f"(it has {', '.join(map(repr, header))}); no row was read"
+        )
     return ""
 
 
@@ -290,8 +293,9 @@ def catalog_files(path: Path, fmt: str = "auto") -> list[Path]:
     suffix of `fmt` (.jsonl or .csv for "auto", .jsonl for "jsonl", .csv for "csv"; any case), sorted."""
     suffixes = FORMAT_SUFFIXES[fmt]
     if path.is_dir():
-        files = sorted(p for p in path.iterdir()
-                       if p.suffix.lower() in suffixes and p.is_file() and not p.name.startswith("."))
+        files = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in suffixes and p.is_file() and not p.name.startswith(".")
+        )
         if not files:
             raise CatalogError([BadRow(str(path), 0, f"no {' or '.join(suffixes)} files in this folder")])
         return files
@@ -326,7 +330,9 @@ def build_catalog(rows: Iterable[tuple[str, int, Any]], skip_bad: bool = False, 
             continue
         catalog.items[item.id] = item
     if catalog.bad_rows and not skip_bad:
-        raise CatalogError(catalog.bad_rows, hint="Nothing was changed. Fix the rows, or pass --skip-bad to load the rest.")
+        raise CatalogError(
+            catalog.bad_rows, hint="Nothing was changed. Fix the rows, or pass --skip-bad to load the rest."
+        )
     if not catalog.items:
         raise CatalogError(catalog.bad_rows or [BadRow(source, 0, "no items")], hint="Nothing was changed.")
     return catalog

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from chatrec.catalog.items import Item, JSONProblem, decode_json, json_kind, utf8_reason
 
@@ -20,7 +21,7 @@ def split_title_year(name: str) -> tuple[str, int | None]:
     return match.group("title"), int(match.group("year"))
 
 
-def redial_item(redial_id: str, info: dict) -> Item:
+def redial_item(redial_id: str, info: dict[str, Any]) -> Item:
     """One iEvaLM-CRS id2info entry as a catalog item (people: director and writer as creators, stars as cast)."""
     title, year = split_title_year(str(info.get("name", "")))
     creators = list(dict.fromkeys([*_names(info, "director"), *_names(info, "writer")]))
@@ -36,7 +37,7 @@ def redial_item(redial_id: str, info: dict) -> Item:
     )
 
 
-def _names(info: dict, key: str) -> list[str]:
+def _names(info: dict[str, Any], key: str) -> list[str]:
     """The list of names under `key` of an entry (none if absent); ValueError unless it is a list of strings."""
     value = info.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -44,7 +45,7 @@ def _names(info: dict, key: str) -> list[str]:
     return value
 
 
-def opendialkg_item(item_id: str, info: dict) -> Item:
+def opendialkg_item(item_id: str, info: dict[str, Any]) -> Item:
     """One OpenDialKG entry (no plot): the description is built from its facts, in the same words for every item."""
     title = str(info.get("name", "")).strip()
     year = int(info["year"]) if str(info.get("year", "")).strip().isdigit() else None
@@ -52,15 +53,25 @@ def opendialkg_item(item_id: str, info: dict) -> Item:
     directors = list(dict.fromkeys(_names(info, "director")))
     actors = list(dict.fromkeys(_names(info, "actor")))
     writers = list(dict.fromkeys(_names(info, "writer")))
-    parts = [f"{title}" + (f" ({year})" if year else "") + (f", a film: {', '.join(genres[:4])}." if genres else ", a film.")]
+    parts = [
+        f"{title}" + (f" ({year})" if year else "") + (f", a film: {', '.join(genres[:4])}." if genres else ", a film.")
+    ]
     if directors:
         parts.append(f"Directed by {', '.join(directors[:3])}.")
     if actors:
         parts.append(f"Starring {', '.join(actors[:5])}.")
     if writers:
         parts.append(f"Written by {', '.join(writers[:3])}.")
-    return Item(id=str(item_id), title=title, year=year, kind="movie", genres=genres, description=" ".join(parts),
-                creators=tuple(dict.fromkeys([*directors, *writers])), cast=tuple(actors))
+    return Item(
+        id=str(item_id),
+        title=title,
+        year=year,
+        kind="movie",
+        genres=genres,
+        description=" ".join(parts),
+        creators=tuple(dict.fromkeys([*directors, *writers])),
+        cast=tuple(actors),
+    )
 
 
 def redial_rows(path: Path) -> Iterator[tuple[str, int, object]]:
@@ -76,10 +87,18 @@ def redial_rows(path: Path) -> Iterator[tuple[str, int, object]]:
         return
     for number, (item_id, info) in enumerate(data.items(), start=1):
         if not isinstance(info, dict):
-            yield str(path), number, ValueError(f"unusable entry {item_id!r}: expected an object, got {json_kind(info)}")
+            yield (
+                str(path),
+                number,
+                ValueError(f"unusable entry {item_id!r}: expected an object, got {json_kind(info)}"),
+            )
             continue
         try:
-            make = redial_item if "plot" in info or re.search(r"\(\d{4}\)\s*$", str(info.get("name", ""))) else opendialkg_item
+            make = (
+                redial_item
+                if "plot" in info or re.search(r"\(\d{4}\)\s*$", str(info.get("name", "")))
+                else opendialkg_item
+            )
             yield str(path), number, make(item_id, info)
         except (TypeError, AttributeError, ValueError) as exc:
             yield str(path), number, ValueError(f"unusable entry {item_id!r}: {exc}")
@@ -95,6 +114,6 @@ def _read_json(path: Path) -> object:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        where = f"at column {len(raw[line_start:exc.start].decode('utf-8')) + 1}"
+        where = f"at column {len(raw[line_start : exc.start].decode('utf-8')) + 1}"
         raise JSONProblem(utf8_reason(raw[exc.start], where), raw.count(b"\n", 0, exc.start) + 1) from None
     return decode_json(text)

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from chatrec.catalog.items import Catalog, load_catalog
+from chatrec.catalog.resources import knowledge_dir
 from chatrec.config import Settings
 from chatrec.errors import CatalogChoiceError
-from chatrec.catalog.resources import knowledge_dir
 
 RECORD_FILE = "catalog.json"
 VERSION = 1
@@ -51,7 +51,7 @@ class Record:
     fmt: str
     skip_bad: bool
     bundled: bool
-    sha256: str          # of the catalog file(s): names a moved or copied catalog as the same one
+    sha256: str  # of the catalog file(s): names a moved or copied catalog as the same one
     size: int
     mtime_ns: int
     items: int
@@ -59,7 +59,7 @@ class Record:
     version: int = VERSION
 
     def source(self) -> Source:
-        path = knowledge_dir().resolve() if self.bundled else Path(self.path)   # the bundled one moves on reinstall
+        path = knowledge_dir().resolve() if self.bundled else Path(self.path)  # the bundled one moves on reinstall
         return Source(path, self.fmt, self.skip_bad, self.bundled)
 
     @property
@@ -100,12 +100,22 @@ def read_record(data_dir: Path) -> Record | None:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise CatalogChoiceError(
             f"The catalog record {path} cannot be read ({exc}). Delete it and load the data folder with the catalog "
-            f"it was built from ({CHOOSE}); that is then recorded again.") from exc
+            f"it was built from ({CHOOSE}); that is then recorded again."
+        ) from exc
 
 
 def _check_types(record: Record) -> None:
-    types = {"path": str, "fmt": str, "skip_bad": bool, "bundled": bool, "sha256": str, "size": int, "mtime_ns": int,
-             "items": int, "written_at": (int, float)}
+    types: dict[str, type | tuple[type, ...]] = {
+        "path": str,
+        "fmt": str,
+        "skip_bad": bool,
+        "bundled": bool,
+        "sha256": str,
+        "size": int,
+        "mtime_ns": int,
+        "items": int,
+        "written_at": (int, float),
+    }
     for name, kind in types.items():
         if not isinstance(getattr(record, name), kind):
             raise ValueError(f"{name} is {getattr(record, name)!r}")
@@ -114,8 +124,9 @@ def _check_types(record: Record) -> None:
 def write_record(data_dir: Path, source: Source, items: int) -> Record:
     """Record `source` as the folder's catalog (atomically: a crash leaves the old record or the new one)."""
     sha, size, mtime_ns = fingerprint(source)
-    record = Record(str(source.path), source.fmt, source.skip_bad, source.bundled, sha, size, mtime_ns, items,
-                    round(time.time(), 3))
+    record = Record(
+        str(source.path), source.fmt, source.skip_bad, source.bundled, sha, size, mtime_ns, items, round(time.time(), 3)
+    )
     path = record_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{RECORD_FILE}.{os.getpid()}.tmp")
@@ -127,8 +138,12 @@ def write_record(data_dir: Path, source: Source, items: int) -> Record:
 def remember(data_dir: Path, choice: Choice, items: int) -> None:
     """Write the record unless it already says exactly this (same file, unchanged since)."""
     old, source = choice.record, choice.source
-    if old is not None and (old.path, old.fmt, old.skip_bad, old.bundled, old.items) == \
-            (str(source.path), source.fmt, source.skip_bad, source.bundled, items) and _unchanged(old, source):
+    if (
+        old is not None
+        and (old.path, old.fmt, old.skip_bad, old.bundled, old.items)
+        == (str(source.path), source.fmt, source.skip_bad, source.bundled, items)
+        and _unchanged(old, source)
+    ):
         return
     write_record(data_dir, source, items)
 
@@ -136,7 +151,7 @@ def remember(data_dir: Path, choice: Choice, items: int) -> None:
 def fingerprint(source: Source) -> tuple[str, int, int]:
     """(sha256, total size, newest mtime in ns) of the catalog's files (a folder: every visible file in it)."""
     digest, size, mtime_ns = hashlib.sha256(), 0, 0
-    named = source.path.is_dir()   # a folder's file names are part of it; a single file may be renamed
+    named = source.path.is_dir()  # a folder's file names are part of it; a single file may be renamed
     for file in _files(source.path):
         stat = file.stat()
         size, mtime_ns = size + stat.st_size, max(mtime_ns, stat.st_mtime_ns)
@@ -179,14 +194,20 @@ def _choose(settings: Settings, record: Record | None) -> Choice:
         if not source.path.exists():
             raise CatalogChoiceError(
                 f"The data folder {settings.data_dir} was built from the catalog {source.path}, which is no longer "
-                f"there. Put it back, or choose a catalog with {CHOOSE} and {FLAG} to replace the stored items.")
-        return Choice(replace(source, skip_bad=source.skip_bad or settings.skip_bad,
-                              fmt=_format(settings.catalog_format, source.fmt)), record)
+                f"there. Put it back, or choose a catalog with {CHOOSE} and {FLAG} to replace the stored items."
+            )
+        return Choice(
+            replace(
+                source, skip_bad=source.skip_bad or settings.skip_bad, fmt=_format(settings.catalog_format, source.fmt)
+            ),
+            record,
+        )
     path = Path(settings.catalog).resolve()
     source = Source(path, settings.catalog_format, settings.skip_bad, path == knowledge_dir().resolve())
-    if record is not None and same(record, source):   # the folder's own catalog: read it as it was read before
-        source = replace(source, fmt=_format(settings.catalog_format, record.fmt),
-                         skip_bad=settings.skip_bad or record.skip_bad)
+    if record is not None and same(record, source):  # the folder's own catalog: read it as it was read before
+        source = replace(
+            source, fmt=_format(settings.catalog_format, record.fmt), skip_bad=settings.skip_bad or record.skip_bad
+        )
     return Choice(source, record)
 
 
@@ -215,7 +236,8 @@ def confirm(choice: Choice, settings: Settings) -> Choice:
     raise CatalogChoiceError(
         f"The data folder {settings.data_dir} holds {record.label} ({record.items} items{gone}), "
         f"not {choice.source.label}. Nothing was changed. To replace its items with the new catalog, pass {FLAG}. "
-        f"(To serve both, put both files in one folder and pass that folder, with the same flag.)")
+        f"(To serve both, put both files in one folder and pass that folder, with the same flag.)"
+    )
 
 
 def check_unrecorded(settings: Settings, choice: Choice, stored: Iterable[str], ids: Iterable[str]) -> None:
@@ -225,11 +247,12 @@ def check_unrecorded(settings: Settings, choice: Choice, stored: Iterable[str], 
     if choice.record is not None or not stored or settings.replace_catalog or not stored.isdisjoint(ids):
         return
     if choice.ingest and stored <= set(load_catalog(knowledge_dir(), skip_bad=True).items):
-        return   # `chatrec ingest` over the bundled catalog (see the module's docstring)
+        return  # `chatrec ingest` over the bundled catalog (see the module's docstring)
     raise CatalogChoiceError(
         f"The data folder {settings.data_dir} holds {len(stored)} items of a catalog it did not record (it was "
         f"built by an older chatrec), and none of them is in {choice.source.label}. Nothing was changed. Load it "
-        f"with the catalog it was built from ({CHOOSE}; that is then recorded), or pass {FLAG} to replace them.")
+        f"with the catalog it was built from ({CHOOSE}; that is then recorded), or pass {FLAG} to replace them."
+    )
 
 
 def same(record: Record, source: Source) -> bool:
@@ -243,4 +266,3 @@ def same(record: Record, source: Source) -> bool:
 
 def _format(asked: str, remembered: str) -> str:
     return remembered if asked == "auto" else asked
-

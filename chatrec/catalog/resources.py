@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent.parent   # the chatrec package
+_PACKAGE = Path(__file__).resolve().parent.parent  # the chatrec package
 
 
 def _folder(name: str) -> Path:
-    installed = _PACKAGE / name          # `pip install .` copies knowledge/ and prompts/ into the package
+    installed = _PACKAGE / name  # `pip install .` copies knowledge/ and prompts/ into the package
     return installed if installed.is_dir() else _PACKAGE.parent / name  # a checkout keeps them beside it
 
 

@@ -9,8 +9,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-AUTO_THREADS = 0   # generator_threads 0 ("auto"): llama.cpp takes 1 or AUTO_MOST threads per prompt, by load
-AUTO_MOST = 2      # measured on 2 cores only (docs/replies.md, "Threads")
+AUTO_THREADS = 0  # generator_threads 0 ("auto"): llama.cpp takes 1 or AUTO_MOST threads per prompt, by load
+AUTO_MOST = 2  # measured on 2 cores only (docs/replies.md, "Threads")
 
 
 class FairLock:

@@ -16,12 +16,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from chatrec.errors import GeneratorError
-from chatrec.errors import GeneratorBusy
+from chatrec.errors import GeneratorBusy, GeneratorError
 
 __all__ = ["BatchedStreams", "MAX_BATCH", "new_text"]
 
-MAX_BATCH = 16        # requests in flight at once; one more is told the generator is busy
+MAX_BATCH = 16  # requests in flight at once; one more is told the generator is busy
 POLL_S = 0.05
 
 
@@ -39,15 +38,19 @@ class BatchedStreams:
     def __init__(self, model: Any, tokenizer: Any, max_new_tokens: int) -> None:
         from transformers import GenerationConfig
 
-        config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=tokenizer.eos_token_id,
-                                  pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+        )
         self.manager = model.init_continuous_batching(generation_config=config)
         self.manager.start()
         self._queues: dict[str, queue.Queue[Any]] = {}
         self._guard = threading.Lock()
         self._ids = itertools.count()
         self._running = True
-        self.largest_batch = 0   # the most requests that were in flight at once (for tests and benchmarks)
+        self.largest_batch = 0  # the most requests that were in flight at once (for tests and benchmarks)
         self._router = threading.Thread(target=self._route, name="chatrec-batch-router", daemon=True)
         self._router.start()
 
@@ -55,7 +58,7 @@ class BatchedStreams:
         while self._running:
             result = self.manager.get_result(timeout=0.1)
             if result is None:
-                if not self.manager.is_running():   # stopped or failed: get_result no longer waits
+                if not self.manager.is_running():  # stopped or failed: get_result no longer waits
                     time.sleep(POLL_S)
                 continue
             with self._guard:
@@ -63,8 +66,9 @@ class BatchedStreams:
             if target is not None:
                 target.put(result)
 
-    def tokens(self, input_ids: list[int], max_new_tokens: int, wait_s: float, budget_s: float,
-               stop: threading.Event) -> Iterator[list[int]]:
+    def tokens(
+        self, input_ids: list[int], max_new_tokens: int, wait_s: float, budget_s: float, stop: threading.Event
+    ) -> Iterator[list[int]]:
         """The tokens generated so far, after each step, until the request ends, `stop` is set or the budget is
         spent; `GeneratorBusy` when the batch is full or nothing came within `wait_s`."""
         request_id = f"chatrec-{next(self._ids)}"
@@ -76,8 +80,12 @@ class BatchedStreams:
             self.largest_batch = max(self.largest_batch, len(self._queues))
         started, finished, seen = time.monotonic(), False, 0
         try:
-            if self.manager.add_request(input_ids, request_id=request_id, max_new_tokens=max_new_tokens,
-                                        streaming=True) is None:
+            if (
+                self.manager.add_request(
+                    input_ids, request_id=request_id, max_new_tokens=max_new_tokens, streaming=True
+                )
+                is None
+            ):
                 raise GeneratorBusy("the batch manager is not taking requests")
             while not stop.is_set() and time.monotonic() - started < budget_s:
                 try:

@@ -21,8 +21,8 @@ __all__ = ["CpuWatch", "others_busy", "threads_for"]
 STAT = Path("/proc/stat")
 PERIOD_S = 0.25
 WINDOW_S = 1.0
-FREE_ENOUGH = 0.5   # cores: another thread is taken only when others use less than half a core
-Sample = tuple[float, float, float]   # (monotonic time, the machine's busy CPU seconds, this process's CPU seconds)
+FREE_ENOUGH = 0.5  # cores: another thread is taken only when others use less than half a core
+Sample = tuple[float, float, float]  # (monotonic time, the machine's busy CPU seconds, this process's CPU seconds)
 
 
 def others_busy(busy_s: float, own_s: float, elapsed_s: float) -> float:
@@ -34,7 +34,7 @@ def others_busy(busy_s: float, own_s: float, elapsed_s: float) -> float:
 
 def threads_for(cores: int, busy_elsewhere: float, most: int) -> int:
     """Threads for the next prompt: one more than one for each core that others leave wholly free, up to `most`."""
-    free = cores - 1 - busy_elsewhere   # one core is ours in any case
+    free = cores - 1 - busy_elsewhere  # one core is ours in any case
     return max(1, min(most, 1 + max(0, math.ceil(free - FREE_ENOUGH))))
 
 
@@ -46,7 +46,7 @@ def _machine_busy_s() -> float | None:
     except OSError:
         return None
     ticks = [int(f) for f in fields[:8]]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)   # idle + iowait
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
     return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
 
 
@@ -60,11 +60,12 @@ class CpuWatch:
     """A daemon thread keeping the last second of samples; `threads(most)` answers at once. `read` takes a sample
     (tests give recorded ones; `background=False` then takes samples only when asked)."""
 
-    def __init__(self, cores: int | None = None, read: Callable[[], Sample | None] = read_sample,
-                 background: bool = True) -> None:
+    def __init__(
+        self, cores: int | None = None, read: Callable[[], Sample | None] = read_sample, background: bool = True
+    ) -> None:
         self.cores = cores or os.cpu_count() or 1
         self.read, self.background = read, background
-        self._samples: deque[Sample] = deque(maxlen=4 * int(WINDOW_S / PERIOD_S))   # callers sample too
+        self._samples: deque[Sample] = deque(maxlen=4 * int(WINDOW_S / PERIOD_S))  # callers sample too
         self._started = threading.Lock()
         self._thread: threading.Thread | None = None
 

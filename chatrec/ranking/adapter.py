@@ -23,7 +23,7 @@ def adapt(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Apply the residual map to one query vector (or to rows of queries) and scale back to unit length."""
     moved = np.asarray(query, np.float32) + np.asarray(query, np.float32) @ matrix
     norms = np.linalg.norm(moved, axis=-1, keepdims=True)
-    return (moved / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+    return np.asarray(moved / np.where(norms == 0, 1.0, norms), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,16 @@ class Adapter:
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, matrix=self.matrix.astype(np.float16), embedder_id=np.array(self.embedder_id),
-                            info=np.array(json.dumps(self.info, sort_keys=True)))
+        np.savez_compressed(
+            path,
+            matrix=self.matrix.astype(np.float16),
+            embedder_id=np.array(self.embedder_id),
+            info=np.array(json.dumps(self.info, sort_keys=True)),
+        )
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "Adapter":
+    def load(cls, path: Path) -> Adapter:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return cls(data["matrix"].astype(np.float32), str(data["embedder_id"]), json.loads(str(data["info"])))

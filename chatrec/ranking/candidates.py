@@ -3,17 +3,17 @@ people with the named ones, and the most popular items; filtered by the conversa
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from chatrec.catalog.items import Item
-from chatrec.reading.critiques import NOT_FOR_FAMILIES
-from chatrec.users.interests import InterestState
-from chatrec.reading.lexicon import canonical_genre
 from chatrec.ranking.signals import PeopleIndex, shared_people
+from chatrec.reading.critiques import NOT_FOR_FAMILIES
+from chatrec.reading.lexicon import canonical_genre
+from chatrec.users.interests import InterestState
 
-NEIGHBOUR_CANDIDATES = 100   # collaborative and shared-people neighbours joined to the store's answer
+NEIGHBOUR_CANDIDATES = 100  # collaborative and shared-people neighbours joined to the store's answer
 POPULAR_CANDIDATES = 100
 
 
@@ -24,8 +24,10 @@ def excluded_by(items: dict[str, Item], genres: Iterable[str], people: Iterable[
     if not genres and not people:
         return set()
     return {
-        it.id for it in items.values()
-        if genres.intersection(map(canonical_genre, it.genres)) or people.intersection(it.creators)
+        it.id
+        for it in items.values()
+        if genres.intersection(map(canonical_genre, it.genres))
+        or people.intersection(it.creators)
         or people.intersection(it.cast)
     }
 
@@ -43,7 +45,9 @@ def fits(item: Item, state: InterestState, kind: str | None) -> bool:
     return not (state.family and any(canonical_genre(g) in NOT_FOR_FAMILIES for g in item.genres))
 
 
-def shared_with(index: PeopleIndex, ids: Sequence[str], row: dict[str, int], seeds: dict[str, float]) -> tuple[np.ndarray, list[str]]:
+def shared_with(
+    index: PeopleIndex, ids: Sequence[str], row: dict[str, int], seeds: dict[str, float]
+) -> tuple[np.ndarray, list[str]]:
     """The `people` term for every catalog row, and the items scoring highest on it (best first, above 0)."""
     rows = {row[i]: w for i, w in seeds.items() if i in row}
     scores = shared_people(index, rows)
@@ -54,8 +58,14 @@ def shared_with(index: PeopleIndex, ids: Sequence[str], row: dict[str, int], see
     return scores, [ids[r] for r in best]
 
 
-def gather(store_hits: dict[str, float], named: Sequence[str], neighbours: Sequence[str], sharing: Sequence[str],
-           popular: Sequence[str], allowed) -> list[str]:  # noqa: ANN001 - allowed: Callable[[str], bool]
+def gather(
+    store_hits: dict[str, float],
+    named: Sequence[str],
+    neighbours: Sequence[str],
+    sharing: Sequence[str],
+    popular: Sequence[str],
+    allowed: Callable[[str], bool],
+) -> list[str]:
     """Every candidate once, the store's answer first: the union of the sources, less what is not allowed."""
     extra = [*named, *list(neighbours)[:NEIGHBOUR_CANDIDATES], *sharing, *list(popular)[:POPULAR_CANDIDATES]]
     return [i for i in dict.fromkeys([*store_hits, *extra]) if allowed(i)]

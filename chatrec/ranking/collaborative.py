@@ -12,16 +12,16 @@ import hashlib
 import json
 import shutil
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from chatrec.errors import BadRow, InteractionsError
 
 COLUMNS = ("user", "item", "rating", "timestamp")
-NEIGHBOURS = 100       # neighbours kept per item
+NEIGHBOURS = 100  # neighbours kept per item
 MODEL_FILE = "collaborative.npz"
 SOURCE_FILE = "interactions.csv"
 
@@ -46,7 +46,9 @@ def read_interactions(path: Path, known: set[str], skip_bad: bool = False) -> tu
         reader = csv.DictReader(handle)
         missing = [c for c in COLUMNS[:2] if c not in (reader.fieldnames or [])]
         if missing:
-            raise InteractionsError(f"{path}: the header must have the columns {', '.join(COLUMNS)}; missing {', '.join(missing)}")
+            raise InteractionsError(
+                f"{path}: the header must have the columns {', '.join(COLUMNS)}; missing {', '.join(missing)}"
+            )
         for line, raw in enumerate(reader, start=2):
             try:
                 rows.append(_parse(raw, known))
@@ -55,7 +57,9 @@ def read_interactions(path: Path, known: set[str], skip_bad: bool = False) -> tu
     if bad and not skip_bad:
         shown = "; ".join(str(b) for b in bad[:5])
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-        raise InteractionsError(f"{len(bad)} bad interaction rows, nothing was changed: {shown}{more}. Use --skip-bad to load the rest.")
+        raise InteractionsError(
+            f"{len(bad)} bad interaction rows, nothing was changed: {shown}{more}. Use --skip-bad to load the rest."
+        )
     return rows, bad
 
 
@@ -69,7 +73,9 @@ def _parse(raw: dict[str, str | None], known: set[str]) -> Interaction:
         rating = float(raw.get("rating") or 1.0)
         timestamp = int(float(raw.get("timestamp") or 0))
     except ValueError:
-        raise ValueError(f"'rating' and 'timestamp' must be numbers, got {raw.get('rating')!r}, {raw.get('timestamp')!r}") from None
+        raise ValueError(
+            f"'rating' and 'timestamp' must be numbers, got {raw.get('rating')!r}, {raw.get('timestamp')!r}"
+        ) from None
     if not np.isfinite(rating):
         raise ValueError(f"'rating' must be finite, got {rating!r}")
     return Interaction(user, item, rating, timestamp)
@@ -88,15 +94,18 @@ def write_interactions(path: Path, rows: Iterable[Sequence[object]]) -> int:
     return n
 
 
-def cooccurrence_neighbours(user_index: np.ndarray, item_index: np.ndarray, n_items: int, keep: int = NEIGHBOURS
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cooccurrence_neighbours(
+    user_index: np.ndarray, item_index: np.ndarray, n_items: int, keep: int = NEIGHBOURS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Item counts and each item's `keep` nearest items by cosine over users (implicit, one per user-item pair).
 
     Returns (counts[n_items], neighbours[n_items, keep] as item indexes or -1, similarities[n_items, keep])."""
     from scipy import sparse
 
     n_users = int(user_index.max()) + 1 if len(user_index) else 0
-    matrix = sparse.csr_matrix((np.ones(len(user_index), np.float32), (user_index, item_index)), shape=(n_users, n_items))
+    matrix = sparse.csr_matrix(
+        (np.ones(len(user_index), np.float32), (user_index, item_index)), shape=(n_users, n_items)
+    )
     matrix.data[:] = 1.0  # duplicates collapse to one interaction
     counts = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
     norms = np.sqrt(np.maximum(counts, 1e-9))
@@ -118,13 +127,15 @@ def cooccurrence_neighbours(user_index: np.ndarray, item_index: np.ndarray, n_it
 class Collaborative:
     """A fitted model: counts and neighbours over the catalog's item ids."""
 
-    def __init__(self, ids: Sequence[str], counts: np.ndarray, neighbours: np.ndarray, sims: np.ndarray, source: str) -> None:
+    def __init__(
+        self, ids: Sequence[str], counts: np.ndarray, neighbours: np.ndarray, sims: np.ndarray, source: str
+    ) -> None:
         self.ids = list(ids)
         self.index = {i: k for k, i in enumerate(self.ids)}
         self.counts, self.neighbours, self.sims, self.source = counts, neighbours, sims, source
 
     @classmethod
-    def fit(cls, ids: Sequence[str], rows: Sequence[Interaction], source: str = "") -> "Collaborative":
+    def fit(cls, ids: Sequence[str], rows: Sequence[Interaction], source: str = "") -> Collaborative:
         index = {i: k for k, i in enumerate(ids)}
         users: dict[str, int] = {}
         u = np.array([users.setdefault(r.user, len(users)) for r in rows], np.int64)
@@ -154,13 +165,19 @@ class Collaborative:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / MODEL_FILE
         tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, ids=np.array(self.ids), counts=self.counts, neighbours=self.neighbours,
-                            sims=self.sims.astype(np.float16), source=np.array(self.source))
+        np.savez_compressed(
+            tmp,
+            ids=np.array(self.ids),
+            counts=self.counts,
+            neighbours=self.neighbours,
+            sims=self.sims.astype(np.float16),
+            source=np.array(self.source),
+        )
         tmp.replace(path)
         return path
 
     @classmethod
-    def load(cls, folder: Path, ids: Sequence[str]) -> "Collaborative | None":
+    def load(cls, folder: Path, ids: Sequence[str]) -> Collaborative | None:
         """The saved model if there is one for exactly this catalog (else None: the terms stay off)."""
         path = Path(folder) / MODEL_FILE
         if not path.is_file():
@@ -169,11 +186,17 @@ class Collaborative:
             with np.load(path, allow_pickle=False) as data:
                 if list(data["ids"]) != list(ids):
                     return None
-                return cls(list(data["ids"]), data["counts"], data["neighbours"], data["sims"].astype(np.float32),
-                           str(data["source"]))
+                return cls(
+                    list(data["ids"]),
+                    data["counts"],
+                    data["neighbours"],
+                    data["sims"].astype(np.float32),
+                    str(data["source"]),
+                )
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-            raise InteractionsError(f"the collaborative model {path} cannot be read ({exc}); fit it again with "
-                                    "`chatrec refit`") from exc
+            raise InteractionsError(
+                f"the collaborative model {path} cannot be read ({exc}); fit it again with `chatrec refit`"
+            ) from exc
 
 
 def fingerprint(path: Path) -> str:
@@ -185,7 +208,9 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def store_and_fit(folder: Path, source: Path, ids: Sequence[str], skip_bad: bool = False) -> tuple[Collaborative, list[BadRow], int]:
+def store_and_fit(
+    folder: Path, source: Path, ids: Sequence[str], skip_bad: bool = False
+) -> tuple[Collaborative, list[BadRow], int]:
     """`chatrec ingest --interactions`: check the file, keep a copy beside the store, fit and save the model.
 
     Nothing is written unless the whole file is good (or `skip_bad`)."""
@@ -202,7 +227,9 @@ def refit(folder: Path, ids: Sequence[str]) -> tuple[Collaborative, int]:
     """The offline refit: fit again from the interactions kept in `folder` (after the catalog or the file changed)."""
     source = Path(folder) / SOURCE_FILE
     if not source.is_file():
-        raise InteractionsError(f"no interactions in {folder}; load some with `chatrec ingest CATALOG --interactions FILE`")
+        raise InteractionsError(
+            f"no interactions in {folder}; load some with `chatrec ingest CATALOG --interactions FILE`"
+        )
     rows, _ = read_interactions(source, set(ids), skip_bad=True)
     model = Collaborative.fit(ids, rows, source=json.dumps({"file": str(source), "sha": fingerprint(source)}))
     model.save(folder)

@@ -7,38 +7,38 @@ utterances' `Understanding`s, so chat and `rank` read the same conversation the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from chatrec.ranking.signals import mention_weights
 from chatrec.reading.understanding import Understanding
 
-CONTEXT_WINDOW = 4      # utterances read together as the conversation's text (measured on ReDial: 2-6 all close)
+CONTEXT_WINDOW = 4  # utterances read together as the conversation's text (measured on ReDial: 2-6 all close)
 
 
 @dataclass(frozen=True)
 class Utterance:
     """One line of the conversation."""
 
-    side: str                            # "seeker" or "recommender"
+    side: str  # "seeker" or "recommender"
     u: Understanding
-    shown: tuple[str, ...] = ()          # chatrec's recommendations in that turn
+    shown: tuple[str, ...] = ()  # chatrec's recommendations in that turn
 
 
 @dataclass
 class View:
     """What the ranker needs from the conversation."""
 
-    text: str = ""                                            # the recent utterances' positive text, joined
-    mentioned: list[str] = field(default_factory=list)        # every named item, first mention first (either side)
-    seeker: dict[str, float] = field(default_factory=dict)    # item -> recency weight of the seeker's latest mention
-    known: dict[str, float] = field(default_factory=dict)     # seeker mentions not asked about (the user knows them)
+    text: str = ""  # the recent utterances' positive text, joined
+    mentioned: list[str] = field(default_factory=list)  # every named item, first mention first (either side)
+    seeker: dict[str, float] = field(default_factory=dict)  # item -> recency weight of the seeker's latest mention
+    known: dict[str, float] = field(default_factory=dict)  # seeker mentions not asked about (the user knows them)
     recommender: dict[str, float] = field(default_factory=dict)
-    shown: dict[str, float] = field(default_factory=dict)     # chatrec's own earlier recommendations, by recency
-    genres: list[str] = field(default_factory=list)           # asked for (the latest message that names any leads)
+    shown: dict[str, float] = field(default_factory=dict)  # chatrec's own earlier recommendations, by recency
+    genres: list[str] = field(default_factory=list)  # asked for (the latest message that names any leads)
     people: list[str] = field(default_factory=list)
     decades: list[int] = field(default_factory=list)
-    critiques: tuple[str, ...] = ()                           # of the latest seeker message only
+    critiques: tuple[str, ...] = ()  # of the latest seeker message only
 
     @property
     def seeds(self) -> dict[str, float]:
@@ -54,8 +54,13 @@ def leads(latest: Understanding, earlier: Sequence[Understanding]) -> bool:
     from something. The conversation's text then starts at it (older names still count, by recency)."""
     kind = next((u.kind for u in reversed(earlier) if u.kind), None)
     genres = next((set(u.liked_genres) for u in reversed(earlier) if u.liked_genres), set())
-    return bool((latest.kind and latest.kind != kind) or (latest.liked_genres and set(latest.liked_genres) != genres)
-                or latest.soft_avoided_genres or latest.family or latest.critiques)
+    return bool(
+        (latest.kind and latest.kind != kind)
+        or (latest.liked_genres and set(latest.liked_genres) != genres)
+        or latest.soft_avoided_genres
+        or latest.family
+        or latest.critiques
+    )
 
 
 def read(utterances: Sequence[Utterance], decay: float, restart: bool = True) -> View:
@@ -66,8 +71,12 @@ def read(utterances: Sequence[Utterance], decay: float, restart: bool = True) ->
     texts = [x.u.positive_text for _, x in spoken if x.u.positive_text.strip()]
     window = texts[-CONTEXT_WINDOW:]
     seekers = [x for x in utterances if x.side == "seeker"]
-    if restart and len(seekers) > 1 and seekers[-1].u.positive_text.strip() and \
-            leads(seekers[-1].u, [x.u for x in seekers[:-1]]):
+    if (
+        restart
+        and len(seekers) > 1
+        and seekers[-1].u.positive_text.strip()
+        and leads(seekers[-1].u, [x.u for x in seekers[:-1]])
+    ):
         window = [seekers[-1].u.positive_text]
     view.text = " ".join(window).strip()
     view.mentioned = list(dict.fromkeys(m for _, x in spoken for m in x.u.mentioned))

@@ -11,8 +11,8 @@ import numpy as np
 
 from chatrec.ports import VectorStore
 
-CACHE_SIZE = 20_000   # vectors kept (about 70 MB at 896 dimensions); the least recently used go first
-READ_BATCH = 5_000    # ids asked of the store at once
+CACHE_SIZE = 20_000  # vectors kept (about 70 MB at 896 dimensions); the least recently used go first
+READ_BATCH = 5_000  # ids asked of the store at once
 
 
 class ItemVectors:
@@ -36,7 +36,7 @@ class ItemVectors:
                 self._cache.move_to_end(i)
         missing = [i for i in wanted if i not in found]
         for start in range(0, len(missing), READ_BATCH):
-            found.update(self.store.vectors(missing[start:start + READ_BATCH]))
+            found.update(self.store.vectors(missing[start : start + READ_BATCH]))
         if missing:
             with self._lock:
                 self._cache.update((i, found[i]) for i in missing if i in found)

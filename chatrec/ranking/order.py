@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
 from chatrec.ranking.scoring import mmr
 from chatrec.ranking.signals import combine_terms
 
-MMR_POOL = 40   # chat diversifies among this many of the best candidates (at least 4 k)
+MMR_POOL = 40  # chat diversifies among this many of the best candidates (at least 4 k)
 
 
 @dataclass
@@ -28,9 +28,9 @@ class RankInput:
 
     candidates: list[str]
     terms: dict[str, np.ndarray]
-    mentioned: list[str] = field(default_factory=list)   # items the conversation names (either side)
-    excluded: set[str] = field(default_factory=set)      # rejected, hard-avoided, or outside the constraints
-    vectors: np.ndarray | None = None                    # the candidates' item vectors (same order)
+    mentioned: list[str] = field(default_factory=list)  # items the conversation names (either side)
+    excluded: set[str] = field(default_factory=set)  # rejected, hard-avoided, or outside the constraints
+    vectors: np.ndarray | None = None  # the candidates' item vectors (same order)
     query: np.ndarray | None = None
 
     def scores(self, weights: Mapping[str, float]) -> np.ndarray:
@@ -52,8 +52,9 @@ class RankInput:
                 break
         return out
 
-    def diverse(self, weights: Mapping[str, float], k: int, lam: float,
-                drop: set[str] | frozenset[str] = frozenset()) -> list[Scored]:
+    def diverse(
+        self, weights: Mapping[str, float], k: int, lam: float, drop: set[str] | frozenset[str] = frozenset()
+    ) -> list[Scored]:
         """Chat's order: MMR over the best candidates, so one franchise does not fill the list."""
         pool = self.order(weights, max(MMR_POOL, 4 * k), drop)
         if not pool:

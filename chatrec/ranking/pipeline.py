@@ -8,27 +8,26 @@ same pipeline on a fresh state fed the context, so offline evaluation scores exa
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from chatrec.ranking import candidates as cand
-from chatrec.ranking import conversation
-from chatrec.ranking import terms
-from chatrec.ranking.adapter import Adapter
 from chatrec.catalog.items import Item
-from chatrec.ranking.collaborative import Collaborative
 from chatrec.config import Settings
-from chatrec.reading.critiques import ATTRIBUTES
-from chatrec.users.interests import InterestState, blend, normalise, recency_weights, weighted_signal
+from chatrec.ports import VectorStore
+from chatrec.ranking import candidates as cand
+from chatrec.ranking import conversation, terms
+from chatrec.ranking.adapter import Adapter
+from chatrec.ranking.collaborative import Collaborative
 from chatrec.ranking.item_vectors import ItemVectors
 from chatrec.ranking.order import RankInput, Scored
 from chatrec.ranking.signals import log_counts, people_index
-from chatrec.ports import VectorStore
-from chatrec.users.tracker import Tracker
+from chatrec.reading.critiques import ATTRIBUTES
 from chatrec.reading.understanding import Understanding
+from chatrec.users.interests import InterestState, blend, normalise, recency_weights, weighted_signal
+from chatrec.users.tracker import Tracker
 
-Observer = Callable[[RankInput, set[str]], None]   # a chat turn's inputs and what chat left out
+Observer = Callable[[RankInput, set[str]], None]  # a chat turn's inputs and what chat left out
 
 
 def chat_order(given: RankInput, weights: dict[str, float], k: int, lam: float, drop: set[str]) -> list[Scored]:
@@ -44,9 +43,17 @@ def chat_order(given: RankInput, weights: dict[str, float], k: int, lam: float, 
 class Ranker:
     """State and conversation in, ranked items out; one instance per engine (thread-safe: no per-call state)."""
 
-    def __init__(self, settings: Settings, store: VectorStore, vectors: ItemVectors, items: dict[str, Item],
-                 tracker: Tracker, read: Callable[[str], Understanding], collaborative: Collaborative | None = None,
-                 adapter: Adapter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: VectorStore,
+        vectors: ItemVectors,
+        items: dict[str, Item],
+        tracker: Tracker,
+        read: Callable[[str], Understanding],
+        collaborative: Collaborative | None = None,
+        adapter: Adapter | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.vectors = vectors
@@ -55,13 +62,15 @@ class Ranker:
         self.read = read
         self.collaborative = collaborative
         self.adapter = adapter
-        self.observe: Observer | None = None   # shown every chat turn's inputs (offline replay keeps them for --tune)
+        self.observe: Observer | None = None  # shown every chat turn's inputs (offline replay keeps them for --tune)
         self._ids = list(items)
         self._row = {item: row for row, item in enumerate(self._ids)}
         self._people = people_index([(*items[i].creators, *items[i].cast) for i in self._ids])
-        counts = collaborative.counts if collaborative is not None else None
-        self._pop = dict(zip(collaborative.ids, log_counts(counts))) if collaborative is not None else \
-            dict(zip(self._ids, log_counts(np.array([items[i].popularity or 0.0 for i in self._ids]))))
+        self._pop = (
+            dict(zip(collaborative.ids, log_counts(collaborative.counts)))
+            if collaborative is not None
+            else dict(zip(self._ids, log_counts(np.array([items[i].popularity or 0.0 for i in self._ids]))))
+        )
         self._popular_order: list[str] | None = None
         self._directions: dict[str, np.ndarray] = {}
         vectors.preload(self._ids)
@@ -88,8 +97,10 @@ class Ranker:
 
     # -- the pipeline ----------------------------------------------------------------------------------------
     def view(self, state: InterestState) -> conversation.View:
-        utterances = [conversation.Utterance(e["side"], self.read(e.get("text", "")), tuple(e.get("shown", ())))
-                      for e in state.dialogue]
+        utterances = [
+            conversation.Utterance(e["side"], self.read(e.get("text", "")), tuple(e.get("shown", ())))
+            for e in state.dialogue
+        ]
         return conversation.read(utterances, self.settings.mention_recency, self.settings.topic_restart)
 
     def query(self, state: InterestState, view: conversation.View, use_adapter: bool = True) -> np.ndarray:
@@ -121,7 +132,11 @@ class Ranker:
         q = self.query(state, view)
         hard = set(state.rejected) | cand.excluded_by(self.items, state.avoid_genres, state.avoid_people)
         kind = state.kind
-        hits = self.store.query(q, s.rank_candidates, exclude=sorted(hard), kind=kind, with_vectors=False) if np.any(q) else []
+        hits = (
+            self.store.query(q, s.rank_candidates, exclude=sorted(hard), kind=kind, with_vectors=False)
+            if np.any(q)
+            else []
+        )
         text = {h.item_id: h.score for h in hits if h.item_id in self.items}
         seeds = view.seeds
         neighbours = self._neighbours(seeds)
@@ -129,11 +144,17 @@ class Ranker:
         named = [*view.mentioned, *[i for i in state.liked if i in self.items]]
 
         def gather(kind: str | None) -> list[str]:
-            return cand.gather(text, named, list(neighbours), sharing, self._popular(),
-                               lambda i: i in self.items and i not in hard and cand.fits(self.items[i], state, kind))
+            return cand.gather(
+                text,
+                named,
+                list(neighbours),
+                sharing,
+                self._popular(),
+                lambda i: i in self.items and i not in hard and cand.fits(self.items[i], state, kind),
+            )
 
         found = gather(kind)
-        if kind is not None and len(found) < s.k:   # too few of that kind: widen rather than come back empty
+        if kind is not None and len(found) < s.k:  # too few of that kind: widen rather than come back empty
             found = gather(None)
         if not found:
             return RankInput([], {}, view.mentioned, hard, np.zeros((0, self.store.dim), np.float32), q)
@@ -141,8 +162,18 @@ class Ranker:
         if np.any(q):
             text.update({i: float(v @ q) for i, v in zip(found, vectors) if i not in text})
         liked = self.vectors.matrix([i for i in state.liked if i in self.items])
-        values = terms.compute(found, self.items, view, state, text, vectors, self._pop, neighbours,
-                               people[[self._row[i] for i in found]], liked)
+        values = terms.compute(
+            found,
+            self.items,
+            view,
+            state,
+            text,
+            vectors,
+            self._pop,
+            neighbours,
+            people[[self._row[i] for i in found]],
+            liked,
+        )
         return RankInput(found, values, view.mentioned, hard, vectors, q)
 
     def top(self, given: RankInput, weights: dict[str, float], k: int) -> list[str]:

@@ -12,7 +12,7 @@ def negative_penalty(negatives: np.ndarray, vectors: np.ndarray, floor: float = 
     if len(negatives) == 0:
         return np.zeros(len(vectors), np.float32)
     closest = (vectors @ negatives.T).max(axis=1)
-    return np.clip((closest - floor) / (1.0 - floor), 0.0, None)
+    return np.asarray(np.clip((closest - floor) / (1.0 - floor), 0.0, None), dtype=np.float32)
 
 
 def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lam: float) -> list[int]:

@@ -18,12 +18,26 @@ Each term gives one score per candidate item; `combine_terms` adds them with the
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-TERMS = ("text", "seeker", "known", "recommender", "shown", "stated", "popularity", "collaborative", "people",
-         "negative", "avoided", "feedback", "critique")
+TERMS = (
+    "text",
+    "seeker",
+    "known",
+    "recommender",
+    "shown",
+    "stated",
+    "popularity",
+    "collaborative",
+    "people",
+    "negative",
+    "avoided",
+    "feedback",
+    "critique",
+)
 
 
 def mention_weights(positions: Sequence[int], decay: float) -> np.ndarray:
@@ -36,15 +50,22 @@ def in_dialogue(candidates: Sequence[str], mentions: Mapping[str, float]) -> np.
     return np.array([mentions.get(c, 0.0) for c in candidates], dtype=np.float32)
 
 
-def stated_match(item_genres: Sequence[Sequence[str]], item_people: Sequence[Sequence[str]], item_years: Sequence[int | None],
-                 genres: Sequence[str], people: Sequence[str], decades: Sequence[int]) -> np.ndarray:
+def stated_match(
+    item_genres: Sequence[Sequence[str]],
+    item_people: Sequence[Sequence[str]],
+    item_years: Sequence[int | None],
+    genres: Sequence[str],
+    people: Sequence[str],
+    decades: Sequence[int],
+) -> np.ndarray:
     """Share of what the seeker asked for (genres, people, decades) that each item has; 0 when nothing was asked."""
     wanted = len(genres) + len(people) + len(decades)
     if wanted == 0:
         return np.zeros(len(item_genres), np.float32)
     g, p, d = set(genres), set(people), set(decades)
     out = [
-        (len(g.intersection(ig)) + len(p.intersection(ip)) + (1 if y is not None and (y // 10) * 10 in d else 0)) / wanted
+        (len(g.intersection(ig)) + len(p.intersection(ip)) + (1 if y is not None and (y // 10) * 10 in d else 0))
+        / wanted
         for ig, ip, y in zip(item_genres, item_people, item_years)
     ]
     return np.asarray(out, dtype=np.float32)
@@ -53,16 +74,17 @@ def stated_match(item_genres: Sequence[Sequence[str]], item_people: Sequence[Seq
 class PeopleIndex(NamedTuple):
     """Each item's people as one flat array: item `r` has `people[starts[r]:starts[r + 1]]`; `idf` per person."""
 
-    starts: np.ndarray   # int64, one more than there are items
-    people: np.ndarray   # int64 person numbers
-    idf: np.ndarray      # float32, log(items / items with that person)
-    owners: np.ndarray   # int64, the item row of each entry of `people`
+    starts: np.ndarray  # int64, one more than there are items
+    people: np.ndarray  # int64 person numbers
+    idf: np.ndarray  # float32, log(items / items with that person)
+    owners: np.ndarray  # int64, the item row of each entry of `people`
 
 
 def people_index(item_people: Sequence[Sequence[str]]) -> PeopleIndex:
     """Number the people of every item (names compared case-folded; an item's duplicates count once)."""
     vocab: dict[str, int] = {}
-    starts, flat = [0], []
+    starts: list[int] = [0]
+    flat: list[int] = []
     for names in item_people:
         flat.extend(dict.fromkeys(vocab.setdefault(n.strip().casefold(), len(vocab)) for n in names if n and n.strip()))
         starts.append(len(flat))
@@ -83,9 +105,9 @@ def shared_people(index: PeopleIndex, seeds: Mapping[int, float]) -> np.ndarray:
         return np.zeros(n, np.float32)
     profile = np.zeros(len(index.idf), np.float64)
     for row, weight in seeds.items():
-        profile[index.people[index.starts[row]:index.starts[row + 1]]] += weight
+        profile[index.people[index.starts[row] : index.starts[row + 1]]] += weight
     profile *= index.idf
-    scores = np.bincount(index.owners, weights=profile[index.people], minlength=n)
+    scores = np.bincount(index.owners, weights=profile[index.people], minlength=n).astype(np.float64)
     scores /= np.sqrt(1.0 + np.diff(index.starts))
     scores[list(seeds)] = 0.0
     top = scores.max()

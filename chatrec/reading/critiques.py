@@ -15,30 +15,33 @@ from dataclasses import dataclass
 class Attribute:
     """What one critique word asks for: a direction in the embedding space, and genres it implies."""
 
-    direction: str                    # embedded; added to the query (or subtracted when `sign` is -1)
+    direction: str  # embedded; added to the query (or subtracted when `sign` is -1)
     sign: int = 1
-    genres: tuple[str, ...] = ()      # asked for with it ("funnier" -> comedy)
+    genres: tuple[str, ...] = ()  # asked for with it ("funnier" -> comedy)
     soft_avoid: tuple[str, ...] = ()  # turned away from with it ("lighter" -> horror)
 
 
 ATTRIBUTES: dict[str, Attribute] = {
     "funnier": Attribute("a funny, light-hearted comedy full of jokes and laughs", genres=("comedy",)),
-    "lighter": Attribute("a light, warm, gentle and cheerful feel-good story", soft_avoid=("horror", "thriller", "crime", "war")),
+    "lighter": Attribute(
+        "a light, warm, gentle and cheerful feel-good story", soft_avoid=("horror", "thriller", "crime", "war")
+    ),
     "darker": Attribute("a dark, grim, bleak and disturbing story", soft_avoid=("family", "animation", "children")),
     "scarier": Attribute("a frightening, terrifying horror story", genres=("horror",)),
-    "less violent": Attribute("a violent, bloody and brutal story full of killing", sign=-1,
-                              soft_avoid=("horror", "war", "crime")),
+    "less violent": Attribute(
+        "a violent, bloody and brutal story full of killing", sign=-1, soft_avoid=("horror", "war", "crime")
+    ),
     "more romantic": Attribute("a romantic love story", genres=("romance",)),
     "shorter": Attribute("a short, quick, brief and light read or watch"),
 }
-RELATIVE = ("older", "newer")   # compared with the year of the title the message names
+RELATIVE = ("older", "newer")  # compared with the year of the title the message names
 
 _EN = {
     "funnier": r"\bfunnier\b|\bmore (?:funny|humou?r|comedy|laughs?)\b|\bless serious\b",
     "lighter": r"\blighter\b|\blight[- ]?hearted\b|\bless (?:dark|heavy|intense|depressing)\b|\bfeel[- ]good\b",
     "darker": r"\bdarker\b|\bgrittier\b|\bmore (?:dark|serious|intense)\b",
     "scarier": r"\bscarier\b|\bmore (?:scary|frightening|terrifying)\b",
-    "less violent": r"\bless (?:violent|violence|gory|gore|bloody)\b|\bnot (?:so|as|too) violent\b|\bwithout (?:the |all the )?violence\b",
+    "less violent": r"\bless (?:violent|violence|gory|gore|bloody)\b|\bnot (?:so|as|too) violent\b|\bwithout (?:the |all the )?violence\b",  # noqa: E501
     "more romantic": r"\bmore romantic\b|\bmore romance\b",
     "shorter": r"\bshorter\b",
     "older": r"\bolder\b",
@@ -57,26 +60,66 @@ _ZH = {
 }
 CRITIQUE_PATTERNS = {name: re.compile(f"{_EN[name]}|{_ZH[name]}", re.IGNORECASE) for name in _EN}
 
-AFTER = re.compile(r"\b(?:after|since|newer than|later than)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以后|之后|后)", re.I)
-BEFORE = re.compile(r"\b(?:before|older than|earlier than|prior to)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以前|之前|前)", re.I)
-FROM_DECADE = re.compile(r"\b(?:from|in|of) the\s+(?:19([5-9])0|20([0-2])0|['’]?([5-9])0)['’]?s\b|(?:19([5-9])0|20([0-2])0)\s*年代", re.I)
+AFTER = re.compile(
+    r"\b(?:after|since|newer than|later than)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以后|之后|后)", re.I
+)
+BEFORE = re.compile(
+    r"\b(?:before|older than|earlier than|prior to)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以前|之前|前)",
+    re.I,
+)
+FROM_DECADE = re.compile(
+    r"\b(?:from|in|of) the\s+(?:19([5-9])0|20([0-2])0|['’]?([5-9])0)['’]?s\b|(?:19([5-9])0|20([0-2])0)\s*年代", re.I
+)
 
-LANGUAGES = {"chinese": "zh", "mandarin": "zh", "cantonese": "zh", "english": "en", "japanese": "ja", "french": "fr",
-             "korean": "ko", "spanish": "es", "german": "de", "italian": "it", "russian": "ru", "swedish": "sv",
-             "hindi": "hi", "portuguese": "pt", "danish": "da"}
+LANGUAGES = {
+    "chinese": "zh",
+    "mandarin": "zh",
+    "cantonese": "zh",
+    "english": "en",
+    "japanese": "ja",
+    "french": "fr",
+    "korean": "ko",
+    "spanish": "es",
+    "german": "de",
+    "italian": "it",
+    "russian": "ru",
+    "swedish": "sv",
+    "hindi": "hi",
+    "portuguese": "pt",
+    "danish": "da",
+}
 _LANG_WORDS = "|".join(LANGUAGES)
 IN_LANGUAGE = re.compile(
     rf"\bin ({_LANG_WORDS})\b|\b({_LANG_WORDS})(?:[- ]language)?\s+(?:films?|movies?|cinema|books?|novels?|literature|"
-    r"series|shows?|dramas?|stories|comedies|thrillers)\b", re.I)
-ZH_LANGUAGES = (("华语", "zh"), ("国产", "zh"), ("中文", "zh"), ("中国", "zh"), ("港片", "zh"), ("香港", "zh"),
-                ("日本", "ja"), ("日语", "ja"), ("韩国", "ko"), ("韩语", "ko"), ("法国", "fr"), ("法语", "fr"),
-                ("英语", "en"), ("英文", "en"))
+    r"series|shows?|dramas?|stories|comedies|thrillers)\b",
+    re.I,
+)
+ZH_LANGUAGES = (
+    ("华语", "zh"),
+    ("国产", "zh"),
+    ("中文", "zh"),
+    ("中国", "zh"),
+    ("港片", "zh"),
+    ("香港", "zh"),
+    ("日本", "ja"),
+    ("日语", "ja"),
+    ("韩国", "ko"),
+    ("韩语", "ko"),
+    ("法国", "fr"),
+    ("法语", "fr"),
+    ("英语", "en"),
+    ("英文", "en"),
+)
 
 FAMILY = re.compile(
-    r"\bwhole family\b|\bfamily[- ]friendly\b|\bfamily (?:movies?|films?|night|comed(?:y|ies)|shows?|series|books?|fun)\b|"
-    r"\bfor (?:the |my )?(?:kids|children|family|little ones|son|daughter)\b|\bkid[- ]friendly\b|\bwith (?:my |the )?kids\b|"
-    r"全家|一家人|合家欢|亲子|适合孩子|给孩子|小朋友|儿童|孩子们", re.I)
-NOT_FOR_FAMILIES = ("horror", "crime", "thriller", "noir")   # never in a family pick
+    r"\bwhole family\b|\bfamily[- ]friendly\b|"
+    r"\bfamily (?:movies?|films?|night|comed(?:y|ies)|shows?|series|books?|fun)\b|"
+    r"\bfor (?:the |my )?(?:kids|children|family|little ones|son|daughter)\b|"
+    r"\bkid[- ]friendly\b|\bwith (?:my |the )?kids\b|"
+    r"全家|一家人|合家欢|亲子|适合孩子|给孩子|小朋友|儿童|孩子们",
+    re.I,
+)
+NOT_FOR_FAMILIES = ("horror", "crime", "thriller", "noir")  # never in a family pick
 
 
 def find_critiques(text: str) -> tuple[str, ...]:
@@ -87,10 +130,10 @@ def find_critiques(text: str) -> tuple[str, ...]:
 def _decade(groups: tuple[str | None, ...]) -> int:
     a, b, c, d, e = groups
     if a or d:
-        return 1900 + 10 * int(a or d)
+        return 1900 + 10 * int(a or d or 0)
     if b or e:
-        return 2000 + 10 * int(b or e)
-    return 1900 + 10 * int(c)  # type: ignore[arg-type]
+        return 2000 + 10 * int(b or e or 0)
+    return 1900 + 10 * int(c or 0)
 
 
 def find_years(text: str) -> tuple[int | None, int | None]:

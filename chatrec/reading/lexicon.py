@@ -49,14 +49,36 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
 KIND_WORDS: dict[str, tuple[str, ...]] = {
     "movie": ("movie", "movies", "film", "films", "cinema", "flick", "flicks", "电影", "影片", "片子"),
     "book": ("book", "books", "novel", "novels", "novella", "novellas", "paperback", "小说", "书"),
-    "series": ("series", "tv", "miniseries", "sitcom", "sitcoms", "tv show", "tv shows", "tv series", "电视剧", "剧集",
-               "美剧", "韩剧", "日剧", "英剧", "港剧", "网剧", "连续剧", "追剧"),
+    "series": (
+        "series",
+        "tv",
+        "miniseries",
+        "sitcom",
+        "sitcoms",
+        "tv show",
+        "tv shows",
+        "tv series",
+        "电视剧",
+        "剧集",
+        "美剧",
+        "韩剧",
+        "日剧",
+        "英剧",
+        "港剧",
+        "网剧",
+        "连续剧",
+        "追剧",
+    ),
 }
 # kind words that need context: "动画片" is a film but "照片" is a photo; "a funny show" but not "show me"
 KIND_PATTERNS: dict[str, re.Pattern[str]] = {
     "movie": re.compile(r"(?![照图名唱卡芯刀鸦相薯])[\u4e00-\u9fff]片(?![段刻])"),
-    "book": re.compile(r"\b(?:a|something|anything|some)\s+(?:good\s+|light\s+|quick\s+)?(?:to\s+)?read\b|\breads\b|本书|部书", re.I),
-    "series": re.compile(r"\bshows?\b(?!\s+(?:me|us|him|her|them)\b)|(?![喜悲戏闹歌京话默编导])[\u4e00-\u9fff]剧(?!情|院|场|本)", re.I),
+    "book": re.compile(
+        r"\b(?:a|something|anything|some)\s+(?:good\s+|light\s+|quick\s+)?(?:to\s+)?read\b|\breads\b|本书|部书", re.I
+    ),
+    "series": re.compile(
+        r"\bshows?\b(?!\s+(?:me|us|him|her|them)\b)|(?![喜悲戏闹歌京话默编导])[\u4e00-\u9fff]剧(?!情|院|场|本)", re.I
+    ),
 }
 
 EN_STOPWORDS = frozenset(
@@ -75,9 +97,51 @@ EN_STOPWORDS = frozenset(
 
 # removed from Chinese text to leave the words of interest ("我喜欢太空探索的电影" -> "太空探索")
 ZH_FILLERS = (
-    "有没有", "推荐", "喜欢", "爱看", "想看", "想要", "一些", "一部", "一本", "几部", "几本", "电影", "影片", "片子",
-    "小说", "类型", "看过", "读过", "好看", "好的", "过", "什么", "给我", "任何", "更多", "非常", "特别", "我们", "我", "的", "类", "请", "吗", "呢", "吧",
-    "了", "很", "看", "读", "部", "本", "再", "片", "书", "些",
+    "有没有",
+    "推荐",
+    "喜欢",
+    "爱看",
+    "想看",
+    "想要",
+    "一些",
+    "一部",
+    "一本",
+    "几部",
+    "几本",
+    "电影",
+    "影片",
+    "片子",
+    "小说",
+    "类型",
+    "看过",
+    "读过",
+    "好看",
+    "好的",
+    "过",
+    "什么",
+    "给我",
+    "任何",
+    "更多",
+    "非常",
+    "特别",
+    "我们",
+    "我",
+    "的",
+    "类",
+    "请",
+    "吗",
+    "呢",
+    "吧",
+    "了",
+    "很",
+    "看",
+    "读",
+    "部",
+    "本",
+    "再",
+    "片",
+    "书",
+    "些",
 )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from rapidfuzz import fuzz, process
 
@@ -24,11 +24,16 @@ EN_NEGATION = re.compile(
     r"(?P<what>.+?)" + CLAUSE_END,
     re.IGNORECASE,
 )
-ZH_NEGATION = re.compile(r"(?:不要|不想要|不想看|不看|别再?给我|别推荐|别再|不喜欢|讨厌|除了|不需要)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)")
+ZH_NEGATION = re.compile(
+    r"(?:不要|不想要|不想看|不看|别再?给我|别推荐|别再|不喜欢|讨厌|除了|不需要)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)"
+)
 # turning away for now ("tired of", "enough", "看腻了"): interest moves away and the genre is avoided softly
 EN_TURN_AWAY = re.compile(
-    r"\b(?:tired of|sick of|bored (?:of|with)|fed up with|done with|had enough of|enough of|enough with)\s+(?P<what>.+?)"
-    + CLAUSE_END + r"|(?:^|(?<=[.!?,;] ))enough\s+(?P<enough>.+?)" + CLAUSE_END
+    r"\b(?:tired of|sick of|bored (?:of|with)|fed up with|done with|had enough of|enough of|enough with)"
+    r"\s+(?P<what>.+?)"
+    + CLAUSE_END
+    + r"|(?:^|(?<=[.!?,;] ))enough\s+(?P<enough>.+?)"
+    + CLAUSE_END
     + r"|\bno more\s+(?P<later>.+?)\s+for (?:now|a while|tonight)",
     re.IGNORECASE,
 )
@@ -47,8 +52,11 @@ QUESTION_LEAD = re.compile(
     re.IGNORECASE,
 )
 REFERENCE = re.compile(r"\b(?:the|that|this)\s+(?:book|novel|movie|film|series|show)\b|那部电影|那本书", re.I)
-WANTS_NEW = re.compile(r"\b(?:more|other|others|another|else|different|new ones?|anything new|instead)\b|"
-                       r"另外|别的|其他|换一批|换几|换个|更多|还有什么|还有吗|再来|再推荐", re.I)
+WANTS_NEW = re.compile(
+    r"\b(?:more|other|others|another|else|different|new ones?|anything new|instead)\b|"
+    r"另外|别的|其他|换一批|换几|换个|更多|还有什么|还有吗|再来|再推荐",
+    re.I,
+)
 SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 FILLER_EN = re.compile(
     r"\b(?:any|anything|more|some|the|a|an|movies?|films?|books?|novels?|shows?|series|stuff|things?|ones?|"
@@ -69,25 +77,25 @@ class Understanding:
     """What one message says, as data the tracker and recommender can use."""
 
     language: str
-    positive_text: str                      # the message with negated clauses cut out (what to embed)
-    mentioned: tuple[str, ...] = ()          # item ids named positively
-    avoided_items: tuple[str, ...] = ()      # item ids named in a negation
+    positive_text: str  # the message with negated clauses cut out (what to embed)
+    mentioned: tuple[str, ...] = ()  # item ids named positively
+    avoided_items: tuple[str, ...] = ()  # item ids named in a negation
     liked_genres: tuple[str, ...] = ()
     avoided_genres: tuple[str, ...] = ()
     avoided_people: tuple[str, ...] = ()
-    negative_phrases: tuple[str, ...] = ()   # negated words that matched nothing in the catalog
+    negative_phrases: tuple[str, ...] = ()  # negated words that matched nothing in the catalog
     kind: str | None = None
-    terms: tuple[str, ...] = ()              # interest words, for explanations and the profile
-    liked_people: tuple[str, ...] = ()       # full names of creators or cast asked for
-    decades: tuple[int, ...] = ()            # decades asked for ('80s' -> 1980)
-    asked: tuple[str, ...] = ()              # named items asked about ("have you seen X?"): not known to the user
+    terms: tuple[str, ...] = ()  # interest words, for explanations and the profile
+    liked_people: tuple[str, ...] = ()  # full names of creators or cast asked for
+    decades: tuple[int, ...] = ()  # decades asked for ('80s' -> 1980)
+    asked: tuple[str, ...] = ()  # named items asked about ("have you seen X?"): not known to the user
     soft_avoided_genres: tuple[str, ...] = ()  # turned away from for now ("tired of scary stuff")
-    critiques: tuple[str, ...] = ()          # "funnier", "lighter", "older", ... (see `critiques`)
-    year_min: int | None = None              # constraints stated in this message
+    critiques: tuple[str, ...] = ()  # "funnier", "lighter", "older", ... (see `critiques`)
+    year_min: int | None = None  # constraints stated in this message
     year_max: int | None = None
     item_language: str | None = None
-    family: bool = False                     # for the whole family / for kids
-    wants_new: bool = False                  # asks for more or other items than those shown ("any others?")
+    family: bool = False  # for the whole family / for kids
+    wants_new: bool = False  # asks for more or other items than those shown ("any others?")
 
 
 @dataclass
@@ -113,14 +121,20 @@ class TitleIndex:
         # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
         # character, a genre word, or two characters that other items' descriptions use as a plain word.
         genre_words = {w for words in GENRE_WORDS.values() for w in words}
-        self.bracket_only = {k for k in self.cjk_titles if len(k) == 1 or k in genre_words
-                             or (len(k) == 2 and self._used_as_word(k) >= 2)}
+        self.bracket_only = {
+            k
+            for k in self.cjk_titles
+            if len(k) == 1 or k in genre_words or (len(k) == 2 and self._used_as_word(k) >= 2)
+        }
         self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
 
     def _used_as_word(self, key: str) -> int:
         """How many descriptions of items not titled with `key` contain it."""
-        return sum(key in unicodedata.normalize("NFKC", it.description) for it in self.all_items
-                   if not any(key in norm(t) for t in (it.title, *it.aliases)))
+        return sum(
+            key in unicodedata.normalize("NFKC", it.description)
+            for it in self.all_items
+            if not any(key in norm(t) for t in (it.title, *it.aliases))
+        )
 
     def find(self, text: str, fuzzy: bool = True) -> list[str]:
         """Item ids mentioned in `text`, in order of appearance, each once."""
@@ -182,7 +196,7 @@ class TitleIndex:
                 at = next((m.start() + 1 for m in re.finditer(rf"[《“「『\"]{re.escape(key)}[》”」』\"]", lowered)), -1)
             if at < 0 or any(s.start <= at < s.end for s in [*taken, *spans]):
                 continue
-            year_match = YEAR_AFTER.match(lowered[at + len(key):])
+            year_match = YEAR_AFTER.match(lowered[at + len(key) :])
             item = self._pick(key, int(year_match.group(1)) if year_match else None) or self._pick(key, None)
             if item:
                 spans.append(_Span(at, at + len(key), item.id))
@@ -279,8 +293,11 @@ def find_kind(text: str, known: set[str]) -> str | None:
     names a title, not what is asked for)."""
     text = REFERENCE.sub(" ", text)
     key = f" {norm(text)} "
-    kinds = {kind for kind, words in KIND_WORDS.items() if kind in known and any(
-        (w in key) if CJK.search(w) else (f" {w} " in key) for w in words)}
+    kinds = {
+        kind
+        for kind, words in KIND_WORDS.items()
+        if kind in known and any((w in key) if CJK.search(w) else (f" {w} " in key) for w in words)
+    }
     kinds |= {kind for kind, pattern in KIND_PATTERNS.items() if kind in known and pattern.search(text)}
     return kinds.pop() if len(kinds) == 1 else None
 
@@ -306,6 +323,7 @@ def split_turns(message: str) -> tuple[str, list[str], list[str]]:
             what = next((g for g in match.groups() if g), "")
             found.append(what.strip())
             return " "
+
         return cut
 
     text = ZH_TURN_AWAY.sub(cut_into(soft), EN_TURN_AWAY.sub(cut_into(soft), message))
@@ -393,7 +411,7 @@ class Understander:
         self.items = {it.id: it for it in items}
         self.titles = TitleIndex(items)
         self.people = PeopleIndex(items)
-        self.genres = {canonical_genre(g) for it in items for g in it.genres}   # what find_genres can name
+        self.genres = {canonical_genre(g) for it in items for g in it.genres}  # what find_genres can name
         self.kinds = {it.kind for it in items if it.kind}
         self.vocabulary = Vocabulary(items, self.genres)
 
@@ -424,8 +442,10 @@ class Understander:
             if not found and len(core) >= 2:
                 leftovers.append(core)
         critiques = find_critiques(positive)
-        liked_genres = [g for g in find_genres(positive, self.genres) if g not in avoided_genres and g not in soft_genres]
-        for name in critiques:   # what a critique implies counts for this message only (`terms`): not remembered
+        liked_genres = [
+            g for g in find_genres(positive, self.genres) if g not in avoided_genres and g not in soft_genres
+        ]
+        for name in critiques:  # what a critique implies counts for this message only (`terms`): not remembered
             if name in ATTRIBUTES:
                 liked_genres += [g for g in ATTRIBUTES[name].genres if g in self.genres and g not in liked_genres]
         family = wants_family(positive)
@@ -440,10 +460,12 @@ class Understander:
         language = detect_language(message)
         people = [p for p in self.people.find(rest, full_names_only=True) if p not in avoided_people]
         kind = find_kind(positive, self.kinds)
-        if kind is None and not core_words(positive).strip(" ,.;!?，。！？") and negated:   # "不要恐怖片": films, not horror
+        if (
+            kind is None and not core_words(positive).strip(" ,.;!?，。！？") and negated
+        ):  # "不要恐怖片": films, not horror
             kind = find_kind(" ".join(negated), self.kinds)
         named_kinds = {self.items[i].kind for i in mentioned if self.items[i].kind}
-        if kind is None and len(named_kinds) == 1:   # "like Inception" asks for films
+        if kind is None and len(named_kinds) == 1:  # "like Inception" asks for films
             kind = named_kinds.pop()
         return Understanding(
             language=language,

@@ -15,41 +15,72 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from chatrec.catalog.items import Item
-from chatrec.reply.grounding import GENERIC, OK, Verdict
 from chatrec.reading.language import CJK
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS, canonical_genre
 from chatrec.reading.understanding import norm
+from chatrec.reply.grounding import GENERIC, OK, Verdict
 
 # places and planets a small model likes to add; each entry: its spellings in both languages
 PLACES: tuple[tuple[str, ...], ...] = (
-    ("mars", "martian", "火星"), ("venus", "金星"), ("jupiter", "木星"), ("saturn", "土星"), ("mercury", "水星"),
-    ("neptune", "海王星"), ("uranus", "天王星"), ("pluto", "冥王星"), ("moon", "lunar", "月球", "月亮"),
-    ("america", "american", "united states", "usa", "美国"), ("china", "chinese", "中国"), ("japan", "japanese", "日本"),
-    ("korea", "korean", "韩国"), ("india", "indian", "印度"), ("france", "french", "paris", "法国", "巴黎"),
-    ("britain", "british", "england", "english", "london", "英国", "伦敦"), ("germany", "german", "berlin", "德国"),
-    ("italy", "italian", "rome", "意大利", "罗马"), ("russia", "russian", "moscow", "俄罗斯"),
-    ("new york", "纽约"), ("los angeles", "hollywood", "洛杉矶", "好莱坞"), ("tokyo", "东京"), ("beijing", "北京"),
-    ("shanghai", "上海"), ("hong kong", "香港"), ("taiwan", "台湾"), ("africa", "african", "非洲"),
-    ("europe", "european", "欧洲"), ("mexico", "mexican", "墨西哥"), ("egypt", "egyptian", "埃及"),
-    ("vietnam", "越南"), ("antarctica", "南极"), ("arctic", "北极"),
+    ("mars", "martian", "火星"),
+    ("venus", "金星"),
+    ("jupiter", "木星"),
+    ("saturn", "土星"),
+    ("mercury", "水星"),
+    ("neptune", "海王星"),
+    ("uranus", "天王星"),
+    ("pluto", "冥王星"),
+    ("moon", "lunar", "月球", "月亮"),
+    ("america", "american", "united states", "usa", "美国"),
+    ("china", "chinese", "中国"),
+    ("japan", "japanese", "日本"),
+    ("korea", "korean", "韩国"),
+    ("india", "indian", "印度"),
+    ("france", "french", "paris", "法国", "巴黎"),
+    ("britain", "british", "england", "english", "london", "英国", "伦敦"),
+    ("germany", "german", "berlin", "德国"),
+    ("italy", "italian", "rome", "意大利", "罗马"),
+    ("russia", "russian", "moscow", "俄罗斯"),
+    ("new york", "纽约"),
+    ("los angeles", "hollywood", "洛杉矶", "好莱坞"),
+    ("tokyo", "东京"),
+    ("beijing", "北京"),
+    ("shanghai", "上海"),
+    ("hong kong", "香港"),
+    ("taiwan", "台湾"),
+    ("africa", "african", "非洲"),
+    ("europe", "european", "欧洲"),
+    ("mexico", "mexican", "墨西哥"),
+    ("egypt", "egyptian", "埃及"),
+    ("vietnam", "越南"),
+    ("antarctica", "南极"),
+    ("arctic", "北极"),
 )
 # genres close enough that naming one for the other is no false claim; "drama" and "story" fit almost anything
-NEAR = {"thriller": {"crime", "mystery", "horror", "action", "war"}, "mystery": {"crime", "thriller"},
-        "crime": {"thriller", "mystery"}, "adventure": {"action", "fantasy", "science fiction", "animation"},
-        "action": {"adventure", "thriller", "war"}, "fantasy": {"adventure", "animation"},
-        "family": {"animation"}, "animation": {"family"}}
+NEAR = {
+    "thriller": {"crime", "mystery", "horror", "action", "war"},
+    "mystery": {"crime", "thriller"},
+    "crime": {"thriller", "mystery"},
+    "adventure": {"action", "fantasy", "science fiction", "animation"},
+    "action": {"adventure", "thriller", "war"},
+    "fantasy": {"adventure", "animation"},
+    "family": {"animation"},
+    "animation": {"family"},
+}
 LOOSE = {"drama"}
-NOUNS = {"adventures", "mysteries", "romances", "comedies", "horrors", "children", "kids", "families"}   # "their
+NOUNS = {"adventures", "mysteries", "romances", "comedies", "horrors", "children", "kids", "families"}  # "their
 # adventures", "a family of children": nouns, not genres
 DECADE = re.compile(r"(?<!\d)(?:(1[89]|20)(\d)0s|['’](\d)0s|(\d)0年代)")
-NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?:st|nd|rd|th)?(?![\d\w])")   # "her 25th anniversary": "25th"
-CAPITAL = re.compile(r"(?<![\w'’])[A-Z][A-Za-z0-9À-ÖØ-öø-ɏḀ-ỿ'’\-]*")   # Latin only: "Cuarón的电影" is "Cuarón"
-ZH_PREDICATE = re.compile(r"(?:的|是|一部|一本)([\u3400-\u9fff]{2,10}?)(?:电影|影片|小说|剧集|电视剧|作品|动画片|动画|书)"
-                          r"(?=[^\u3400-\u9fff]|$)")   # "是冯小刚的喜剧爱情电影": the genres it is called
+NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?:st|nd|rd|th)?(?![\d\w])")  # "her 25th anniversary": "25th"
+CAPITAL = re.compile(r"(?<![\w'’])[A-Z][A-Za-z0-9À-ÖØ-öø-ɏḀ-ỿ'’\-]*")  # Latin only: "Cuarón的电影" is "Cuarón"
+ZH_PREDICATE = re.compile(
+    r"(?:的|是|一部|一本)([\u3400-\u9fff]{2,10}?)(?:电影|影片|小说|剧集|电视剧|作品|动画片|动画|书)"
+    r"(?=[^\u3400-\u9fff]|$)"
+)  # "是冯小刚的喜剧爱情电影": the genres it is called
 _GENRE_FORMS = [(canonical, form) for canonical, forms in GENRE_WORDS.items() for form in forms]
 _KIND_FORMS = [(kind, form) for kind, forms in KIND_WORDS.items() for form in forms]
 
@@ -58,25 +89,45 @@ _KIND_FORMS = [(kind, form) for kind, forms in KIND_WORDS.items() for form in fo
 class Facts:
     """One item as the check reads it."""
 
-    titles: tuple[str, ...]      # normalised title and aliases
-    words: frozenset[str]        # every normalised word of its row
-    text: str                    # its row, normalised, with spaces around (for phrase look-ups)
-    packed: str                  # the same without spaces (for Chinese look-ups)
-    genres: frozenset[str]       # canonical genres
+    titles: tuple[str, ...]  # normalised title and aliases
+    words: frozenset[str]  # every normalised word of its row
+    text: str  # its row, normalised, with spaces around (for phrase look-ups)
+    packed: str  # the same without spaces (for Chinese look-ups)
+    genres: frozenset[str]  # canonical genres
     kind: str
     year: int | None
-    raw_titles: tuple[str, ...] = ()   # title and aliases as written ("Shinichirō"), blanked before the checks
+    raw_titles: tuple[str, ...] = ()  # title and aliases as written ("Shinichirō"), blanked before the checks
 
 
 def facts_of(item: Item) -> Facts:
-    text = norm(" ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags, *item.creators,
-                          *item.cast, item.kind, str(item.year or "")]))
-    return Facts(tuple(t for t in (norm(x) for x in (item.title, *item.aliases)) if t), frozenset(text.split()),
-                 f" {text} ", text.replace(" ", ""), frozenset(canonical_genre(g) for g in item.genres),
-                 item.kind, item.year, tuple(t for t in (item.title, *item.aliases) if t.strip()))
+    text = norm(
+        " ".join(
+            [
+                item.title,
+                *item.aliases,
+                item.description,
+                *item.genres,
+                *item.tags,
+                *item.creators,
+                *item.cast,
+                item.kind,
+                str(item.year or ""),
+            ]
+        )
+    )
+    return Facts(
+        tuple(t for t in (norm(x) for x in (item.title, *item.aliases)) if t),
+        frozenset(text.split()),
+        f" {text} ",
+        text.replace(" ", ""),
+        frozenset(canonical_genre(g) for g in item.genres),
+        item.kind,
+        item.year,
+        tuple(t for t in (item.title, *item.aliases) if t.strip()),
+    )
 
 
-@functools.lru_cache(maxsize=8)   # one system prompt per language: parsed once, not on every turn
+@functools.lru_cache(maxsize=8)  # one system prompt per language: parsed once, not on every turn
 def example_facts(system_prompt: str) -> tuple[str, ...]:
     """Titles, names and themes of the worked example's items in a system prompt ("- Title (year), kind: facts")."""
     body = re.split(r"Example input:|示例输入：", system_prompt, maxsplit=1)
@@ -103,7 +154,7 @@ def pieces(phrase: str, width: int = 4) -> list[str]:
     town"); none for a phrase that is itself that short."""
     if CJK.search(phrase):
         packed = "".join(CJK.findall(phrase))
-        return [packed[i:i + width] for i in range(len(packed) - width + 1)] if len(packed) > width else []
+        return [packed[i : i + width] for i in range(len(packed) - width + 1)] if len(packed) > width else []
     words = phrase.split()
     pairs = [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in EN_STOPWORDS and b not in EN_STOPWORDS]
     return pairs if len(words) > 2 else []
@@ -155,7 +206,7 @@ class ClaimCheck:
         for match in CAPITAL.finditer(text):
             word = match.group(0)
             before = text[: match.start()]
-            if not before.strip() or re.search(r"[.!?:;]\s*$", before):   # the sentence's own first word
+            if not before.strip() or re.search(r"[.!?:;]\s*$", before):  # the sentence's own first word
                 continue
             key = norm(word)
             if not key or key in GENERIC or key in EN_STOPWORDS or key in self.allowed_words:
@@ -203,9 +254,9 @@ class ClaimCheck:
     def _eras(self, text: str, subject: list[Facts]) -> Verdict:
         years = [f.year for f in subject if f.year]
         for match in re.finditer(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)", text):
-            if match.group(0).endswith("0") and text[match.end():match.end() + 1] in ("s", "'"):
-                continue   # a decade: below
-            in_row = any(re.search(rf"(?<!\d){match.group(1)}(?!\d)", f.packed) for f in subject)   # "1937年淞沪"
+            if match.group(0).endswith("0") and text[match.end() : match.end() + 1] in ("s", "'"):
+                continue  # a decade: below
+            in_row = any(re.search(rf"(?<!\d){match.group(1)}(?!\d)", f.packed) for f in subject)  # "1937年淞沪"
             if int(match.group(1)) not in years and not in_row:
                 return Verdict(False, f"gives the year {match.group(1)}, which is not the item's")
         for match in DECADE.finditer(text):
@@ -221,7 +272,7 @@ class ClaimCheck:
         plain = DECADE.sub(" ", re.sub(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)", " ", text))
         for match in NUMBER.finditer(plain):
             number = match.group(0)
-            if number in ("1", "2", "3") or self._supported(number, subject):   # "one of the 3 picks"
+            if number in ("1", "2", "3") or self._supported(number, subject):  # "one of the 3 picks"
                 continue
             return Verdict(False, f"gives the number {number}, which the item's facts do not")
         return OK

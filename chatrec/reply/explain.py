@@ -5,17 +5,17 @@ Only interest terms that pass `plain` (words the catalog itself uses) are ever s
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from chatrec.catalog.items import Item
-from chatrec.users.interests import InterestState
+from chatrec.ranking.order import Scored
 from chatrec.reading.language import CJK
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_ZH, canonical_genre
-from chatrec.ranking.order import Scored
+from chatrec.reading.understanding import norm
 from chatrec.reply.prompts import render, reply_template
 from chatrec.reply.reasons import Fact, item_facts, reason, shared_fact
 from chatrec.results import Recommendation
-from chatrec.reading.understanding import norm
+from chatrec.users.interests import InterestState
 
 UNNAMED = {"en": "what you described", "zh": "你描述的内容"}
 
@@ -31,21 +31,40 @@ def matching_fact(term: str, facts: Sequence[Fact]) -> Fact | None:
     exact = next((f for f in facts if f.field != "genre" and norm(f.value) == norm(term)), None)
     if exact or not words:
         return exact
-    return next((f for f in facts if f.field == "tag" and (words & set(norm(f.value).split()) - EN_STOPWORDS
-                                                            or (CJK.search(term) and norm(term) in norm(f.value)))), None)
+    return next(
+        (
+            f
+            for f in facts
+            if f.field == "tag"
+            and (
+                words & set(norm(f.value).split()) - EN_STOPWORDS or (CJK.search(term) and norm(term) in norm(f.value))
+            )
+        ),
+        None,
+    )
 
 
 class Explainer:
     """Builds `Recommendation`s with reasons, and the reply that presents them."""
 
-    def __init__(self, items: dict[str, Item], plain: Callable[[str], bool] = lambda t: True,
-                 known: Callable[[str], bool] = lambda t: True) -> None:
+    def __init__(
+        self,
+        items: dict[str, Item],
+        plain: Callable[[str], bool] = lambda t: True,
+        known: Callable[[str], bool] = lambda t: True,
+    ) -> None:
         self.items = items
         self.plain = plain
-        self.known = known   # a term of the catalog's vocabulary (profiles saved before may hold other words)
+        self.known = known  # a term of the catalog's vocabulary (profiles saved before may hold other words)
 
-    def why(self, item: Item, state: InterestState, said: str, cited: set[str] | None = None,
-            mentions: Sequence[tuple[str, int]] = ()) -> str:
+    def why(
+        self,
+        item: Item,
+        state: InterestState,
+        said: str,
+        cited: set[str] | None = None,
+        mentions: Sequence[tuple[str, int]] = (),
+    ) -> str:
         """A reason that is true of the item and names an interest it really matches, in this order: a genre the
         user asked for that the item has; a fact it shares with an item the user named (saying which mention, by
         kind and how many messages ago, never by title); a tag or person of interest it has; else the item fact
@@ -66,7 +85,7 @@ class Explainer:
             fact = shared_fact(item, named) if named and named_id != item.id else None
             if fact:
                 cited.add(fact.value)
-                return reason("", fact, item, lang, liked_kind=named.kind or "", ago=ago)
+                return reason("", fact, item, lang, liked_kind=(named.kind if named else "") or "", ago=ago)
         fresh = [f for f in facts if f.value not in cited]
         for term in self.interests(state, limit=None, display=False):
             fact = matching_fact(term, fresh) or matching_fact(term, facts)
@@ -92,19 +111,28 @@ class Explainer:
             return None
         words = set(norm(said).split()) - EN_STOPWORDS
         fresh = [f for f in facts if f.value not in cited] or facts
-        return next((f for f in fresh if f.field == "tag" and words & set(norm(f.value).split())), None) or \
-            next((f for f in fresh if f.field == "genre"), fresh[0])
+        return next((f for f in fresh if f.field == "tag" and words & set(norm(f.value).split())), None) or next(
+            (f for f in fresh if f.field == "genre"), fresh[0]
+        )
 
-    def recommendations(self, chosen: list[Scored], state: InterestState, said: str,
-                        mentions: Sequence[tuple[str, int]] = ()) -> list[Recommendation]:
-        out, cited = [], set()
+    def recommendations(
+        self, chosen: list[Scored], state: InterestState, said: str, mentions: Sequence[tuple[str, int]] = ()
+    ) -> list[Recommendation]:
+        out: list[Recommendation] = []
+        cited: set[str] = set()
         for scored in chosen:
             item = self.items[scored.item_id]
-            out.append(Recommendation(
-                item_id=item.id, title=item.title, score=round(scored.score, 4),
-                why=self.why(item, state, said, cited, mentions),
-                year=item.year, kind=item.kind, description=item.description,
-            ))
+            out.append(
+                Recommendation(
+                    item_id=item.id,
+                    title=item.title,
+                    score=round(scored.score, 4),
+                    why=self.why(item, state, said, cited, mentions),
+                    year=item.year,
+                    kind=item.kind,
+                    description=item.description,
+                )
+            )
         return out
 
     def interests(self, state: InterestState, limit: int | None = 3, display: bool = True) -> list[str]:
@@ -114,5 +142,9 @@ class Explainer:
         return [display_term(t, state.language) for t in terms] if display else terms
 
     def reply(self, recs: list[Recommendation], state: InterestState, avoided: list[str]) -> str:
-        return render(reply_template(state.language), recommendations=recs, interests=self.interests(state),
-                      avoided=[display_term(a, state.language) for a in avoided if self.plain(a)])
+        return render(
+            reply_template(state.language),
+            recommendations=recs,
+            interests=self.interests(state),
+            avoided=[display_term(a, state.language) for a in avoided if self.plain(a)],
+        )

@@ -11,8 +11,8 @@ shown instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -24,11 +24,9 @@ from chatrec.reading.understanding import TitleIndex, norm
 from chatrec.reply.untrusted import links, screen
 
 CONNECTORS = frozenset("of the a an and in on to for with at from de la le du des del von van y or vs".split())
-LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ\u0100-\u024f\u1e00-\u1eff'’\\-"   # "Shinichirō", "Nguyễn"
+LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ\u0100-\u024f\u1e00-\u1eff'’\\-"  # "Shinichirō", "Nguyễn"
 TITLE_WORD = rf"(?:[A-Z0-9][{LATIN}]*[:!?]?)"
-CAPITALISED_RUN = re.compile(
-    rf"{TITLE_WORD}(?:[ ](?:(?:{'|'.join(sorted(CONNECTORS))})[ ])*{TITLE_WORD})*"
-)
+CAPITALISED_RUN = re.compile(rf"{TITLE_WORD}(?:[ ](?:(?:{'|'.join(sorted(CONNECTORS))})[ ])*{TITLE_WORD})*")
 QUOTED = re.compile(r"[\"“«]([^\"”»\n]{1,80})[\"”»]|\*\*?([^*\n]{1,80})\*\*?|_([^_\n]{1,80})_")
 BOOK_MARKS = re.compile(r"[《〈「『]([^》〉」』\n]{1,40})[》〉」』]")
 SENTENCE_START = re.compile(r"(?:^|[.!?:;。！？\n\-–—•]\s*|\d+[.)]\s+)$")
@@ -41,10 +39,12 @@ GENERIC = frozenset(
     second third enjoy try check consider watch read start dive explore discover perfect great classic modern
     based whether whatever however plus finally lastly next then while though so thanks happy let's hope""".split()
 )
-CONTRACTIONS = frozenset("ill im ive id youll youre youve youd theyre theyll weve well were lets its dont wont cant "
-                         "isnt arent doesnt didnt thats theres heres whats whos shes hes".split())   # "I'll", normalised
+CONTRACTIONS = frozenset(
+    "ill im ive id youll youre youve youd theyre theyll weve well were lets its dont wont cant "
+    "isnt arent doesnt didnt thats theres heres whats whos shes hes".split()
+)  # "I'll", normalised
 NUMBER = re.compile(r"^\d+(?:st|nd|rd|th|s)?$")
-YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d|['’]?s(?![a-z])|年代)")   # "1950s" is a decade, not a year
+YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d|['’]?s(?![a-z])|年代)")  # "1950s" is a decade, not a year
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,15 @@ OK = Verdict(True)
 class Allowed:
     """What one reply may mention: the chosen items' titles and the words of their own facts."""
 
-    titles: tuple[str, ...]                 # normalised titles and aliases of the chosen items
+    titles: tuple[str, ...]  # normalised titles and aliases of the chosen items
     kinds: tuple[tuple[str, str, str], ...]  # (normalised title, kind, own text) of each chosen item
-    years: frozenset[str]                   # the chosen items' years
-    raw_titles: tuple[str, ...]             # the chosen items' titles and aliases as written
-    vocabulary: frozenset[str]              # lower-cased words the reply may capitalise freely
+    years: frozenset[str]  # the chosen items' years
+    raw_titles: tuple[str, ...]  # the chosen items' titles and aliases as written
+    vocabulary: frozenset[str]  # lower-cased words the reply may capitalise freely
     language: str
-    secrets: tuple[str, ...] = ()           # prompt text that must never be echoed
-    tainted: tuple[str, ...] = ()           # runs of the chosen items' dropped instruction-like text (`_tainted_runs`)
-    people: tuple[str, ...] = ()            # normalised names of the chosen items' creators and cast
+    secrets: tuple[str, ...] = ()  # prompt text that must never be echoed
+    tainted: tuple[str, ...] = ()  # runs of the chosen items' dropped instruction-like text (`_tainted_runs`)
+    people: tuple[str, ...] = ()  # normalised names of the chosen items' creators and cast
 
 
 class Grounding:
@@ -89,13 +89,16 @@ class Grounding:
         self.title_index = title_index or TitleIndex(items_list)
         self.base_vocabulary = _base_vocabulary()
         self.catalog_words: set[str] = set(self.base_vocabulary)
-        self.catalog_ngrams: set[str] = set()      # Chinese strings of 2 to 6 characters the catalog uses
+        self.catalog_ngrams: set[str] = set()  # Chinese strings of 2 to 6 characters the catalog uses
         for item in map(_clean, items_list):
-            text = norm(" ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags,
-                                  *item.creators, *item.cast]))
+            text = norm(
+                " ".join(
+                    [item.title, *item.aliases, item.description, *item.genres, *item.tags, *item.creators, *item.cast]
+                )
+            )
             self.catalog_words.update(text.split())
             for run in re.findall(r"[\u3400-\u9fff]+", text):
-                self.catalog_ngrams.update(run[i:i + n] for n in range(2, 7) for i in range(len(run) - n + 1))
+                self.catalog_ngrams.update(run[i : i + n] for n in range(2, 7) for i in range(len(run) - n + 1))
 
     def is_plain(self, term: str) -> bool:
         """True when every word of an interest term occurs somewhere in the catalog: safe to show back.
@@ -114,14 +117,15 @@ class Grounding:
         """A Chinese run splits into pieces of 2+ characters that all occur in the catalog ("太空" + "探索")."""
         i = 0
         while i < len(run):
-            n = next((n for n in range(min(6, len(run) - i), 1, -1) if run[i:i + n] in self.catalog_ngrams), 0)
+            n = next((n for n in range(min(6, len(run) - i), 1, -1) if run[i : i + n] in self.catalog_ngrams), 0)
             if not n:
                 return False
             i += n
         return True
 
-    def allowed(self, chosen: Iterable[Item], language: str, secrets: Iterable[str] = (),
-                extra_words: Iterable[str] = ()) -> Allowed:
+    def allowed(
+        self, chosen: Iterable[Item], language: str, secrets: Iterable[str] = (), extra_words: Iterable[str] = ()
+    ) -> Allowed:
         """The titles and words a reply about `chosen` may use (`extra_words`: the interests shown to the model).
 
         Only the items' screened facts count; what `untrusted.screen` dropped becomes `tainted` runs instead.
@@ -133,38 +137,70 @@ class Grounding:
         words.update(w for term in extra_words if self.is_plain(term) for w in norm(term).split())
         own = []
         for item in chosen:
-            text = " ".join([item.title, *item.aliases, item.description, *item.genres, *item.tags,
-                             *item.creators, *item.cast, item.kind, str(item.year or "")])
+            text = " ".join(
+                [
+                    item.title,
+                    *item.aliases,
+                    item.description,
+                    *item.genres,
+                    *item.tags,
+                    *item.creators,
+                    *item.cast,
+                    item.kind,
+                    str(item.year or ""),
+                ]
+            )
             own.append(norm(text))
             words.update(own[-1].split())
-        kinds = tuple((k, item.kind, norm(f"{item.description} {' '.join(item.tags)}"))
-                      for item in chosen for k in map(norm, (item.title, *item.aliases)) if k)
-        years = frozenset([str(item.year) for item in chosen if item.year] +   # and years their rows give ("a 2004 concert")
-                          [y for item in chosen for y in YEAR.findall(item.description)])
+        kinds = tuple(
+            (k, item.kind, norm(f"{item.description} {' '.join(item.tags)}"))
+            for item in chosen
+            for k in map(norm, (item.title, *item.aliases))
+            if k
+        )
+        years = frozenset(
+            [str(item.year) for item in chosen if item.year]  # and years their rows give ("a 2004 concert")
+            + [y for item in chosen for y in YEAR.findall(item.description)]
+        )
         raw = tuple(sorted({t for item in chosen for t in (item.title, *item.aliases)}, key=len, reverse=True))
         tainted = _tainted_runs([text for _, dropped in screened for text in dropped], own, self.base_vocabulary)
         people = tuple(dict.fromkeys(k for item in chosen for k in map(norm, (*item.creators, *item.cast)) if k))
-        return Allowed(titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s), tainted,
-                       people)
+        return Allowed(
+            titles, kinds, years, raw, frozenset(words), language, tuple(s for s in secrets if s), tainted, people
+        )
 
     def mend_brackets(self, text: str, allowed: Allowed) -> str:
         """A bracketed Chinese title a character off exactly one recommended title (two off from five characters:
-        《剑傲江湖》 for 《笑傲江湖》), and no catalog title itself, is written as that title; `check` judges the rest."""
+        《剑傲江湖》 for 《笑傲江湖》), and no catalog title itself, is written as that title; `check` judges
+        the rest."""
+
         def mend(match: re.Match[str]) -> str:
             name = match.group(1)
             key = norm(name)
             if not CJK.search(name) or key in self.titles or self._is_chosen(key, allowed, fuzzy=True):
                 return match.group(0)
-            near = [t for t in allowed.raw_titles
-                    if len(t) >= 3 and CJK.search(t) and Levenshtein.distance(name, t) <= (2 if len(t) >= 5 else 1)]
+            near = [
+                t
+                for t in allowed.raw_titles
+                if len(t) >= 3 and CJK.search(t) and Levenshtein.distance(name, t) <= (2 if len(t) >= 5 else 1)
+            ]
             return match.group(0).replace(name, near[0]) if len(near) == 1 else match.group(0)
 
         return BOOK_MARKS.sub(mend, text)
 
     def check(self, text: str, allowed: Allowed, complete: bool = True) -> Verdict:
         """Accept `text` only if every title-like span in it is grounded (see the module docstring)."""
-        for check in (self._leak, self._links, self._tainted, self._brackets, self._quoted, self._runs, self._cjk,
-                      self._matched, self._years):
+        for check in (
+            self._leak,
+            self._links,
+            self._tainted,
+            self._brackets,
+            self._quoted,
+            self._runs,
+            self._cjk,
+            self._matched,
+            self._years,
+        ):
             verdict = check(text, allowed)
             if not verdict.ok:
                 return verdict
@@ -238,21 +274,21 @@ class Grounding:
 
     def _matched(self, text: str, allowed: Allowed) -> Verdict:
         """Any title the message reader would recognise ("活着", "the godfather") must belong to a chosen item."""
-        for name in allowed.people:   # blanked, same length: "Akira" in "Akira Kurosawa" is no film
+        for name in allowed.people:  # blanked, same length: "Akira" in "Akira Kurosawa" is no film
             if len(name.split()) >= 2:
                 pattern = r"\b" + r"\W+".join(map(re.escape, name.split())) + r"\b"
                 text = re.sub(pattern, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
         for span in self.title_index.spans(text, fuzzy=False):
-            written = text[span.start:span.end]
+            written = text[span.start : span.end]
             if written.isascii() and written == written.lower():
-                continue   # "a haunted house", "love story", "a": a reply writes a title it names with capitals
+                continue  # "a haunted house", "love story", "a": a reply writes a title it names with capitals
             key = norm(written)
-            if not self._is_chosen(key, allowed) and not _own_phrase(key, allowed):   # "Mowgli" of its own plot
+            if not self._is_chosen(key, allowed) and not _own_phrase(key, allowed):  # "Mowgli" of its own plot
                 return Verdict(False, f"names {key!r}, which was not recommended")
         return OK
 
     def _years(self, text: str, allowed: Allowed) -> Verdict:
-        for title in allowed.raw_titles:   # "2001" in "2001: A Space Odyssey" is no year
+        for title in allowed.raw_titles:  # "2001" in "2001: A Space Odyssey" is no year
             text = re.sub(re.escape(title), " ", text, flags=re.IGNORECASE)
         for match in YEAR.finditer(text):
             if match.group(1) not in allowed.years:
@@ -269,13 +305,13 @@ class Grounding:
         words = norm(span).split()
         i = 0
         while i < len(words):
-            person = _longest_name(words, i, allowed.people)   # "Akira Kurosawa" is a person, not the film Akira
+            person = _longest_name(words, i, allowed.people)  # "Akira Kurosawa" is a person, not the film Akira
             if person:
                 i = person
                 continue
             mine = self._longest_title(words, i, allowed)
             other = self._other_title(words, i, first=sentence_start and i == 0, vocabulary=allowed.vocabulary)
-            if other and _own_phrase(other, allowed):   # a tag of a chosen item that is also a title: "Frankenstein"
+            if other and _own_phrase(other, allowed):  # a tag of a chosen item that is also a title: "Frankenstein"
                 other = ""
             if other and i + len(other.split()) > mine and not self._is_chosen(other, allowed):
                 return Verdict(False, f"names {other!r}, which was not recommended")
@@ -296,8 +332,9 @@ class Grounding:
         """
         for end in range(len(words), i, -1):
             piece = " ".join(words[i:end])
-            if any(w not in CONNECTORS and w not in EN_STOPWORDS for w in words[i:end]) and \
-                    any(_contains(title, piece) for title in allowed.titles):
+            if any(w not in CONNECTORS and w not in EN_STOPWORDS for w in words[i:end]) and any(
+                _contains(title, piece) for title in allowed.titles
+            ):
                 return end
         return 0
 
@@ -332,10 +369,10 @@ class StreamGuard:
     def feed(self, piece: str) -> str:
         """Add a piece of the stream; returns the newly releasable text ("" while a span may still grow)."""
         self.text += piece
-        held = self.text[self.released:]   # not shown yet: a near-miss bracketed title can still be mended
-        self.text = self.text[:self.released] + self.grounding.mend_brackets(held, self.allowed)
+        held = self.text[self.released :]  # not shown yet: a near-miss bracketed title can still be mended
+        self.text = self.text[: self.released] + self.grounding.mend_brackets(held, self.allowed)
         safe = safe_cut(self.text)
-        if self.allowed.tainted and safe > self.released:   # a run the hold below kept back may be complete now
+        if self.allowed.tainted and safe > self.released:  # a run the hold below kept back may be complete now
             self.verdict = self.grounding._tainted(self.text[:safe], self.allowed)
             if not self.verdict.ok:
                 return ""
@@ -345,7 +382,7 @@ class StreamGuard:
         self.verdict = self.grounding.check(self.text[:cut], self.allowed, complete=False)
         if not self.verdict.ok:
             return ""
-        new, self.released = self.text[self.released:cut], cut
+        new, self.released = self.text[self.released : cut], cut
         return new
 
     def finish(self) -> tuple[str, Verdict]:
@@ -364,20 +401,23 @@ def safe_cut(text: str) -> int:
         tokens = list(re.finditer(r"\S+", text))
         if not tokens:
             return 0
-        i = len(tokens) - 1                       # the last word may still be growing
+        i = len(tokens) - 1  # the last word may still be growing
         while i > 0 and _titleish(tokens[i - 1].group()):
             i -= 1
         cut = tokens[i].start()
     if _unbalanced(text[:cut]):
-        cut = max(text.rfind(c, 0, cut) for c in "\"“«*《「")
+        cut = max(text.rfind(c, 0, cut) for c in '"“«*《「')
     return max(cut, 0)
 
 
 def hold_tainted(text: str, cut: int, tainted: Iterable[str]) -> int:
     """`cut`, moved back before a tail of the releasable text that opens a tainted run ("tell the" of "tell the
     user"): the next words decide, so no part of a repeated catalog instruction is ever shown."""
-    heads = {h for run in tainted for h in (
-        [run[:k] for k in range(1, 6)] if CJK.search(run) else [" ".join(run.split()[:k]) for k in (1, 2)])}
+    heads = {
+        h
+        for run in tainted
+        for h in ([run[:k] for k in range(1, 6)] if CJK.search(run) else [" ".join(run.split()[:k]) for k in (1, 2)])
+    }
     if not heads or cut <= 0:
         return cut
     tokens = list(re.finditer(r"\S+", text[:cut]))
@@ -392,7 +432,7 @@ def hold_tainted(text: str, cut: int, tainted: Iterable[str]) -> int:
 
 
 def _titleish(token: str) -> bool:
-    return token[:1].isupper() or token[:1].isdigit() or token[:1] in "\"“«*_《「" or token.lower() in CONNECTORS
+    return token[:1].isupper() or token[:1].isdigit() or token[:1] in '"“«*_《「' or token.lower() in CONNECTORS
 
 
 def complete_sentences(text: str) -> str:
@@ -405,8 +445,14 @@ def complete_sentences(text: str) -> str:
 
 
 def _unbalanced(text: str) -> bool:
-    return (text.count('"') % 2 == 1 or text.count("“") > text.count("”") or text.count("«") > text.count("»")
-            or text.count("《") > text.count("》") or text.count("**") % 2 == 1 or text.count("「") > text.count("」"))
+    return (
+        text.count('"') % 2 == 1
+        or text.count("“") > text.count("”")
+        or text.count("«") > text.count("»")
+        or text.count("《") > text.count("》")
+        or text.count("**") % 2 == 1
+        or text.count("「") > text.count("」")
+    )
 
 
 def _longest_name(words: list[str], i: int, people: tuple[str, ...]) -> int:
@@ -414,7 +460,7 @@ def _longest_name(words: list[str], i: int, people: tuple[str, ...]) -> int:
     best = 0
     for name in people:
         parts = name.split()
-        if len(parts) >= 2 and words[i:i + len(parts)] == parts:
+        if len(parts) >= 2 and words[i : i + len(parts)] == parts:
             best = max(best, i + len(parts))
     return best
 
@@ -435,9 +481,9 @@ def _windows(secret: str) -> list[str]:
     folded = " ".join(norm(secret).split())
     if CJK.search(folded):
         chars = folded.replace(" ", "")
-        return [chars[i:i + 10] for i in range(0, max(len(chars) - 9, 1), 3)]
+        return [chars[i : i + 10] for i in range(0, max(len(chars) - 9, 1), 3)]
     words = folded.split()
-    return [" ".join(words[i:i + 6]) for i in range(0, max(len(words) - 5, 1))]
+    return [" ".join(words[i : i + 6]) for i in range(0, max(len(words) - 5, 1))]
 
 
 def _clean(item: Item) -> Item:
@@ -465,14 +511,17 @@ def _tainted_runs(dropped: list[str], own: list[str], plain: frozenset[str]) -> 
     for text in map(norm, dropped):
         words = text.split()
         for i in range(len(words) - 2):
-            window = words[i:i + 3]
+            window = words[i : i + 3]
             run = " ".join(map(_stem, window))
-            if (not any(CJK.search(w) for w in window) and any(w not in plain for w in window)
-                    and f" {run} " not in own_stems):
+            if (
+                not any(CJK.search(w) for w in window)
+                and any(w not in plain for w in window)
+                and f" {run} " not in own_stems
+            ):
                 runs[run] = None
         packed = text.replace(" ", "")
         for i in range(len(packed) - 5):
-            run = packed[i:i + 6]
+            run = packed[i : i + 6]
             if len(CJK.findall(run)) == 6 and run not in own_packed:
                 runs[run] = None
     return tuple(runs)
@@ -480,7 +529,7 @@ def _tainted_runs(dropped: list[str], own: list[str], plain: frozenset[str]) -> 
 
 def _base_vocabulary() -> frozenset[str]:
     words = set(EN_STOPWORDS) | GENERIC | CONNECTORS | CONTRACTIONS
-    words.update(w for word in GENERIC for w in norm(word).split())   # "i'm" is read as "im"
+    words.update(w for word in GENERIC for w in norm(word).split())  # "i'm" is read as "im"
     for table in (GENRE_WORDS, KIND_WORDS):
         for name, synonyms in table.items():
             words.update(norm(name).split())

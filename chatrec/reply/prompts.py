@@ -28,7 +28,7 @@ def template_names() -> list[str]:
 
 def render(name: str, **variables: Any) -> str:
     """Render `prompts/<name>` with exactly the variables it uses."""
-    return _environment().get_template(name).render(**variables).strip()
+    return str(_environment().get_template(name).render(**variables)).strip()
 
 
 def reply_template(language: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from chatrec.catalog.items import Item
 from chatrec.reading.lexicon import GENRE_ZH, canonical_genre
 from chatrec.reply.untrusted import keywords, screen
@@ -16,7 +15,7 @@ KIND_ZH = {"movie": "电影", "book": "书", "series": "剧集"}
 class Fact:
     """One true statement about an item, as data: what kind of fact, and its value."""
 
-    field: str   # "genre", "tag", "creator", "cast"
+    field: str  # "genre", "tag", "creator", "cast"
     value: str
 
 
@@ -35,8 +34,12 @@ def item_facts(item: Item) -> list[Fact]:
 def shared_fact(item: Item, liked: Item) -> Fact | None:
     """A genre, tag or person the item has in common with one the user named."""
     item, liked = screen(item)[0], screen(liked)[0]
-    for field, mine, theirs in (("creator", item.creators, liked.creators), ("tag", item.tags, liked.tags),
-                                ("genre", item.genres, liked.genres), ("cast", item.cast, liked.cast)):
+    for field, mine, theirs in (
+        ("creator", item.creators, liked.creators),
+        ("tag", item.tags, liked.tags),
+        ("genre", item.genres, liked.genres),
+        ("cast", item.cast, liked.cast),
+    ):
         common = [v for v in mine if v in theirs]
         if common:
             return Fact(field, common[0])
@@ -62,8 +65,9 @@ def phrase(fact: Fact, item: Item, language: str) -> str:
     }[fact.field]
 
 
-def reason(interest: str, fact: Fact | None, item: Item, language: str, liked_kind: str | None = None,
-           ago: int = 0) -> str:
+def reason(
+    interest: str, fact: Fact | None, item: Item, language: str, liked_kind: str | None = None, ago: int = 0
+) -> str:
     """One short sentence naming the interest (or which mention: the kind of item the user named and how many of
     their messages ago) and the matching fact. A reason never names another title: the reply may name only the
     recommended items."""
@@ -73,6 +77,8 @@ def reason(interest: str, fact: Fact | None, item: Item, language: str, liked_ki
         lead = f"和你{when}提到的那部{kind}相近" if liked_kind is not None else f"你对“{interest}”感兴趣"
         return f"{lead}：{phrase(fact, item, 'zh')}。" if fact else f"{lead}。"
     kind = liked_kind or "title"
-    when = "just mentioned" if ago == 0 else ("mentioned a message ago" if ago == 1 else f"mentioned {ago} messages ago")
+    when = (
+        "just mentioned" if ago == 0 else ("mentioned a message ago" if ago == 1 else f"mentioned {ago} messages ago")
+    )
     lead = f"Like the {kind} you {when}" if liked_kind is not None else f"You are interested in {interest}"
     return f"{lead}: {phrase(fact, item, 'en')}." if fact else f"{lead}."

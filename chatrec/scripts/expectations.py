@@ -18,13 +18,17 @@ if TYPE_CHECKING:
 
 LIST_KEYS = ("kinds", "genres_any", "genres_none", "creators_none", "titles_any", "titles_none", "reply_contains_any")
 INT_KEYS = ("count_at_least", "at_least")
-FLAG_KEYS = ("why_true", "panel_no_titles", "rejected_absent")   # beyond the contract; see chatrec/scripts/run.py
+FLAG_KEYS = ("why_true", "panel_no_titles", "rejected_absent")  # beyond the contract; see chatrec/scripts/run.py
 SOURCES = ("generator", "template")
 EXPECT_KEYS = (*INT_KEYS, *LIST_KEYS, "language", "source", "max_seconds", *FLAG_KEYS)
 # the item facts a check reads beyond the contract's recommendation fields (an older server may not send them)
 NEEDS: dict[str, tuple[str, ...]] = {
-    "genres_any": ("genres",), "genres_none": ("genres",), "creators_none": ("creators", "cast"),
-    "titles_any": ("aliases",), "titles_none": ("aliases",), "why_true": ("genres", "tags", "creators", "cast"),
+    "genres_any": ("genres",),
+    "genres_none": ("genres",),
+    "creators_none": ("creators", "cast"),
+    "titles_any": ("aliases",),
+    "titles_none": ("aliases",),
+    "why_true": ("genres", "tags", "creators", "cast"),
 }
 FACT_FIELDS = ("genres", "creators", "cast", "tags", "aliases")
 
@@ -48,11 +52,11 @@ class Shown:
 
     turn: Turn
     items: list[Item]
-    seconds: float              # from the call until the recommendations came
-    rejected: set[str]          # item ids rejected with feedback earlier in the file
+    seconds: float  # from the call until the recommendations came
+    rejected: set[str]  # item ids rejected with feedback earlier in the file
     expect: dict[str, Any]
     facts: Facts
-    missing: frozenset[str] = field(default_factory=frozenset)   # FACT_FIELDS the recommendations came without
+    missing: frozenset[str] = field(default_factory=frozenset)  # FACT_FIELDS the recommendations came without
 
 
 def check(shown: Shown) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -74,8 +78,10 @@ def check(shown: Shown) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 
 def listing(items: Iterable[Item]) -> str:
     """'1. Dune (2021) [movie: science fiction, adventure]; 2. ...', or 'nothing'."""
-    rows = [f"{n}. {it.title}{f' ({it.year})' if it.year else ''} [{it.kind or '?'}: {', '.join(it.genres) or '-'}]"
-            for n, it in enumerate(items, 1)]
+    rows = [
+        f"{n}. {it.title}{f' ({it.year})' if it.year else ''} [{it.kind or '?'}: {', '.join(it.genres) or '-'}]"
+        for n, it in enumerate(items, 1)
+    ]
     return "; ".join(rows) or "nothing"
 
 
@@ -162,8 +168,11 @@ def _panel_no_titles(s: Shown, _: bool) -> str:
 
 def _why_true(s: Shown, _: bool) -> str:
     names = s.facts.genre_names()
-    bad = [f"{r.title}: {problem} (why: {r.why!r})" for r, it in zip(s.turn.recommendations, s.items)
-           if (problem := why_problem(it, r.why, names))]
+    bad = [
+        f"{r.title}: {problem} (why: {r.why!r})"
+        for r, it in zip(s.turn.recommendations, s.items)
+        if (problem := why_problem(it, r.why, names))
+    ]
     return "; ".join(bad)
 
 
@@ -210,7 +219,7 @@ def catalog_genre_names(items: Iterable[Item]) -> dict[str, str]:
 
 
 def lexicon_genre_names() -> dict[str, str]:
-    """The genres chatrec's word lists know (chatrec/reading/lexicon.py), named as `catalog_genre_names` names them: what a
+    """The genres chatrec's word lists know (reading/lexicon.py), named as `catalog_genre_names` names them: what a
     check knows of a catalog it cannot read (over --url)."""
     return {name.casefold(): canon for canon in GENRE_WORDS for name in (canon, GENRE_ZH.get(canon, canon))}
 
@@ -222,8 +231,13 @@ def why_problem(item: Item, why: str, genre_names: dict[str, str]) -> str:
     wrong = sorted(mentioned_genres(why, genre_names) - own)
     if wrong:
         return f"names genres the item lacks: {', '.join(wrong)}"
-    facts = [*(w for g in own for w in (g, GENRE_ZH.get(g, g), *GENRE_WORDS.get(g, ()))), *item.genres,
-             *item.tags, *item.creators, *item.cast]
+    facts = [
+        *(w for g in own for w in (g, GENRE_ZH.get(g, g), *GENRE_WORDS.get(g, ()))),
+        *item.genres,
+        *item.tags,
+        *item.creators,
+        *item.cast,
+    ]
     return "" if any(occurs(why, f) for f in facts if f.strip()) else "names none of the item's genres, tags or people"
 
 
@@ -234,8 +248,8 @@ def mentioned_genres(text: str, genre_names: dict[str, str]) -> set[str]:
     found = set()
     for name in sorted(genre_names, key=len, reverse=True):
         for m in _pattern(name).finditer(text):
-            if not any(taken[m.start():m.end()]):
-                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+            if not any(taken[m.start() : m.end()]):
+                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
                 found.add(genre_names[name])
     return found
 
@@ -245,7 +259,7 @@ def occurs(text: str, phrase: str) -> bool:
     return _pattern(phrase.strip()).search(text) is not None
 
 
-_LETTER = r"[^\W\u3400-\u9fff\uf900-\ufaff]"   # a word character that is not Chinese: 一部nonfiction书 names nonfiction
+_LETTER = r"[^\W\u3400-\u9fff\uf900-\ufaff]"  # a word character that is not Chinese: 一部nonfiction书 names nonfiction
 
 
 @lru_cache(maxsize=4096)
@@ -255,8 +269,18 @@ def _pattern(phrase: str) -> re.Pattern[str]:
 
 
 CHECKS: dict[str, Callable[[Shown, Any], str]] = {
-    "count_at_least": _count, "kinds": _kinds, "genres_any": _genres_any, "genres_none": _genres_none,
-    "creators_none": _creators_none, "titles_any": _titles_any, "titles_none": _titles_none, "language": _language,
-    "source": _source, "reply_contains_any": _reply_contains, "max_seconds": _max_seconds, "why_true": _why_true,
-    "panel_no_titles": _panel_no_titles, "rejected_absent": _rejected_absent,
+    "count_at_least": _count,
+    "kinds": _kinds,
+    "genres_any": _genres_any,
+    "genres_none": _genres_none,
+    "creators_none": _creators_none,
+    "titles_any": _titles_any,
+    "titles_none": _titles_none,
+    "language": _language,
+    "source": _source,
+    "reply_contains_any": _reply_contains,
+    "max_seconds": _max_seconds,
+    "why_true": _why_true,
+    "panel_no_titles": _panel_no_titles,
+    "rejected_absent": _rejected_absent,
 }

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from chatrec.catalog.items import Item
 from chatrec.errors import ChatrecError
-from chatrec.scripts.expectations import EngineFacts, Facts
 from chatrec.results import Turn
+from chatrec.scripts.expectations import EngineFacts, Facts
 
 if TYPE_CHECKING:
     from chatrec.engine import Engine
@@ -43,13 +44,13 @@ class Seen:
 class Side(Protocol):
     """One fresh user of an Engine in this process (`EngineUser`) or of a server's HTTP API (`ApiUser`)."""
 
-    def say(self, text: str) -> Seen: ...   # raises Refused when the message is refused
+    def say(self, text: str) -> Seen: ...  # raises Refused when the message is refused
 
-    def feedback(self, item_id: str, liked: bool) -> bool: ...   # False: no such item
+    def feedback(self, item_id: str, liked: bool) -> bool: ...  # False: no such item
 
     def facts(self) -> Facts: ...
 
-    def close(self) -> None: ...   # forget the user
+    def close(self) -> None: ...  # forget the user
 
 
 class EngineUser:
@@ -85,9 +86,8 @@ def timed_turn(engine: Engine, user: str, text: str) -> tuple[Turn, float]:
     stream = engine.chat_stream(user, text)
     turn = next(stream)
     seconds = time.perf_counter() - start
-    for turn in stream:
-        pass
-    return turn, seconds
+    rest = deque(stream, maxlen=1)  # the stream to its end: the last Turn is the final one
+    return (rest[0] if rest else turn), seconds
 
 
 class Engines:
@@ -97,7 +97,7 @@ class Engines:
 
     def __init__(self, default: Engine | None = None, generate: bool = False) -> None:
         self._loaded: dict[Path | None, Engine] = {} if default is None else {None: default}
-        self._generator: dict[str, str] = {} if generate else {"generator": "none"}   # "none": fast template replies
+        self._generator: dict[str, str] = {} if generate else {"generator": "none"}  # "none": fast template replies
         self._stack = ExitStack()
 
     def __enter__(self) -> Self:
@@ -116,14 +116,24 @@ class Engines:
         return self._loaded[key]
 
     def _load(self, catalog: Path | None) -> Engine:
+        from chatrec.catalog.resources import knowledge_dir
         from chatrec.config import Settings
         from chatrec.engine import Engine
-        from chatrec.catalog.resources import knowledge_dir
 
         base = Settings(**self._generator)  # type: ignore[arg-type]
-        data_dir = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="chatrec-script-",
-                                                                         ignore_cleanup_errors=True))
-        print(f"loading {catalog or 'the bundled catalog'} into a temporary data folder (each item is embedded "
-              "once; --url runs on a server that has it already)", file=sys.stderr)
-        return Engine.load(base.with_(catalog=catalog or knowledge_dir(), data_dir=Path(data_dir),
-                                      models_dir=base.model_cache, replace_catalog=False))
+        data_dir = self._stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="chatrec-script-", ignore_cleanup_errors=True)
+        )
+        print(
+            f"loading {catalog or 'the bundled catalog'} into a temporary data folder (each item is embedded "
+            "once; --url runs on a server that has it already)",
+            file=sys.stderr,
+        )
+        return Engine.load(
+            base.with_(
+                catalog=catalog or knowledge_dir(),
+                data_dir=Path(data_dir),
+                models_dir=base.model_cache,
+                replace_catalog=False,
+            )
+        )

@@ -198,12 +198,12 @@ def _error_of(answer: Any) -> str:
         error = answer.json()["error"]
         return f"{error['code']}: {error['message']}"
     except (ValueError, KeyError, TypeError):
-        return answer.text[:200]
+        return str(answer.text)[:200]
 
 
 def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
     """(event, JSON data) of each server-sent event in a stream's lines."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     for line in chain(lines, [""]):  # lazily: each event as it comes
         if line.startswith("event:") or not line:
             if data:
@@ -239,7 +239,7 @@ class ApiFacts:
         titles: set[str] = set().union(*(titles_of(it) for it in shown.values()))
         profile = self.user.profile()
         for entry in (*profile.get("liked", ()), *profile.get("rejected", ()), *profile.get("mentioned", ())):
-            item = shown.get(entry.get("id")) if isinstance(entry, dict) else None
+            item = shown.get(str(entry.get("id"))) if isinstance(entry, dict) else None
             title = YEAR.sub("", str(entry.get("title", ""))) if isinstance(entry, dict) else ""
             titles |= titles_of(item) if item is not None else {title.strip().casefold()} - {""}
         return titles

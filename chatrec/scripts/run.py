@@ -316,8 +316,8 @@ def report(results: Sequence[FileResult]) -> None:
             print(f"error: {r.error}", file=sys.stderr)
         for failure in r.failures:
             print(f"FAIL {failure}")
-        for skipped in r.unchecked:
-            print(f"SKIP {skipped}")
+        for unchecked in r.unchecked:
+            print(f"SKIP {unchecked}")
         if r.passed:
             print(f"ok   {r.path}{f' ({r.name})' if r.name else ''} in {r.seconds:.1f} s")
     bad, failed = sum(bool(r.error) for r in results), sum(bool(r.failures) and not r.error for r in results)

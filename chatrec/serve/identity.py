@@ -23,7 +23,7 @@ from chatrec.errors import ConfigError
 
 COOKIE = "chatrec_session"
 KEY_FILE = "secret.key"
-USER_ID = re.compile(r"^web-[A-Za-z0-9_-]{22}$")   # "web-" + 16 random bytes, base64url
+USER_ID = re.compile(r"^web-[A-Za-z0-9_-]{22}$")  # "web-" + 16 random bytes, base64url
 _SALT = "chatrec.session.v1"
 
 
@@ -73,17 +73,19 @@ def load_key(data_dir: Path, configured: str | None = None) -> bytes:
     path = Path(data_dir) / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:   # O_EXCL: of two processes starting at once, one writes the key and the other reads it
+        try:  # O_EXCL: of two processes starting at once, one writes the key and the other reads it
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             pass
         else:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(secrets.token_urlsafe(48))
-    for _ in range(40):   # a second process may read while the first is still writing the key
+    for _ in range(40):  # a second process may read while the first is still writing the key
         key = path.read_bytes().decode("ascii", errors="replace").strip()
         if len(key) >= 32 and "\ufffd" not in key:
             return key.encode("ascii")
         time.sleep(0.05)
-    raise ConfigError(f"{path} is not a chatrec secret key; delete it to make a new one "
-                      "(every session token issued under it stops working)")
+    raise ConfigError(
+        f"{path} is not a chatrec secret key; delete it to make a new one "
+        "(every session token issued under it stops working)"
+    )

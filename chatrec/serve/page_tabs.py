@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from chatrec.serve.page_render import esc, status_html
 from chatrec.serve.page_text import t
 
-MAX_TABS = 5000   # conversations kept for open tabs (a closed tab's is dropped at once; beyond this the oldest idle)
+MAX_TABS = 5000  # conversations kept for open tabs (a closed tab's is dropped at once; beyond this the oldest idle)
 
 
 class Session(Protocol):
@@ -28,10 +28,10 @@ class Chat:
     being written keeps it on screen. One worker at a time answers the queue (`claim`, `next_job`, `release`)."""
 
     lang: str = "en"
-    messages: list[dict[str, Any]] = field(default_factory=list)   # {"role", "text", "state", "error"}
-    pending: deque[tuple[str, dict[str, Any]]] = field(default_factory=deque)   # (message, its bot message)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # {"role", "text", "state", "error"}
+    pending: deque[tuple[str, dict[str, Any]]] = field(default_factory=deque)  # (message, its bot message)
     shown: list[dict[str, Any]] = field(default_factory=list)
-    status: tuple[str, bool, str] = ("idle", False, "")   # state, busy, source
+    status: tuple[str, bool, str] = ("idle", False, "")  # state, busy, source
     worker: object | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -114,7 +114,7 @@ class Tabs:
             if chat is None:
                 chat = self._chats[key] = Chat()
                 idle = [k for k, c in self._chats.items() if c.worker is None and k != key]
-                for old in idle[:max(0, len(self._chats) - self.cap)]:
+                for old in idle[: max(0, len(self._chats) - self.cap)]:
                     del self._chats[old]
             self._chats.move_to_end(key)
             return chat

@@ -12,9 +12,8 @@ import html
 import logging
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 __all__ = ["EMBED_PATH", "SCRIPT_PATH", "add_widget", "embed_page", "embed_policy", "widget_script"]
@@ -68,7 +67,7 @@ def embed_policy(framers: Sequence[str] = ()) -> str:
     return f"{EMBED_CSP}; frame-ancestors " + " ".join(["'self'", *framers])
 
 
-def add_widget(app: Any, framers: Sequence[str] = ()) -> None:
+def add_widget(app: FastAPI, framers: Sequence[str] = ()) -> None:
     """GET (and HEAD) /widget.js and /embed on a FastAPI app; `framers` are the origins (besides its own) that may frame
     /embed, as `chatrec.serve.api.check_origins` gives them."""
     policy = embed_policy(framers)

@@ -7,6 +7,7 @@ vectors; all unit length in the embedding space. Older interest fades with an ex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -71,33 +72,33 @@ class InterestState:
     """Everything the tracker knows of one user; saved by `profiles`, changed only by the tracker."""
 
     dim: int
-    short: np.ndarray = field(default=None)  # type: ignore[assignment]
-    long: np.ndarray = field(default=None)  # type: ignore[assignment]
+    short: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # zeros of `dim` once made
+    long: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     negatives: list[np.ndarray] = field(default_factory=list)
     short_t: float = 0.0
     long_t: float = 0.0
-    terms: dict[str, float] = field(default_factory=dict)     # interest words -> weight
+    terms: dict[str, float] = field(default_factory=dict)  # interest words -> weight
     liked: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
-    seen: list[str] = field(default_factory=list)             # mentioned by the user: they know these
-    shown: list[str] = field(default_factory=list)            # already recommended
+    seen: list[str] = field(default_factory=list)  # mentioned by the user: they know these
+    shown: list[str] = field(default_factory=list)  # already recommended
     avoid_genres: list[str] = field(default_factory=list)
     avoid_people: list[str] = field(default_factory=list)
     language: str = "en"
-    kind: str | None = None                                   # the kind of item last asked for
+    kind: str | None = None  # the kind of item last asked for
     turns: int = 0
     # the conversation so far (this session): {"side": "seeker"|"recommender", "text": ..., "shown": [...], "t": ...}
-    dialogue: list[dict] = field(default_factory=list)
+    dialogue: list[dict[str, Any]] = field(default_factory=list)
     soft_avoid_genres: list[str] = field(default_factory=list)  # turned away from for now: ranked down, not out
-    year_min: int | None = None                               # constraints the conversation has stated
+    year_min: int | None = None  # constraints the conversation has stated
     year_max: int | None = None
     item_language: str | None = None
     family: bool = False
 
     def __post_init__(self) -> None:
-        if self.short is None:
+        if not self.short.size:
             self.short = np.zeros(self.dim, np.float32)
-        if self.long is None:
+        if not self.long.size:
             self.long = np.zeros(self.dim, np.float32)
 
     @property

@@ -24,7 +24,9 @@ def _decode_vector(text: str) -> np.ndarray:
 
 
 def state_to_json(state: InterestState) -> str:
-    data: dict[str, Any] = {f.name: getattr(state, f.name) for f in fields(state) if f.name not in (*VECTOR_FIELDS, "negatives")}
+    data: dict[str, Any] = {
+        f.name: getattr(state, f.name) for f in fields(state) if f.name not in (*VECTOR_FIELDS, "negatives")
+    }
     for name in VECTOR_FIELDS:
         data[name] = _encode_vector(getattr(state, name))
     data["negatives"] = [_encode_vector(v) for v in state.negatives]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from chatrec.config import Settings
 from chatrec.reading.critiques import NOT_FOR_FAMILIES
-from chatrec.users.interests import InterestState, add_terms, decay, normalise, pull, reject
 from chatrec.reading.understanding import Understanding
+from chatrec.users.interests import InterestState, add_terms, decay, normalise, pull, reject
 
-DIALOGUE_LIMIT = 24     # utterances of the conversation kept (an older mention weighs under 0.7**24)
-MAX_SHOWN = 500         # recommendations remembered as already shown
+DIALOGUE_LIMIT = 24  # utterances of the conversation kept (an older mention weighs under 0.7**24)
+MAX_SHOWN = 500  # recommendations remembered as already shown
 
 VectorsOf = Callable[[Sequence[str]], dict[str, np.ndarray]]
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
@@ -41,14 +42,17 @@ class Tracker:
                 reject(state, vector, s.negative_rate, s.max_negatives)
         liked = set(u.liked_genres)
         state.avoid_genres = [g for g in _merge(state.avoid_genres, u.avoided_genres) if g not in liked]
-        state.soft_avoid_genres = [g for g in _merge(state.soft_avoid_genres, u.soft_avoided_genres)
-                                   if g not in liked and g not in state.avoid_genres]
+        state.soft_avoid_genres = [
+            g
+            for g in _merge(state.soft_avoid_genres, u.soft_avoided_genres)
+            if g not in liked and g not in state.avoid_genres
+        ]
         state.avoid_people = _merge(state.avoid_people, u.avoided_people)
         state.seen = _merge(state.seen, [m for m in u.mentioned if m not in u.asked])
         turned = {*u.avoided_genres, *u.soft_avoided_genres}
         state.terms = {t: w for t, w in add_terms(state.terms, list(u.terms)).items() if t not in turned}
         state.language = u.language
-        state.kind = u.kind or state.kind          # the latest message's kind leads; else the last one asked for
+        state.kind = u.kind or state.kind  # the latest message's kind leads; else the last one asked for
         if u.year_min is not None or u.year_max is not None:
             state.year_min, state.year_max = u.year_min, u.year_max
         state.item_language = u.item_language or state.item_language
@@ -78,7 +82,7 @@ class Tracker:
         if last is None or now - last <= self.settings.session_gap_s:
             return False
         s = self.settings
-        if np.any(state.short):   # the conversation that ended joins long-term taste
+        if np.any(state.short):  # the conversation that ended joins long-term taste
             state.long = pull(state.long, state.short, s.long_rate, decay(now - state.long_t, s.half_life_long_s))
             state.long_t = now
         state.dialogue, state.kind, state.soft_avoid_genres = [], None, []
@@ -90,7 +94,7 @@ class Tracker:
         """A thumbs up draws recommendations toward the item; a thumbs down pushes away and never shows it again."""
         s = self.settings
         vector = self.vectors_of([item_id]).get(item_id)
-        if liked:   # the query and the `feedback` term draw on liked items (ranking.Ranker.query)
+        if liked:  # the query and the `feedback` term draw on liked items (ranking.Ranker.query)
             state.liked = _add(state.liked, item_id)
             state.rejected = [i for i in state.rejected if i != item_id]
         else:
@@ -100,7 +104,7 @@ class Tracker:
                 reject(state, vector, s.negative_rate, s.max_negatives)
 
 
-def _remember(state: InterestState, entry: dict) -> None:
+def _remember(state: InterestState, entry: dict[str, Any]) -> None:
     state.dialogue = [*state.dialogue, entry][-DIALOGUE_LIMIT:]
 
 
