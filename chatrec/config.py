@@ -89,8 +89,8 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("CHATREC_DATA_DIR", ".chatrec") or ".chatrec"))
     catalog: Path | None = field(default_factory=lambda: _env_path("CHATREC_CATALOG"))  # None: the bundled knowledge/
     catalog_format: str = "auto"
-    skip_bad: bool = False                     # load the good rows of a catalog with bad ones
-    # a data folder remembers its catalog (chatrec/catalog/remembered.py); loading another one replaces its items only if set
+    skip_bad: bool = False  # load the good rows of a catalog with bad ones
+    # a data folder remembers its catalog (catalog/remembered.py); loading another one replaces its items only if set
     replace_catalog: bool = field(default_factory=lambda: _env_flag("CHATREC_REPLACE_CATALOG"))
     chroma_url: str | None = field(default_factory=lambda: _env("CHATREC_CHROMA_URL"))
     # the profile database: sqlite:///PATH (None: profiles.sqlite in the data folder) or memory: (nothing kept)
@@ -98,54 +98,60 @@ class Settings:
     # events (messages, items shown, thumbs) older than this are deleted; 0 keeps them for good
     events_retention_days: float = field(default_factory=lambda: _env_float("CHATREC_EVENTS_RETENTION_DAYS", 180.0))
     collection: str = "items"
-    embedder: str = "both"                     # MiniLM + USE concatenated (see README, "Embeddings")
-    threads: int = field(default_factory=lambda: _env_int("CHATREC_THREADS", 1))  # 2 threads on a busy 2-core box: ~10x slower
+    embedder: str = "both"  # MiniLM + USE concatenated (see README, "Embeddings")
+    threads: int = field(
+        default_factory=lambda: _env_int("CHATREC_THREADS", 1)
+    )  # 2 threads on a busy 2-core box: ~10x slower
     generator: str = field(default_factory=lambda: _env("CHATREC_GENERATOR", "qwen2.5-0.5b") or "qwen2.5-0.5b")
     models_dir: Path | None = field(default_factory=lambda: _env_path("CHATREC_MODELS_DIR"))  # None: data_dir/models
     # 'auto': llama.cpp on the CPU (reads the GGUF as it is), transformers with accelerate on a GPU
     generator_backend: str = field(default_factory=lambda: _env("CHATREC_GENERATOR_BACKEND", "auto") or "auto")
     # 0 ("auto"): llama.cpp takes a second thread for a prompt only while the other cores are idle (docs/replies.md)
     generator_threads: int = field(default_factory=lambda: _env_threads("CHATREC_GENERATOR_THREADS"))
-    max_new_tokens: int = 80                   # two or three short sentences; the cards carry the details
-    generation_budget_s: float = 8.0           # wall clock per reply; what is shown by then stays, the rest is cut
-    generation_wait_s: float = 2.0             # a reply that cannot start this soon gets the template, marked busy
-    k: int = 5                                 # recommendations per chat turn
+    max_new_tokens: int = 80  # two or three short sentences; the cards carry the details
+    generation_budget_s: float = 8.0  # wall clock per reply; what is shown by then stays, the rest is cut
+    generation_wait_s: float = 2.0  # a reply that cannot start this soon gets the template, marked busy
+    k: int = 5  # recommendations per chat turn
     max_message_chars: int = 4000
-    secret_key: str | None = field(default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False)  # None: DATA_DIR/secret.key
-    # the HTTP API (chatrec/serve/api.py): browser origins allowed to call it (none: same origin only), chat turns a minute
+    secret_key: str | None = field(
+        default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False
+    )  # None: DATA_DIR/secret.key
+    # the HTTP API (serve/api.py): browser origins allowed to call it (none: same origin only), chat turns a minute
     allowed_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("CHATREC_ALLOWED_ORIGINS"))
     chat_per_minute: int = field(default_factory=lambda: _env_int("CHATREC_CHAT_PER_MINUTE", 30))  # per session
     # interest tracking
-    half_life_long_s: float = 30 * 24 * 3600   # long-term taste fades over months
-    long_rate: float = 0.15                    # how far one ended conversation moves long-term taste
+    half_life_long_s: float = 30 * 24 * 3600  # long-term taste fades over months
+    long_rate: float = 0.15  # how far one ended conversation moves long-term taste
     negative_rate: float = 0.5
-    mention_weight: float = 1.5                # a named item says more than the words around it
+    mention_weight: float = 1.5  # a named item says more than the words around it
     max_negatives: int = 32
-    long_weight: float = 0.35                  # share of long-term taste (earlier conversations) in the query vector
+    long_weight: float = 0.35  # share of long-term taste (earlier conversations) in the query vector
     # chat's order (after the shared pipeline): diversity, and leaving out what the user has seen
-    mmr_lambda: float = 0.85                   # 1.0 = pure relevance, lower = more diverse
-    exclude_known: bool = True                 # never an item the user named as seen or liked (unless asked about)
-    exclude_shown: bool = True                 # no item shown before when the user asks for more or others
-    # the one ranking pipeline (chat, `Engine.rank`, offline evaluation): weights of the terms in chatrec/ranking/signals.py,
+    mmr_lambda: float = 0.85  # 1.0 = pure relevance, lower = more diverse
+    exclude_known: bool = True  # never an item the user named as seen or liked (unless asked about)
+    exclude_shown: bool = True  # no item shown before when the user asks for more or others
+    # the one ranking pipeline (chat, `Engine.rank`, offline evaluation): weights of the terms in ranking/signals.py,
     # tuned on the ReDial tuning part (README, "Evaluation"); the text term's weight is 1
     adapter: str = field(default_factory=lambda: _env("CHATREC_ADAPTER", "auto") or "auto")  # 'auto', 'none' or a path
-    rank_candidates: int = 800                 # Chroma top-N for a turn, joined with named, neighbour and popular items
-    mention_recency: float = 0.7               # a mention one utterance older counts this much of the newer one
-    w_seeker: float = 0.5                      # the seeker named it (people often ask about what they name)
-    w_recommender: float = 2.0                 # the recommender already suggested it (suggestions are repeated)
-    w_stated: float = 0.1                      # it has a genre, person or decade the seeker asked for
-    w_popularity: float = 0.2                  # off in effect when the catalog has neither interactions nor popularity
-    w_collaborative: float = 0.3               # off in effect without a fitted collaborative model
-    w_people: float = 0.2                      # it shares directors, writers or cast with the items the dialogue names
-    w_known: float = 0.0                       # the seeker named it without asking about it (they know it)
-    w_shown: float = 0.0                       # chatrec already recommended it in this conversation
-    w_negative: float = 0.3                    # it is close to a rejected item or a negated phrase
-    w_avoided: float = 1.0                     # it has a genre the user turned away from ("tired of horror")
-    w_feedback: float = 0.3                    # it is close to an item the user gave a thumbs up
-    w_critique: float = 1.0                    # how far "funnier", "darker", ... move the query
-    w_critique_genre: float = 0.3              # it has the genre a critique implies ("funnier": comedy)
-    topic_restart: bool = True                 # a message asking for a new genre or kind starts the text afresh
-    session_gap_s: float = 2 * 3600            # a pause this long starts a new conversation
+    rank_candidates: int = 800  # Chroma top-N for a turn, joined with named, neighbour and popular items
+    mention_recency: float = 0.7  # a mention one utterance older counts this much of the newer one
+    # the dialogue named it (the seeker; the recommender): off, since both only hand back items already named, which
+    # raises ReDial's all-pairs recall and nothing on its dedup view (docs/evaluation.md, "Shortcut terms")
+    w_seeker: float = 0.0
+    w_recommender: float = 0.0
+    w_stated: float = 0.1  # it has a genre, person or decade the seeker asked for
+    w_popularity: float = 0.2  # off in effect when the catalog has neither interactions nor popularity
+    w_collaborative: float = 0.3  # off in effect without a fitted collaborative model
+    w_people: float = 0.2  # it shares directors, writers or cast with the items the dialogue names
+    w_known: float = 0.0  # the seeker named it without asking about it (they know it)
+    w_shown: float = 0.0  # chatrec already recommended it in this conversation
+    w_negative: float = 0.3  # it is close to a rejected item or a negated phrase
+    w_avoided: float = 1.0  # it has a genre the user turned away from ("tired of horror")
+    w_feedback: float = 0.3  # it is close to an item the user gave a thumbs up
+    w_critique: float = 1.0  # how far "funnier", "darker", ... move the query
+    w_critique_genre: float = 0.3  # it has the genre a critique implies ("funnier": comedy)
+    topic_restart: bool = True  # a message asking for a new genre or kind starts the text afresh
+    session_gap_s: float = 2 * 3600  # a pause this long starts a new conversation
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -162,8 +168,15 @@ class Settings:
             raise ConfigError("generation_budget_s must be positive and generation_wait_s not negative")
         if self.generator_threads < 0:
             raise ConfigError(f"generator_threads must be 'auto' (0) or at least 1, got {self.generator_threads}")
-        for name in ("threads", "max_new_tokens", "k", "max_message_chars", "max_negatives",
-                     "rank_candidates", "chat_per_minute"):
+        for name in (
+            "threads",
+            "max_new_tokens",
+            "k",
+            "max_message_chars",
+            "max_negatives",
+            "rank_candidates",
+            "chat_per_minute",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.events_retention_days < 0:
@@ -180,16 +193,27 @@ class Settings:
     @property
     def term_weights(self) -> dict[str, float]:
         """Weights of the ranking terms by name (see chatrec/ranking/signals.py)."""
-        return {"text": 1.0, "seeker": self.w_seeker, "known": self.w_known, "recommender": self.w_recommender,
-                "shown": self.w_shown, "stated": self.w_stated, "popularity": self.w_popularity,
-                "collaborative": self.w_collaborative, "people": self.w_people, "negative": -self.w_negative,
-                "avoided": -self.w_avoided, "feedback": self.w_feedback, "critique": self.w_critique_genre}
+        return {
+            "text": 1.0,
+            "seeker": self.w_seeker,
+            "known": self.w_known,
+            "recommender": self.w_recommender,
+            "shown": self.w_shown,
+            "stated": self.w_stated,
+            "popularity": self.w_popularity,
+            "collaborative": self.w_collaborative,
+            "people": self.w_people,
+            "negative": -self.w_negative,
+            "avoided": -self.w_avoided,
+            "feedback": self.w_feedback,
+            "critique": self.w_critique_genre,
+        }
 
     @property
     def collaborative_dir(self) -> Path:
         return self.data_dir / "collaborative"
 
-    def with_(self, **changes: Any) -> "Settings":
+    def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
 
@@ -251,13 +275,20 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
 
 def add_catalog_options(p: argparse.ArgumentParser) -> None:
     """--catalog, --format, --skip-bad and --replace-catalog, for the commands that load an engine."""
-    p.add_argument("--catalog", type=Path, default=None,
-                   help="default: $CHATREC_CATALOG, else the data folder's own catalog, else the bundled one")
+    p.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help="default: $CHATREC_CATALOG, else the data folder's own catalog, else the bundled one",
+    )
     p.add_argument("--format", choices=CATALOG_FORMATS, default=None, help="default: by the file name")
     p.add_argument("--skip-bad", action="store_true", help="load the good rows even if some are bad")
     add_replace_option(p)
 
 
 def add_replace_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replace-catalog", action="store_true",
-                   help="allow a catalog other than the one the data folder was built from (its items are replaced)")
+    p.add_argument(
+        "--replace-catalog",
+        action="store_true",
+        help="allow a catalog other than the one the data folder was built from (its items are replaced)",
+    )

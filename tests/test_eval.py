@@ -8,21 +8,22 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from chatrec import Engine, Settings
-from chatrec.ranking.adapter import bundled_path
 from chatrec.cli import main as cli
-from chatrec.reading.critiques import ATTRIBUTES
 from chatrec.offline.datasets import RecTurn, load_turns, tuning_part
 from chatrec.offline.evaluate import CHAT, SEEKER_ONLY, ranking_input, seeker_lines
-
-from conftest import SHARED
+from chatrec.ranking.adapter import bundled_path
+from chatrec.reading.critiques import ATTRIBUTES
 
 REDIAL = SHARED / "redial"
 OPENDIALKG = SHARED / "opendialkg"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (REDIAL / "valid_turns.jsonl").exists(), reason=f"ReDial data not found at {REDIAL} (../shared is absent)"),
+    pytest.mark.skipif(
+        not (REDIAL / "valid_turns.jsonl").exists(), reason=f"ReDial data not found at {REDIAL} (../shared is absent)"
+    ),
 ]
 KEYS = {"recall@1", "recall@5", "recall@10", "recall@50", "ndcg@10", "mrr"}
 
@@ -37,8 +38,23 @@ def redial_eval(redial_dir, tmp_path_factory) -> tuple[Path, dict, str]:  # type
     out_file = tmp_path_factory.mktemp("eval") / "results.json"
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli(["eval", "redial", "--data", str(REDIAL), "--data-dir", str(data), "--limit", "150", "--replay",
-                    "--movielens", str(SHARED / "movielens-small"), "--out", str(out_file)])
+        code = cli(
+            [
+                "eval",
+                "redial",
+                "--data",
+                str(REDIAL),
+                "--data-dir",
+                str(data),
+                "--limit",
+                "150",
+                "--replay",
+                "--movielens",
+                str(SHARED / "movielens-small"),
+                "--out",
+                str(out_file),
+            ]
+        )
     assert code == 0
     return data, json.loads(out_file.read_text(encoding="utf-8")), out.getvalue()
 
@@ -46,13 +62,31 @@ def redial_eval(redial_dir, tmp_path_factory) -> tuple[Path, dict, str]:  # type
 def test_eval_prints_the_contract_json_last_and_beats_its_baselines(redial_eval) -> None:  # type: ignore[no-untyped-def]
     _, result, printed = redial_eval
     last = json.loads(printed.strip().splitlines()[-1])
-    assert set(last) == {"dataset", "turns", "path", "all", "excluding_mentioned", "seconds_per_turn", "compared"}
+    assert set(last) == {
+        "dataset",
+        "turns",
+        "path",
+        "all",
+        "excluding_mentioned",
+        "dedup",
+        "seconds_per_turn",
+        "compared",
+    }
     assert last["turns"] == 150 and "tuning part" in last["dataset"] and last["path"] == CHAT
     assert set(last["compared"]) == {SEEKER_ONLY, "chatrec"}
-    assert set(last["all"]) == KEYS and set(last["excluding_mentioned"]) == KEYS
+    assert set(last["all"]) == KEYS and set(last["excluding_mentioned"]) == KEYS and set(last["dedup"]) == KEYS
     rows = result["rows"]
-    assert {"baseline: popularity", "baseline: plain text embedding", "without the adapter", "without collaborative",
-            "without recommender", "without people", "with MovieLens in the collaborative model"} <= set(rows)
+    assert {
+        "baseline: popularity",
+        "baseline: plain text embedding",
+        "without the adapter",
+        "without collaborative",
+        "without stated",
+        "without people",
+        "with MovieLens in the collaborative model",
+        "chat, without people",
+    } <= set(rows)
+    assert "without recommender" not in rows and "without seeker" not in rows, "off by default (shortcut terms)"
     ours = rows["chatrec"]["all"]
     # quality floors well under what the full run measures (README, "Evaluation"), on 150 turns
     assert ours["recall@10"] >= 0.15 and ours["recall@50"] >= 0.30
@@ -60,6 +94,8 @@ def test_eval_prints_the_contract_json_last_and_beats_its_baselines(redial_eval)
         assert ours["recall@50"] > rows[baseline]["all"]["recall@50"]
         assert ours["recall@10"] > rows[baseline]["all"]["recall@10"]
     assert rows["chatrec"]["excluding_mentioned"]["recall@10"] <= ours["recall@10"]
+    assert rows["chatrec"]["dedup"]["recall@10"] >= rows["chatrec"]["excluding_mentioned"]["recall@10"] > 0
+    assert result["dedup_pairs"] > 0
     assert 0 < ours["coverage@10"] <= 1 and 0 < ours["ndcg@10"] <= 1
     # chat, replayed turn by turn, recommends nearly as well as rank on the same utterances (docs/evaluation.md)
     assert rows[CHAT]["all"]["recall@10"] >= 0.7 * rows[SEEKER_ONLY]["all"]["recall@10"] > 0
@@ -73,9 +109,10 @@ def test_no_gold_item_leaks_into_the_ranking_input(redial_eval) -> None:  # type
         read, embedded = [], []
         real_read, real_embed = engine.ranker.read, engine.tracker.embed
         engine.ranker.read = lambda text: read.append(text) or real_read(text)  # type: ignore[method-assign]
-        directions = {a.direction for a in ATTRIBUTES.values()}   # fixed phrases of the critiques ("funnier")
-        engine.tracker.embed = lambda texts: embedded.extend(t for t in texts if t not in directions) or \
-            real_embed(texts)  # type: ignore[method-assign]
+        directions = {a.direction for a in ATTRIBUTES.values()}  # fixed phrases of the critiques ("funnier")
+        engine.tracker.embed = lambda texts: (
+            embedded.extend(t for t in texts if t not in directions) or real_embed(texts)
+        )  # type: ignore[method-assign]
         for turn in turns:
             read.clear()
             embedded.clear()
@@ -96,9 +133,10 @@ def test_no_gold_item_leaks_into_the_ranking_input(redial_eval) -> None:  # type
             assert engine.rank(list(turn.context), 50) == engine.ranker.top(given, settings.term_weights, 50)
         # the replay through chat reads and embeds the seeker's utterances only, and no gold title beyond them
         engine.understander.read = lambda text, fuzzy=True, real=engine.understander.read: (  # type: ignore[method-assign]
-            read.append(text) or real(text, fuzzy))
+            read.append(text) or real(text, fuzzy)
+        )
         for n, turn in enumerate(turns[:15]):
-            engine.purge_caches()   # read and embed afresh, so the spies see everything
+            engine.purge_caches()  # read and embed afresh, so the spies see everything
             read.clear()
             embedded.clear()
             said = seeker_lines(turn.context)
@@ -111,7 +149,9 @@ def test_no_gold_item_leaks_into_the_ranking_input(redial_eval) -> None:  # type
                 if gold not in " ".join(said):
                     assert not any(gold in text for text in [*read, *embedded])
     # the collaborative model saw training-part dialogues only
-    users = {row["user"] for row in csv.DictReader((data / "collaborative" / "interactions.csv").open(encoding="utf-8"))}
+    users = {
+        row["user"] for row in csv.DictReader((data / "collaborative" / "interactions.csv").open(encoding="utf-8"))
+    }
     assert users and not any(tuning_part(u.removeprefix("dialog-")) for u in users)
     # and the bundled adapter was trained with the same split, so it never saw a tuning-part dialogue
     from chatrec.ranking.adapter import Adapter
@@ -128,7 +168,7 @@ def opendialkg_slice(folder: Path, turns: int, others: int) -> Path:
     info = json.loads((OPENDIALKG / "id2info.json").read_text(encoding="utf-8"))
     rest = [k for k, v in info.items() if v.get("name") not in named][:others]
     keep = {k for k, v in info.items() if v.get("name") in named} | set(rest)
-    folder.mkdir(parents=True)   # in the file's own order: with no interactions, popularity ties go by that order
+    folder.mkdir(parents=True)  # in the file's own order: with no interactions, popularity ties go by that order
     (folder / "id2info.json").write_text(json.dumps({k: v for k, v in info.items() if k in keep}), encoding="utf-8")
     (folder / "valid_turns.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
@@ -139,8 +179,22 @@ def test_opendialkg_eval_runs_without_interactions(tmp_path, capsys) -> None:  #
         pytest.skip("OpenDialKG data not found (../shared is absent)")
     data = opendialkg_slice(tmp_path / "odkg-slice", turns=40, others=400)
     out_file = tmp_path / "results.json"
-    assert cli(["eval", "opendialkg", "--data", str(data), "--data-dir", str(tmp_path / "odkg"),
-                "--no-ablations", "--out", str(out_file)]) == 0
+    assert (
+        cli(
+            [
+                "eval",
+                "opendialkg",
+                "--data",
+                str(data),
+                "--data-dir",
+                str(tmp_path / "odkg"),
+                "--no-ablations",
+                "--out",
+                str(out_file),
+            ]
+        )
+        == 0
+    )
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["turns"] >= 30 and last["dataset"] == "opendialkg"
     # no interactions: the collaborative terms are off, the rest still ranks, and beats both baselines
