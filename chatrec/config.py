@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from chatrec.errors import ConfigError
+
+N = TypeVar("N", int, float)
 
 EMBEDDERS = ("both", "minilm", "use")
 CATALOG_FORMATS = ("auto", "jsonl", "csv", "redial")
@@ -34,20 +37,20 @@ def _env_list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in (_env(name) or "").split(",") if part.strip())
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default: N, kind: Callable[[str], N], what: str) -> N:
     raw = _env(name)
     try:
-        return int(raw) if raw is not None else default
+        return kind(raw) if raw is not None else default
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int, "a whole number")
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = _env(name)
-    try:
-        return float(raw) if raw is not None else default
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    return _env_number(name, default, float, "a number")
 
 
 def _env_threads(name: str) -> int:

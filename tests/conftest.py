@@ -3,7 +3,8 @@ engines on the in-memory doubles (chatrec/backends/memory.py) for logic tests.
 
 Every outgoing network connection is refused and recorded; the session fails if any was attempted. Tests write only
 to temporary folders and to one cache outside the checkout, `CHATREC_TEST_CACHE` (default ~/.cache/chatrec-tests):
-the packaged generators converted once (models/) and the browser tests' screenshots (artifacts/). The session's
+the packaged generators converted once (models/), the browser tests' screenshots (artifacts/), Hypothesis's
+examples (hypothesis/) and pytest's cache (pytest/, set in pyproject.toml from $HOME). The session's
 last line says how many tests used the real embedders or Chroma (tests/real_parts.py).
 """
 
@@ -31,6 +32,7 @@ ARTIFACTS = CACHE / "artifacts"  # screenshots of the browser tests
 # Tests choose their generator explicitly (most need none); a converted model is shared by every test run.
 os.environ.setdefault("CHATREC_GENERATOR", "none")
 os.environ.setdefault("CHATREC_MODELS_DIR", str(CACHE / "models"))
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(CACHE / "hypothesis"))  # schemathesis's Hypothesis
 
 from real_parts import install, pytest_fixture_setup, pytest_runtest_protocol, pytest_terminal_summary  # noqa: E402,F401
 

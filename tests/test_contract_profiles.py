@@ -92,3 +92,21 @@ def test_vectors_of_another_dimension_are_dropped_and_the_lists_kept(profiles: P
     profiles.update("u", DIM, like("a"), now=1.0)
     state = profiles.load("u", DIM + 1)  # another embedder now
     assert state is not None and state.liked == ["a"] and len(state.short) == DIM + 1 and not np.any(state.short)
+
+
+def test_the_profiles_url_picks_the_backend_and_a_wrong_one_is_a_clear_error(tmp_path: Path) -> None:
+    from chatrec.backends.memory import MemoryProfiles
+    from chatrec.backends.sqlite_profiles import SQLiteProfiles
+    from chatrec.errors import ConfigError
+
+    default = open_profiles(Settings(data_dir=tmp_path))
+    assert isinstance(default, SQLiteProfiles) and default.location == f"sqlite:///{tmp_path / 'profiles.sqlite'}"
+    default.close()
+    elsewhere = open_profiles(Settings(data_dir=tmp_path, profiles_url=f"sqlite:///{tmp_path / 'other.db'}"))
+    assert isinstance(elsewhere, SQLiteProfiles) and (tmp_path / "other.db").exists()
+    elsewhere.close()
+    assert isinstance(open_profiles(Settings(data_dir=tmp_path, profiles_url="memory:")), MemoryProfiles)
+    with pytest.raises(ConfigError, match="not supported by this version"):
+        open_profiles(Settings(data_dir=tmp_path, profiles_url="postgresql://db/chatrec"))
+    with pytest.raises(ConfigError, match="profiles_url must start with"):
+        Settings(profiles_url="mysql://db")

@@ -14,6 +14,8 @@ from chatrec.users.interests import InterestState, add_terms, decay, normalise, 
 
 DIALOGUE_LIMIT = 24  # utterances of the conversation kept (an older mention weighs under 0.7**24)
 MAX_SHOWN = 500  # recommendations remembered as already shown
+MAX_ITEMS = 1_000  # items kept as rejected, liked or named (the newest); Chroma's filter takes 1,000 at most anyway
+MAX_AVOIDED = 100  # genres and people kept as avoided (the newest)
 
 VectorsOf = Callable[[Sequence[str]], dict[str, np.ndarray]]
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
@@ -41,14 +43,14 @@ class Tracker:
             for vector in self.embed(list(u.negative_phrases)):
                 reject(state, vector, s.negative_rate, s.max_negatives)
         liked = set(u.liked_genres)
-        state.avoid_genres = [g for g in _merge(state.avoid_genres, u.avoided_genres) if g not in liked]
+        state.avoid_genres = [g for g in _merge(state.avoid_genres, u.avoided_genres, MAX_AVOIDED) if g not in liked]
         state.soft_avoid_genres = [
             g
-            for g in _merge(state.soft_avoid_genres, u.soft_avoided_genres)
+            for g in _merge(state.soft_avoid_genres, u.soft_avoided_genres, MAX_AVOIDED)
             if g not in liked and g not in state.avoid_genres
         ]
-        state.avoid_people = _merge(state.avoid_people, u.avoided_people)
-        state.seen = _merge(state.seen, [m for m in u.mentioned if m not in u.asked])
+        state.avoid_people = _merge(state.avoid_people, u.avoided_people, MAX_AVOIDED)
+        state.seen = _merge(state.seen, [m for m in u.mentioned if m not in u.asked], MAX_ITEMS)
         turned = {*u.avoided_genres, *u.soft_avoided_genres}
         state.terms = {t: w for t, w in add_terms(state.terms, list(u.terms)).items() if t not in turned}
         state.language = u.language
@@ -108,9 +110,11 @@ def _remember(state: InterestState, entry: dict[str, Any]) -> None:
     state.dialogue = [*state.dialogue, entry][-DIALOGUE_LIMIT:]
 
 
-def _add(values: list[str], value: str) -> list[str]:
-    return values if value in values else [*values, value]
+def _add(values: list[str], value: str, most: int = MAX_ITEMS) -> list[str]:
+    """`values` with `value` at the end (if new), the oldest dropped beyond `most`."""
+    return values if value in values else [*values, value][-most:]
 
 
-def _merge(values: list[str], more: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys([*values, *more]))
+def _merge(values: list[str], more: Sequence[str], most: int) -> list[str]:
+    """`values` then the new ones of `more`, once each, the oldest dropped beyond `most`."""
+    return list(dict.fromkeys([*values, *more]))[-most:]
