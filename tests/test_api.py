@@ -1,5 +1,6 @@
-"""The JSON HTTP API at /api/v1 (chatrec/serve/api.py), against the real app on loopback: the real engine and Chroma
-in a temp folder, no generator (template replies), the same bearer tokens as the web UI.
+"""The JSON HTTP API at /api/v1 (chatrec/serve/api.py), against the real app on loopback over an engine on the
+in-memory doubles (conftest.memory_engine: what the API does does not depend on which embedder ranked), no generator
+(template replies), the same bearer tokens as the web UI.
 
 What must hold: each route answers in its documented shape; a caller is only ever the user its token names; every
 error is `{"error": {"code", "message"}}` with no trace; the chat rate limit and CORS hold; and a schema-driven
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import auth, keeps_to_schema, new_user, serve, session, sibling
+from conftest import auth, keeps_to_schema, memory_engine, new_user, serve, session
 
 from chatrec import Engine, InputError, StoreError, UnknownItemError
 from chatrec.errors import ConfigError, ProfileBusyError
@@ -31,10 +32,10 @@ FACT_FIELDS = {"genres", "creators", "cast", "tags", "aliases"}  # extensions (o
 
 
 @pytest.fixture(scope="module")
-def api_engine(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """The session's engine (bundled catalog, no generator) with its own profiles and key, one allowed origin and a
-    low chat rate."""
-    with sibling(engine, tmp_path_factory.mktemp("api"), allowed_origins=(ORIGIN,), chat_per_minute=RATE) as eng:
+def api_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The bundled catalog on the in-memory doubles (no generator) with its own profiles and key, one allowed origin
+    and a low chat rate."""
+    with memory_engine(tmp_path_factory.mktemp("api"), allowed_origins=(ORIGIN,), chat_per_minute=RATE) as eng:
         yield eng
 
 

@@ -1,12 +1,23 @@
-"""Bad input gets a clear error or a graceful reply, and changes nothing that is stored."""
+"""Bad input gets a clear error or a graceful reply, and changes nothing that is stored.
+
+The engine's checks do not depend on which embedder or store is behind it: these tests run on the in-memory doubles
+(conftest.memory_engine), except the malformed catalog's, which is about what reaches the real Chroma store."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import write_jsonl
+from conftest import memory_engine, write_jsonl
 
 from chatrec import CatalogError, Engine, InputError, Settings
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The bundled catalog on the in-memory doubles (in place of conftest's real `engine`)."""
+    with memory_engine(tmp_path_factory.mktemp("bad-input")) as eng:
+        yield eng
 
 
 def snapshot(engine: Engine, user: str) -> tuple[dict, int]:

@@ -1,5 +1,9 @@
 """The web app in headless Chromium (Debian's, driven by Playwright): cards, a streamed reply, thumbs down, escaping.
 
+Every app here runs on the in-memory doubles (tests/conftest.py's `memory_engine`): what is tested is the page, not
+which embedder ranked. The chat test keeps the packaged generator (its reply streams in pieces, and chat.png shows
+a generated reply); the others use none.
+
 Saves a screenshot of the chat to the test cache's artifacts/ (tests/conftest.py): chat.png (the README shows a copy).
 """
 
@@ -10,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_MARKS, GENERATION_BUDGET_S, serve, write_jsonl
+from conftest import ARTIFACTS, BROWSER_MARKS, GENERATION_BUDGET_S, memory_engine, serve, write_jsonl
 
-from chatrec import Engine, Settings
+from chatrec import Settings
 
 pytestmark = BROWSER_MARKS
 
@@ -66,8 +70,25 @@ def wait_for_reply(page: Any, turns: int, timeout_s: float = GENERATION_BUDGET_S
     raise AssertionError(f"turn {turns} did not finish in {timeout_s} s; saw {seen[-3:]}")
 
 
-def test_chat_cards_streaming_and_thumbs_down(browser: Any, app_url: str) -> None:
-    page = open_chat(browser, app_url)
+@pytest.fixture(scope="module")
+def chat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the packaged generator (the default one, as `talker` loads it) over the bundled catalog on the
+    in-memory doubles: the page streams what the model writes, whichever embedder ranked the cards."""
+    from chatrec.generators.loading import load_generator
+
+    folder = tmp_path_factory.mktemp("chat")
+    wanted = Settings(data_dir=folder, generator="qwen2.5-0.5b")
+    generator = load_generator(wanted.generator, wanted.model_cache, wanted.generator_threads, wanted.generator_backend)
+    engine = memory_engine(
+        folder, generator=generator, generation_budget_s=GENERATION_BUDGET_S, generation_wait_s=GENERATION_BUDGET_S
+    )
+    engine.writer.warm()
+    with serve(engine) as url:
+        yield url
+
+
+def test_chat_cards_streaming_and_thumbs_down(browser: Any, chat_url: str) -> None:
+    page = open_chat(browser, chat_url)
     send(page, "I love space exploration films")
     page.locator("#card-body-0 h4").first.wait_for(state="visible", timeout=60_000)
     first_cards = card_titles(page)
@@ -128,10 +149,7 @@ def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             },
         ],
     )
-    with (
-        Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine,
-        serve(engine) as url,
-    ):
+    with serve(memory_engine(folder, catalog=catalog, k=2)) as url:
         yield url
 
 
@@ -225,10 +243,7 @@ def markdown_url(tmp_path_factory: pytest.TempPathFactory, pixel: PixelServer) -
             },
         ],
     )
-    with (
-        Engine.load(Settings(data_dir=folder / "data", catalog=catalog, generator="none", k=2)) as engine,
-        serve(engine) as url,
-    ):
+    with serve(memory_engine(folder, catalog=catalog, k=2)) as url:
         yield url
 
 

@@ -1,8 +1,9 @@
 """The chat page in headless Chromium: the cards beside the chat above the fold, the phone layout, a Chinese session
 with no English UI text, a message sent during a reply queued and answered, and "forget me" asking first.
 
-Runs the app without a generator (template replies), so it is quick. Screenshots go to the test cache's
-artifacts/ (tests/conftest.py): ui-*.png.
+Runs the app without a generator (template replies) over the bundled catalog on the in-memory doubles
+(tests/conftest.py's `memory_engine`): what is tested is the page, not which embedder ranked, so it is quick.
+Screenshots go to the test cache's artifacts/ (tests/conftest.py): ui-*.png.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_MARKS, serve
+from conftest import ARTIFACTS, BROWSER_MARKS, memory_engine, serve
 
 from chatrec import Engine
 from chatrec.serve.page_text import EXAMPLES, TEXT, lang_of_header, t
@@ -89,20 +90,27 @@ def no_server_errors(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def ui_url(engine: Engine) -> Iterator[str]:
-    with serve(engine) as url:
+def ui_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The bundled catalog on the in-memory doubles, no generator: the page's behaviour does not depend on the
+    embedder that ranked."""
+    return memory_engine(tmp_path_factory.mktemp("ui"))
+
+
+@pytest.fixture(scope="module")
+def ui_url(ui_engine: Engine) -> Iterator[str]:
+    with serve(ui_engine) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def busy_url(engine: Engine) -> Iterator[str]:
-    with serve(BusyEngine(engine, delay_s=0.0)) as url:  # type: ignore[arg-type]
+def busy_url(ui_engine: Engine) -> Iterator[str]:
+    with serve(BusyEngine(ui_engine, delay_s=0.0)) as url:  # type: ignore[arg-type]
         yield url
 
 
 @pytest.fixture(scope="module")
-def slow_url(engine: Engine) -> Iterator[str]:
-    with serve(SlowEngine(engine, delay_s=2.0)) as url:  # type: ignore[arg-type]
+def slow_url(ui_engine: Engine) -> Iterator[str]:
+    with serve(SlowEngine(ui_engine, delay_s=2.0)) as url:  # type: ignore[arg-type]
         yield url
 
 

@@ -1,11 +1,14 @@
-"""One ranking pipeline: chat and `rank` share candidates, terms and order; the conversation is read the same way."""
+"""One ranking pipeline: chat and `rank` share candidates, terms and order; the conversation is read the same way.
+
+The pipeline's logic runs on the in-memory doubles (conftest.memory_engine, `mem`); what critiques do against the
+packaged embedder's similarities on the bundled catalog runs on the real `engine`."""
 
 from __future__ import annotations
 
 import pytest
+from conftest import memory_engine
 
 from chatrec import Engine
-from chatrec.backends.factory import open_profiles
 from chatrec.ranking.candidates import fits
 from chatrec.ranking.conversation import Utterance, read
 from chatrec.reading.critiques import find_critiques, find_item_language, find_years, wants_family
@@ -16,21 +19,12 @@ MESSAGES = ["I love space exploration films", "Have you seen Interstellar?", "so
 
 
 @pytest.fixture(scope="module")
-def pure(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The bundled catalog's engine with chat's own ordering steps off: no MMR, nothing left out as already shown."""
-    settings = engine.settings.with_(
-        mmr_lambda=1.0,
-        exclude_shown=False,
-        exclude_known=False,
-        w_shown=0.0,
-        k=10,
-        data_dir=tmp_path_factory.mktemp("pure"),
+def pure(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The bundled catalog on the doubles with chat's own ordering steps off: no MMR, nothing left out as already
+    shown."""
+    return memory_engine(
+        tmp_path_factory.mktemp("pure"), mmr_lambda=1.0, exclude_shown=False, exclude_known=False, w_shown=0.0, k=10
     )
-    e = Engine(
-        settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings), adapter=engine.ranker.adapter
-    )
-    yield e
-    e.profiles.close()
 
 
 def test_rank_is_chat_in_pure_order_for_a_fresh_user_fed_the_same_messages(pure: Engine) -> None:
@@ -42,14 +36,14 @@ def test_rank_is_chat_in_pure_order_for_a_fresh_user_fed_the_same_messages(pure:
         assert [r.item_id for r in turn.recommendations] == pure.rank(context, 10), MESSAGES[:n]
 
 
-def test_chat_and_rank_share_one_pipeline(engine: Engine) -> None:
+def test_chat_and_rank_share_one_pipeline(mem: Engine) -> None:
     """No second scoring path: chat's recommendations are the pipeline's candidates, scored by its terms."""
-    state = InterestState(dim=engine.embedder.dim)
-    engine.tracker.hear(state, MESSAGES[0], engine.read_utterance(MESSAGES[0]), 0.0)
-    chosen, given = engine.ranker.recommend(state, 5)
-    assert set(given.terms) == set(engine.settings.term_weights)
+    state = InterestState(dim=mem.embedder.dim)
+    mem.tracker.hear(state, MESSAGES[0], mem.read_utterance(MESSAGES[0]), 0.0)
+    chosen, given = mem.ranker.recommend(state, 5)
+    assert set(given.terms) == set(mem.settings.term_weights)
     assert {c.item_id for c in chosen} <= set(given.candidates)
-    assert engine.ranker.terms([MESSAGES[0]]).candidates == given.candidates
+    assert mem.ranker.terms([MESSAGES[0]]).candidates == given.candidates
 
 
 def u(text: str = "", **kw) -> Understanding:  # type: ignore[no-untyped-def]
@@ -96,16 +90,14 @@ def test_critiques_and_constraints_are_read() -> None:
     assert not wants_family("a family saga about the mafia")
 
 
-def test_constraints_filter_candidates(engine: Engine) -> None:
+def test_constraints_filter_candidates(mem: Engine) -> None:
     state = InterestState(dim=4, year_min=1990, year_max=1999)
-    nineties = [it for it in engine.items.values() if fits(it, state, None)]
+    nineties = [it for it in mem.items.values() if fits(it, state, None)]
     assert nineties and all(1990 <= it.year <= 1999 for it in nineties)
     state = InterestState(dim=4, family=True)
-    assert not any(
-        "horror" in it.genres or "crime" in it.genres for it in engine.items.values() if fits(it, state, None)
-    )
+    assert not any("horror" in it.genres or "crime" in it.genres for it in mem.items.values() if fits(it, state, None))
     state = InterestState(dim=4, item_language="zh")
-    assert all(it.language == "zh" for it in engine.items.values() if fits(it, state, "book"))
+    assert all(it.language == "zh" for it in mem.items.values() if fits(it, state, "book"))
 
 
 @pytest.mark.parametrize(
@@ -119,20 +111,28 @@ def test_constraints_filter_candidates(engine: Engine) -> None:
     ],
 )
 def test_critiques_on_the_bundled_catalog(engine: Engine, message: str, check) -> None:  # type: ignore[no-untyped-def]
+    """Acceptance, on the real embedder: the critique and constraint terms still fill the list with fitting items
+    when weighed against the packaged model's similarity to the item named ("like Alien"); on the doubles that
+    similarity is near zero and the check would hold whatever the weights (the filters themselves:
+    test_constraints_filter_candidates; on ReDial: tests/test_redial.py)."""
     turn = engine.chat(f"critic-{hash(message)}", message)
     items = [engine.items[r.item_id] for r in turn.recommendations]
     assert len(items) >= 3 and sum(map(bool, map(check, items))) >= 3, [(it.title, it.year, it.genres) for it in items]
 
 
-def test_chat_leaves_out_what_the_user_knows_and_repeats_only_when_not_asked_for_others(engine: Engine) -> None:
+def test_chat_leaves_out_what_the_user_knows_and_repeats_only_when_not_asked_for_others(mem: Engine) -> None:
     """The measured policy (docs/evaluation.md, "Replay"): named-as-seen items never come back; an item asked
     about may; shown items may come back unless the user asks for more or others."""
     ids = lambda turn: [r.item_id for r in turn.recommendations]  # noqa: E731
-    assert "m-interstellar-2014" not in ids(engine.chat("knows", "I loved Interstellar. Something like it?"))
-    assert "m-interstellar-2014" in ids(engine.chat("asks", "I like space films. Have you seen Interstellar?"))
-    first = ids(engine.chat("more", "I love space exploration films"))
-    again = ids(engine.chat("more", "any others?"))
-    assert first and again and not set(first) & set(again)
-    first = ids(engine.chat("more-zh", "我喜欢太空探索的电影"))
-    again = ids(engine.chat("more-zh", "还有别的吗？"))
-    assert first and again and not set(first) & set(again)
+    try:
+        assert "m-interstellar-2014" not in ids(mem.chat("pl-knows", "I loved Interstellar. Something like it?"))
+        assert "m-interstellar-2014" in ids(mem.chat("pl-asks", "I like space films. Have you seen Interstellar?"))
+        first = ids(mem.chat("pl-more", "I love space exploration films"))
+        again = ids(mem.chat("pl-more", "any others?"))
+        assert first and again and not set(first) & set(again)
+        first = ids(mem.chat("pl-more-zh", "我喜欢太空探索的电影"))
+        again = ids(mem.chat("pl-more-zh", "还有别的吗？"))
+        assert first and again and not set(first) & set(again)
+    finally:  # `mem` is the session's: leave no users behind
+        for user in ("pl-knows", "pl-asks", "pl-more", "pl-more-zh"):
+            mem.forget(user)

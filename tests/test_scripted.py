@@ -1,5 +1,11 @@
-"""Scripted dialogues (examples/dialogues/*.yaml) on the bundled catalog, and the runner that checks them: on the
-session's Engine, through the real command line, and against the real app's HTTP API on loopback (`--url`)."""
+"""Scripted dialogues (examples/dialogues/*.yaml) on the bundled catalog, and the runner that checks them: on an
+Engine, through the real command line, and against the real app's HTTP API on loopback (`--url`).
+
+The examples are acceptance tests of what the packaged models produce: they run on the real `engine`, through the
+real `chatrec script`, and through the app over the real engine. The runner's own logic (failures naming the turn,
+exit codes, JUnit, `source`, feedback by position, a script's own catalog, what the API tells) runs on engines on the
+in-memory doubles (conftest.memory_engine), with expectations that hold or fail whatever the ranking is: `kinds`
+(the reading layer's kind filter), `count_at_least` (1 or more than `k`), `source`, positions past `k`."""
 
 from __future__ import annotations
 
@@ -13,13 +19,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, serve
+from conftest import ROOT, free_port, memory_engine, serve
 
 from chatrec import Engine
 from chatrec.catalog.items import Item
 from chatrec.catalog.remembered import Source, write_record
 from chatrec.results import Recommendation, Turn
 from chatrec.scripts.expectations import Shown, catalog_genre_names, check, why_problem
+from chatrec.scripts.local import Engines
 from chatrec.scripts.run import ScriptError, load_script, main, run_file, sse_events, turn_from_api
 
 DIALOGUES = sorted((ROOT / "examples" / "dialogues").glob("*.yaml"))
@@ -83,12 +90,10 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, problem: str) ->
     assert problem in str(caught.value)
 
 
-def test_a_catalog_the_engine_was_not_loaded_with_is_refused(
-    engine: Engine, tmp_path: Path, small_catalog: Path
-) -> None:
+def test_a_catalog_the_engine_was_not_loaded_with_is_refused(mem: Engine, tmp_path: Path, small_catalog: Path) -> None:
     path = write(tmp_path, "own.yaml", f"catalog: {small_catalog}\nturns:\n  - say: hi\n")
     with pytest.raises(ScriptError, match="names catalog"):
-        run_file(engine, path)
+        run_file(mem, path)
 
 
 # -- the checks -----------------------------------------------------------------------------------------------------
@@ -124,20 +129,21 @@ def test_why_true_judges_the_facts_a_reason_names(why: str, problem: str) -> Non
     assert why_problem(BOOK, why, NAMES) == problem
 
 
-def test_a_failure_names_the_turn_and_lists_what_was_shown(engine: Engine, tmp_path: Path) -> None:
+def test_a_failure_names_the_turn_and_lists_what_was_shown(mem: Engine, tmp_path: Path) -> None:
+    """Films asked for, a book expected, and more than `k`: both fail whatever is ranked first."""
     path = write(
         tmp_path,
         "kinds.yaml",
         'turns:\n  - say: "I love space exploration films"\n    expect: {kinds: [book], count_at_least: 99}\n',
     )
-    failures = run_file(engine, path)
+    failures = run_file(mem, path)
     assert [(f.turn, f.key) for f in failures] == [(1, "kinds"), (1, "count_at_least")]
     assert re.search(r"shown: 1\. [^;]+ \((19|20)\d\d\) \[(movie|book|series): [^\]]+\]; 2\. ", failures[0].message)
     assert str(failures[0]).startswith(f'{path}: turn 1 ("I love space exploration films"): kinds: ')
 
 
-def test_the_reply_source_is_checked(engine: Engine, tmp_path: Path) -> None:
-    """The session engine has no generator: its replies come from the template."""
+def test_the_reply_source_is_checked(mem: Engine, tmp_path: Path) -> None:
+    """The doubles' engine has no generator: its replies come from the template."""
     path = write(
         tmp_path,
         "source.yaml",
@@ -145,12 +151,13 @@ def test_the_reply_source_is_checked(engine: Engine, tmp_path: Path) -> None:
         '    expect: {source: template}\n  - say: "Something funny"\n'
         "    expect: {source: generator}\n",
     )
-    failures = run_file(engine, path)
+    failures = run_file(mem, path)
     assert [(f.turn, f.key) for f in failures] == [(2, "source")]
     assert "expected a generator reply, got a template one" in failures[0].message
 
 
-def test_feedback_by_position_makes_rejected_absent_checkable(engine: Engine, tmp_path: Path) -> None:
+def test_feedback_by_position_makes_rejected_absent_checkable(mem: Engine, tmp_path: Path) -> None:
+    """Position 1 is always there; position 9 never is (`k` is 5)."""
     path = write(
         tmp_path,
         "thumbs.yaml",
@@ -158,7 +165,8 @@ def test_feedback_by_position_makes_rejected_absent_checkable(engine: Engine, tm
         "  - feedback: {item: 1, liked: false}\n  - feedback: {item: 9, liked: true}\n"
         '  - say: "more space films"\n    expect: {rejected_absent: true}\n',
     )
-    failures = run_file(engine, path)
+    assert mem.settings.k < 9
+    failures = run_file(mem, path)
     assert [(f.turn, f.key) for f in failures] == [(3, "feedback")]
     assert "no recommendation 9" in failures[0].message
 
@@ -166,20 +174,19 @@ def test_feedback_by_position_makes_rejected_absent_checkable(engine: Engine, tm
 # -- main, JUnit and the command line ---------------------------------------------------------------------------
 
 
-def test_main_exit_codes(engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_exit_codes(mem: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good, failing = write(tmp_path, "good.yaml", SPACE % 1), write(tmp_path, "failing.yaml", SPACE % 99)
     bad = write(tmp_path, "bad.yaml", "turns:\n  - say: hi\n    expect: {nope: 1}\n")
-    assert main([good], engine=engine) == 0
-    assert main([good, failing], engine=engine) == 1
+    assert main([good], engine=mem) == 0
+    assert main([good, failing], engine=mem) == 1
     assert "FAIL " in (out := capsys.readouterr().out) and "failing.yaml: turn 1" in out and "1 failed" in out
-    assert main([good, failing, bad], engine=engine) == 2
+    assert main([good, failing, bad], engine=mem) == 2
     assert "bad.yaml, turn 1" in capsys.readouterr().err
 
 
-def test_the_failing_dialogue_names_its_turn_and_expectation(
-    engine: Engine, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main([FAILING], engine=engine) == 1
+def test_the_failing_dialogue_names_its_turn_and_expectation(mem: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    """Novels asked for, films expected: turn 3's `kinds` fails whatever books are ranked."""
+    assert main([FAILING], engine=mem) == 1
     out = capsys.readouterr().out
     assert [line for line in out.splitlines() if line.startswith("FAIL ")] == [
         line for line in out.splitlines() if line.startswith(f"FAIL {FAILING}: {FAILING_TURN}")
@@ -187,14 +194,14 @@ def test_the_failing_dialogue_names_its_turn_and_expectation(
     assert out.count("FAIL ") == 1 and "1 file(s): 0 passed, 1 failed, 0 bad" in out
 
 
-def test_junit_has_one_testcase_per_file(engine: Engine, tmp_path: Path) -> None:
+def test_junit_has_one_testcase_per_file(mem: Engine, tmp_path: Path) -> None:
     files = [
         write(tmp_path, "good.yaml", "name: fine\n" + SPACE % 1),
         write(tmp_path, "failing.yaml", SPACE % 99),
         write(tmp_path, "bad.yaml", "turns: [1]\n"),
     ]
     out = tmp_path / "reports" / "junit.xml"
-    assert main(files, junit=out, engine=engine) == 2
+    assert main(files, junit=out, engine=mem) == 2
     root = ET.parse(out).getroot()
     suite = root.find("testsuite")
     assert suite is not None and (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
@@ -208,7 +215,21 @@ def test_junit_has_one_testcase_per_file(engine: Engine, tmp_path: Path) -> None
     assert "turn 1" in (cases[1].findtext("failure") or "")
 
 
-def test_a_script_with_its_own_catalog_runs_on_an_engine_for_it(tmp_path: Path, small_catalog: Path) -> None:
+def test_a_script_with_its_own_catalog_runs_on_an_engine_for_it(
+    tmp_path: Path, small_catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner loads an engine for the catalog a script names (read from the script's folder) and runs the
+    script on it; here `Engines` loads it on the doubles (`Engines._load` itself, for the bundled catalog, runs
+    in test_the_command_line_runs_the_examples_on_the_bundled_catalog)."""
+    asked: list[Path | None] = []
+
+    def load(engines: Engines, catalog: Path | None) -> Engine:
+        asked.append(catalog)
+        doubles = memory_engine(tmp_path / "data", catalog)
+        settings = doubles.settings.with_(catalog=catalog)  # as `Engines` loads it: for this catalog
+        return Engine(settings, doubles.catalog, doubles.embedder, doubles.store, doubles.profiles)
+
+    monkeypatch.setattr(Engines, "_load", load)
     path = write(
         tmp_path,
         "own.yaml",
@@ -216,6 +237,7 @@ def test_a_script_with_its_own_catalog_runs_on_an_engine_for_it(tmp_path: Path, 
         "    expect: {titles_any: [Goal Line], count_at_least: 1}\n",
     )
     assert main([path]) == 0
+    assert asked == [small_catalog.resolve()]
 
 
 def chatrec_command() -> list[str]:
@@ -289,6 +311,19 @@ def server(engine: Engine) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def doubles(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The bundled catalog on the in-memory doubles, for the app that tests of the runner's --url side talk to."""
+    return memory_engine(tmp_path_factory.mktemp("scripted-doubles"))
+
+
+@pytest.fixture(scope="module")
+def doubles_server(doubles: Engine) -> Iterator[str]:
+    """The real app (UI and API) over `doubles`, on loopback."""
+    with serve(doubles) as url:
+        yield url
+
+
 def test_the_examples_hold_through_the_http_api_too(server: str, tmp_path: Path) -> None:
     files = [str(p.relative_to(ROOT)) for p in DIALOGUES]
     done = subprocess.run(
@@ -306,40 +341,42 @@ def test_the_examples_hold_through_the_http_api_too(server: str, tmp_path: Path)
     assert junit_counts(tmp_path / "j.xml") == (str(len(files)), "0", "0")
 
 
-def test_a_failure_through_the_api_reads_as_on_the_engine(server: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([FAILING], url=server) == 1
+def test_a_failure_through_the_api_reads_as_on_the_engine(
+    doubles_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([FAILING], url=doubles_server) == 1
     out = capsys.readouterr().out
     assert f"FAIL {FAILING}: {FAILING_TURN}" in out and out.count("FAIL ") == 1, out
 
 
-def test_catalog_is_ignored_with_url(server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_catalog_is_ignored_with_url(doubles_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "own.yaml", "catalog: nowhere.jsonl\n" + SPACE % 3)
-    assert main([path], url=server) == 0
+    assert main([path], url=doubles_server) == 0
     assert f"`catalog:` is ignored in {path}" in capsys.readouterr().out
 
 
 def test_a_url_that_is_no_chatrec_server_is_exit_2(
-    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    doubles_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write(tmp_path, "good.yaml", SPACE % 1)
     nobody = f"http://127.0.0.1:{free_port()}"
     assert main([path], url=nobody) == 2
     assert f"error: cannot reach the chatrec server at {nobody}" in capsys.readouterr().err
-    assert main([path], url=server + "elsewhere/") == 2
+    assert main([path], url=doubles_server + "elsewhere/") == 2
     assert "does not serve the chatrec HTTP API" in capsys.readouterr().err
     assert main([path], url="ftp://127.0.0.1/") == 2
     assert "--url must be a server address" in capsys.readouterr().err
 
 
-def test_api_recommendations_carry_the_facts_the_expectations_read(server: str, engine: Engine) -> None:
-    api = server + "api/v1"
+def test_api_recommendations_carry_the_facts_the_expectations_read(doubles_server: str, doubles: Engine) -> None:
+    api = doubles_server + "api/v1"
     headers = {"Authorization": "Bearer " + httpx.post(api + "/sessions", json={}).json()["token"]}
     turn = httpx.post(api + "/chat", json={"message": "我喜欢太空探索的电影"}, headers=headers, timeout=60).json()
     httpx.delete(api + "/profile", headers=headers)
     _, items, missing = turn_from_api(turn)
     assert items and not missing
     for item in items:
-        known = engine.items[item.id]
+        known = doubles.items[item.id]
         assert (item.genres, item.creators, item.cast, item.tags, item.aliases, item.kind) == (
             known.genres,
             known.creators,

@@ -1,4 +1,5 @@
-"""Identity, forgetting and concurrent updates, against the real app, real SQLite files and a real `chroma run`.
+"""Identity, forgetting and concurrent updates, against the real app, real SQLite files and a real `chroma run`
+(the web layer's checks run the real app over an engine on the in-memory doubles, conftest.memory_engine).
 
 Each test first reproduces a defect a probe found (issue 12) and then shows it fixed: a stolen Gradio session hash
 opens nothing; "forget" leaves no trace of the user's text in any file, while the app runs and after SIGTERM; two
@@ -18,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, run_chroma, serve, wait_http, write_jsonl
+from conftest import ROOT, free_port, memory_engine, run_chroma, serve, wait_http, write_jsonl
 
-from chatrec import Engine, Settings
+from chatrec import Engine
 from chatrec.backends.sqlite_profiles import SQLiteProfiles
 from chatrec.serve.identity import COOKIE, Identity
 
@@ -68,9 +69,8 @@ def user_id_of(c: Any) -> str:
 # -- identity ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def app_engine(catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    with Engine.load(
-        Settings(data_dir=tmp_path_factory.mktemp("identity"), catalog=catalog, generator="none", k=3)
-    ) as engine:
+    """This module's catalog on the in-memory doubles, no generator: the identity checks are the web layer's."""
+    with memory_engine(tmp_path_factory.mktemp("identity"), catalog=catalog, k=3) as engine:
         yield engine
 
 

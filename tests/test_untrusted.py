@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from conftest import GENERATION_BUDGET_S, stream_through, write_jsonl
+from conftest import GENERATION_BUDGET_S, memory_engine, stream_through, write_jsonl
 
 from chatrec import Engine, Settings
 from chatrec.catalog.items import Catalog, Item, load_catalog
@@ -322,14 +320,21 @@ def test_items_without_dropped_text_have_no_tainted_runs(grounding: Grounding, i
 
 # -- the acceptance test: the real generator on the small catalog, turns that recommend the injected items -------
 @pytest.fixture(scope="module")
-def injected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def injected(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The small catalog with the real default generator, whose replies are what must stay clean, on the in-memory
+    store and embedder: how well items are ranked is no concern here, only that injected ones are recommended (the
+    test checks that they are)."""
+    from chatrec.generators.loading import load_generator
+
     folder = tmp_path_factory.mktemp("injected")
     catalog = write_jsonl(folder / "injected.jsonl", INJECTED_ROWS)
-    settings = Settings(
-        data_dir=folder / "data", catalog=catalog, generator="qwen2.5-0.5b", generation_budget_s=GENERATION_BUDGET_S
+    settings = Settings(data_dir=folder / "data", generator="qwen2.5-0.5b")  # where the converted model is kept
+    generator = load_generator(
+        settings.generator, settings.model_cache, settings.generator_threads, settings.generator_backend
     )
-    with Engine.load(settings) as eng:
-        yield eng
+    eng = memory_engine(folder / "data", catalog, generator, generation_budget_s=GENERATION_BUDGET_S)
+    eng.writer.warm()
+    return eng
 
 
 @pytest.mark.generation

@@ -1,5 +1,5 @@
-"""The web app's `/chat` API through `gradio_client`, against the real app (with the real generator where replies
-are under test)."""
+"""The web app's `/chat` API through `gradio_client`, against the real app: with the real engine and generator where
+replies are under test, on the in-memory doubles (conftest.memory_engine) where only the API's behaviour is."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import foreign_titles, serve
+from conftest import foreign_titles, memory_engine, serve
 
 from chatrec import Engine
 from chatrec.reading.language import detect_language
@@ -50,9 +50,10 @@ def test_two_turn_dialogues_over_the_api(app_url: str, talker: Engine, language:
 
 
 @pytest.fixture(scope="module")
-def cards_url(engine: Engine) -> Iterator[str]:
-    """The web app without a generator (template replies): for what does not depend on the reply's wording."""
-    with serve(engine) as url:
+def cards_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web app on the in-memory doubles without a generator (template replies): for what does not depend on the
+    reply's wording or on which embedder ranked."""
+    with memory_engine(tmp_path_factory.mktemp("cards")) as engine, serve(engine) as url:
         yield url
 
 

@@ -8,8 +8,9 @@ takes the card away for good; the history survives a reload and "forget me" ends
 error and no data; the host's CSS changes nothing inside the widget; the page asks nothing of any other origin; the
 /embed page does the same in an iframe. Screenshots go to the test cache's artifacts/ (tests/conftest.py): widget-*.png.
 
-Most tests use no generator (the template reply arrives as one `delta`); `test_the_real_generator_streams_text`
-runs the packaged model, whose reply arrives in several.
+The app runs over the bundled catalog on the in-memory doubles (tests/conftest.py's `memory_engine`): what is
+tested is the widget, not which embedder ranked. Most tests use no generator (the template reply arrives as one
+`delta`); `test_the_real_generator_streams_text` runs the packaged model, whose reply arrives in several.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, BROWSER_MARKS, ROOT, free_port, serve, sibling
+from conftest import ARTIFACTS, BROWSER_MARKS, ROOT, free_port, memory_engine, serve
 
-from chatrec import Engine
+from chatrec import Engine, Settings
 from chatrec.catalog.items import Item
 from chatrec.serve import wire
 from chatrec.serve.widget import embed_page
@@ -90,10 +91,9 @@ def host_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def widget_engine(engine: Engine, host_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """The session's engine (bundled catalog, no generator) with its own profiles, allowing the host pages' origin."""
-    with sibling(engine, tmp_path_factory.mktemp("widget"), allowed_origins=(f"http://127.0.0.1:{host_port}",)) as eng:
-        yield eng
+def widget_engine(host_port: int, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The bundled catalog on the in-memory doubles (no generator), allowing the host pages' origin."""
+    return memory_engine(tmp_path_factory.mktemp("widget"), allowed_origins=(f"http://127.0.0.1:{host_port}",))
 
 
 @pytest.fixture(scope="module")
@@ -634,28 +634,23 @@ def test_a_busy_reply_is_said_and_markup_is_shown_as_text(browser: Any, app: str
 # -- the real generator ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def writer_app(widget_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app with the packaged generator (the default one), over the same store, allowing the same origin."""
-    from chatrec.backends.factory import open_profiles
+    """The app with the packaged generator (the default one), on the doubles as `widget_engine` (the model's
+    streaming is what is tested, not the ranking), allowing the same origin."""
     from chatrec.generators.loading import load_generator
 
-    settings = widget_engine.settings.with_(
-        data_dir=tmp_path_factory.mktemp("writer"),
-        generator="qwen2.5-0.5b",
+    folder = tmp_path_factory.mktemp("writer")
+    wanted = Settings(data_dir=folder, generator="qwen2.5-0.5b")
+    generator = load_generator(wanted.generator, wanted.model_cache, wanted.generator_threads, wanted.generator_backend)
+    eng = memory_engine(
+        folder,
+        generator=generator,
+        allowed_origins=widget_engine.settings.allowed_origins,
         generation_budget_s=60.0,
         generation_wait_s=60.0,
     )
-    generator = load_generator(
-        settings.generator, settings.model_cache, settings.generator_threads, settings.generator_backend
-    )
-    eng = Engine(
-        settings, widget_engine.catalog, widget_engine.embedder, widget_engine.store, open_profiles(settings), generator
-    )
     eng.writer.warm()
-    try:
-        with serve(eng) as url:
-            yield url.rstrip("/")
-    finally:
-        eng.profiles.close()
+    with serve(eng) as url:
+        yield url.rstrip("/")
 
 
 @browser_test
