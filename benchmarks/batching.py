@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 
 from chatrec import Settings  # noqa: E402
-from chatrec.catalog.items import load_catalog  # noqa: E402
+from chatrec.catalog.files import load_catalog  # noqa: E402
 from chatrec.catalog.resources import knowledge_dir  # noqa: E402
 from chatrec.generators.hf import TransformersGenerator  # noqa: E402
 from chatrec.generators.weights import model_folder  # noqa: E402

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))
 
 from chatrec import Settings  # noqa: E402
-from chatrec.catalog.items import load_catalog  # noqa: E402
+from chatrec.catalog.files import load_catalog  # noqa: E402
 from chatrec.catalog.resources import knowledge_dir  # noqa: E402
 from chatrec.generators.loading import load_generator  # noqa: E402
 from chatrec.ports import Limits  # noqa: E402

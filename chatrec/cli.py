@@ -54,7 +54,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_refit(args: argparse.Namespace) -> int:
-    from chatrec.catalog.items import load_catalog
+    from chatrec.catalog.files import load_catalog
     from chatrec.catalog.remembered import choose
     from chatrec.ranking.collaborative import refit
 

@@ -115,7 +115,7 @@ def memory_engine(data_dir: Path, catalog: Path | None = None, generator: Any = 
     from chatrec.backends.hashing import HashingEmbedder
     from chatrec.backends.ingest import sync
     from chatrec.backends.memory import MemoryProfiles, MemoryStore
-    from chatrec.catalog.items import load_catalog
+    from chatrec.catalog.files import load_catalog
     from chatrec.catalog.resources import knowledge_dir
 
     loaded = load_catalog(catalog or knowledge_dir())

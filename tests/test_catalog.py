@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import write_jsonl
 
-from chatrec.catalog.items import content_hash, item_text, load_catalog
+from chatrec.catalog.files import load_catalog
+from chatrec.catalog.items import content_hash, item_text
 from chatrec.catalog.redial import redial_item, split_title_year
 from chatrec.catalog.resources import knowledge_dir
 from chatrec.errors import CatalogError

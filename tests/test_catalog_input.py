@@ -9,7 +9,8 @@ import pytest
 from conftest import write_jsonl
 
 from chatrec import CatalogError, Engine, Settings
-from chatrec.catalog.items import Catalog, load_catalog
+from chatrec.catalog.files import load_catalog
+from chatrec.catalog.items import Catalog
 from chatrec.cli import main
 
 GOOD = b'{"id": "a", "title": "Good", "description": "A fine film about sailing."}\n'

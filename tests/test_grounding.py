@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import stream_through
 
-from chatrec.catalog.items import Catalog, load_catalog
+from chatrec.catalog.files import load_catalog
+from chatrec.catalog.items import Catalog
 from chatrec.catalog.resources import knowledge_dir
 from chatrec.reply.grounding import Grounding, StreamGuard, complete_sentences, safe_cut
 

@@ -19,7 +19,7 @@ from conftest import ROOT, free_port, keeps_to_schema, load_app, write_jsonl
 from test_widget_browser import INLINE, Host, browser_test, card_ids, send, wait_done
 
 from chatrec import ConfigError, Engine, Settings
-from chatrec.catalog.items import load_catalog
+from chatrec.catalog.files import load_catalog
 from chatrec.catalog.remembered import CatalogChoiceError, Source, read_record, record_path, write_record
 from chatrec.catalog.resources import knowledge_dir
 from chatrec.cli import main as cli

@@ -2,7 +2,8 @@
 
 import pytest
 
-from chatrec.catalog.items import Item, load_catalog
+from chatrec.catalog.files import load_catalog
+from chatrec.catalog.items import Item
 from chatrec.catalog.resources import knowledge_dir
 from chatrec.reading.lexicon import canonical_genre
 from chatrec.reading.understanding import Understander, detect_language, split_turns

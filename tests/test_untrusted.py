@@ -6,7 +6,8 @@ import pytest
 from conftest import GENERATION_BUDGET_S, memory_engine, stream_through, write_jsonl
 
 from chatrec import Engine, Settings
-from chatrec.catalog.items import Catalog, Item, load_catalog
+from chatrec.catalog.files import load_catalog
+from chatrec.catalog.items import Catalog, Item
 from chatrec.catalog.resources import knowledge_dir
 from chatrec.reply.grounding import Grounding, StreamGuard
 from chatrec.reply.untrusted import instruction_like, keywords, links, screen, too_long_keyword

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import memory_engine
 
-from chatrec.catalog.items import Catalog, Item, load_catalog
+from chatrec.catalog.files import load_catalog
+from chatrec.catalog.items import Catalog, Item
 from chatrec.catalog.resources import knowledge_dir
 from chatrec.generators.scripted import ScriptedGenerator
 from chatrec.ports import Limits

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from chatrec.catalog.items import Catalog, load_catalog
+from chatrec.catalog.files import load_catalog
+from chatrec.catalog.items import Catalog
 from chatrec.catalog.resources import knowledge_dir
 from chatrec.config import Settings
 from chatrec.errors import CatalogChoiceError
