@@ -53,8 +53,8 @@ def full_items(engine: Engine) -> list[Item]:
 
 
 @pytest.fixture(scope="module")
-def scripted() -> Scripted:
-    doubles = memory_engine()
+def scripted(tmp_path_factory: pytest.TempPathFactory) -> Scripted:
+    doubles = memory_engine(tmp_path_factory.mktemp("wire"))
     scripted = Scripted(doubles.settings, doubles.catalog, doubles.embedder, doubles.store, doubles.profiles)
     first, second = full_items(scripted)
     scripted.turn = Turn(
