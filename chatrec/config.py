@@ -133,6 +133,7 @@ class Settings:
     mmr_lambda: float = 0.85  # 1.0 = pure relevance, lower = more diverse
     exclude_known: bool = True  # never an item the user named as seen or liked (unless asked about)
     exclude_shown: bool = True  # no item shown before when the user asks for more or others
+    per_creator: int = 2  # chat shows at most this many items by one creator (unless asked for them); 0: no cap
     # the one ranking pipeline (chat, `Engine.rank`, offline evaluation): weights of the terms in ranking/signals.py,
     # tuned on the ReDial tuning part (README, "Evaluation"); the text term's weight is 1
     adapter: str = field(default_factory=lambda: _env("CHATREC_ADAPTER", "auto") or "auto")  # 'auto', 'none' or a path
@@ -182,6 +183,8 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.per_creator < 0:
+            raise ConfigError(f"per_creator must be 0 (no cap) or positive, got {self.per_creator}")
         if self.events_retention_days < 0:
             raise ConfigError(f"events_retention_days must be 0 (keep) or positive, got {self.events_retention_days}")
         if self.profiles_url is not None and not self.profiles_url.startswith(PROFILE_SCHEMES):

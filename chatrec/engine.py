@@ -36,6 +36,7 @@ from chatrec.ranking.pipeline import Ranker
 from chatrec.reading.understanding import Understander, Understanding, core_words
 from chatrec.reply.explain import Explainer, display_term
 from chatrec.reply.grounding import Grounding
+from chatrec.reply.notices import unknown_notice
 from chatrec.reply.writer import ReplyWriter
 from chatrec.results import Recommendation, Turn
 from chatrec.users.interests import InterestState, drift
@@ -69,9 +70,9 @@ class Engine:
         self.profiles = profiles
         self.ingest_report = report or IngestReport(0, 0, 0, len(catalog))
         self.items: dict[str, Item] = catalog.items
-        self.understander = Understander(list(catalog))
+        self.understander = Understander(list(catalog), catalog.facets)
         self.vectors = ItemVectors(store)
-        self.tracker = Tracker(self.embed_texts, self.vectors, settings)
+        self.tracker = Tracker(self.embed_texts, self.vectors, settings, self.creators_of)
         self.grounding = Grounding(catalog, self.understander.titles)
         self.explainer = Explainer(
             self.items, plain=self.grounding.is_plain, known=self.understander.vocabulary.__contains__
@@ -168,15 +169,28 @@ class Engine:
                 return events, (state, recs, template, interests)
 
             state, recs, template, interests = self.profiles.update(user_id, self.embedder.dim, turn, now)
-        base = Turn(reply="", recommendations=recs, language=state.language, notes=tuple(_notes(u)), final=False)
+        base = Turn(
+            reply="",
+            recommendations=recs,
+            language=state.language,
+            notes=tuple(_notes(u)),
+            final=False,
+            unknown=u.unknown,
+        )
         yield base
         chosen = [self.items[r.item_id] for r in recs]
+        notice = unknown_notice(u.unknown, state.language)
         for draft in self.writer.write(interests, chosen, state.language, template):
             if draft.final:
                 self._trimmer.maybe()  # in its own thread: no reply waits for it
                 self._maybe_prune()
             yield replace(
-                base, reply=draft.text, final=draft.final, source=draft.source, problem=draft.problem, busy=draft.busy
+                base,
+                reply=notice + draft.text,
+                final=draft.final,
+                source=draft.source,
+                problem=draft.problem,
+                busy=draft.busy,
             )
 
     def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
@@ -288,11 +302,15 @@ class Engine:
             self.store,
             self.vectors,
             self.items,
-            Tracker(self.embed_texts, self.vectors, settings),
+            Tracker(self.embed_texts, self.vectors, settings, self.creators_of),
             self.read_utterance,
             self.ranker.collaborative if isinstance(collaborative, EllipsisType) else collaborative,
             self.ranker.adapter if isinstance(adapter, EllipsisType) else adapter,
         )
+
+    def creators_of(self, item_id: str) -> tuple[str, ...]:
+        item = self.items.get(item_id)
+        return item.creators if item is not None else ()
 
     def read_utterance(self, utterance: str) -> Understanding:
         """One message or dialogue utterance as the pipeline reads it, cached: conversations are read again every

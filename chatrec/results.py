@@ -30,3 +30,4 @@ class Turn:
     source: str = "template"  # "generator": grounded generated text; "template": the template reply
     problem: str = ""  # why generation stopped early or was not used (for logs, never for the user)
     busy: bool = False  # the template answered at once: the generator was serving other users
+    unknown: tuple[str, ...] = ()  # titles the message named that the catalog does not have (the reply says so)

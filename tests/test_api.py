@@ -28,7 +28,7 @@ ORIGIN = "https://shop.example"  # the one origin this deployment lets browsers 
 RATE = 5  # chat turns a minute per session, low so that the limit is quick to reach
 SPACE = "I love space exploration films"
 REC_FIELDS = {"item_id", "title", "year", "kind", "description", "why", "score"}  # the contract's
-FACT_FIELDS = {"genres", "creators", "cast", "tags", "aliases"}  # extensions (optional)
+FACT_FIELDS = {"genres", "creators", "cast", "tags", "aliases", "facets"}  # extensions (optional)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,8 @@ def test_chat_answers_the_turn_as_json(api: str) -> None:
     answer = httpx.post(api + "/chat", json={"message": SPACE}, headers=new_user(api), timeout=60)
     assert answer.status_code == 200, answer.text
     turn = answer.json()
-    assert set(turn) == {"reply", "language", "source", "recommendations", "busy", "notes"} and turn["busy"] is False
+    assert set(turn) == {"reply", "language", "source", "recommendations", "busy", "notes", "unknown"}
+    assert turn["busy"] is False
     assert isinstance(turn["notes"], list)
     assert turn["language"] == "en" and turn["source"] == "template" and turn["reply"]
     assert turn["recommendations"] and all(set(r) == REC_FIELDS | FACT_FIELDS for r in turn["recommendations"])

@@ -20,10 +20,16 @@ MESSAGES = ["I love space exploration films", "Have you seen Interstellar?", "so
 
 @pytest.fixture(scope="module")
 def pure(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The bundled catalog on the doubles with chat's own ordering steps off: no MMR, nothing left out as already
-    shown."""
+    """The bundled catalog on the doubles with chat's own ordering steps off: no MMR, no cap per creator, nothing
+    left out as already shown."""
     return memory_engine(
-        tmp_path_factory.mktemp("pure"), mmr_lambda=1.0, exclude_shown=False, exclude_known=False, w_shown=0.0, k=10
+        tmp_path_factory.mktemp("pure"),
+        mmr_lambda=1.0,
+        per_creator=0,
+        exclude_shown=False,
+        exclude_known=False,
+        w_shown=0.0,
+        k=10,
     )
 
 

@@ -399,6 +399,9 @@ class NoFacts:
     def terms(self) -> list[str]:
         return []
 
+    def less_of(self) -> list[str]:
+        return []
+
 
 def test_an_expectation_the_answer_lacks_the_facts_for_is_unchecked_not_passed() -> None:
     """An older server sends recommendations without genres: genres_none is reported as not checked."""

@@ -77,6 +77,7 @@ def scripted(tmp_path_factory: pytest.TempPathFactory) -> Scripted:
         notes=("avoiding horror",),
         source="generator",
         busy=True,
+        unknown=("Heat",),
     )
     return scripted
 
@@ -99,6 +100,7 @@ def expected(scripted: Scripted) -> dict[str, Any]:
             "cast": list(items[r.item_id].cast),
             "tags": list(items[r.item_id].tags),
             "aliases": list(items[r.item_id].aliases),
+            "facets": {name: list(v) if isinstance(v, tuple) else v for name, v in items[r.item_id].facets},
         }
         for r in turn.recommendations
     ]
@@ -109,6 +111,7 @@ def expected(scripted: Scripted) -> dict[str, Any]:
         "recommendations": recs,
         "busy": True,
         "notes": ["avoiding horror"],
+        "unknown": list(turn.unknown),
     }
 
 

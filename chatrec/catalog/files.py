@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from chatrec.catalog.facets import FacetSpec, infer_specs, load_sidecar, sidecar_path
 from chatrec.catalog.items import (
     LIST_FIELDS,
     REQUIRED,
@@ -97,7 +98,13 @@ def _csv_row(row: dict[str | None, Any]) -> Any:
         at = None if value is None else not_utf8(value)
         if at is not None:
             return ValueError(utf8_reason(ord(value[at]) - 0xDC00, f"in column {name!r}"))
-    return {k: (v.split("|") if k in LIST_FIELDS and v else v) for k, v in row.items()}
+    out = {k: (v.split("|") if k in LIST_FIELDS and v else v) for k, v in row.items()}
+    if out.get("facets"):  # a JSON object in its cell
+        try:
+            out["facets"] = decode_json(out["facets"])
+        except JSONProblem as exc:
+            return ValueError(f"column 'facets': {exc}")
+    return out
 
 
 def catalog_files(path: Path, fmt: str = "auto") -> list[Path]:
@@ -163,4 +170,17 @@ def load_catalog(path: Path, skip_bad: bool = False, fmt: str = "auto") -> Catal
         file = path / "id2info.json" if path.is_dir() else path
         return build_catalog(redial_rows(file), skip_bad, source=str(file))
     rows = ((str(f), line, raw) for f in catalog_files(path, fmt) for line, raw in read_rows(f, fmt))
-    return build_catalog(rows, skip_bad, source=str(path))
+    catalog = build_catalog(rows, skip_bad, source=str(path))
+    catalog.facets = facet_specs(path, catalog)
+    return catalog
+
+
+def facet_specs(path: Path, catalog: Catalog) -> dict[str, FacetSpec]:
+    """The catalog's facet specs: its sidecar's (`NAME.facets.yaml`), else read from the rows' values."""
+    sidecar = sidecar_path(path)
+    if sidecar is not None:
+        try:
+            return load_sidecar(sidecar)
+        except (OSError, ValueError) as exc:
+            raise CatalogError([BadRow(str(sidecar), 0, str(exc))], hint="Nothing was changed.") from None
+    return infer_specs(dict(it.facets) for it in catalog)

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatrec.catalog.facets import FacetSpec, FacetValue, parse_facets
 from chatrec.errors import BadRow
 
-LIST_FIELDS = ("genres", "creators", "cast", "tags", "aliases")
+LIST_FIELDS = ("genres", "creators", "cast", "tags", "aliases", "genres_zh")
 TEXT_FIELDS = ("kind", "language")
 REQUIRED = ("id", "title", "description")
 MAX_FIELD_CHARS = 20_000
@@ -34,6 +35,11 @@ class Item:
     tags: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     popularity: float | None = None
+    genres_zh: tuple[str, ...] = ()  # the genres in Chinese, in the same order, where the catalog gives them
+    facets: tuple[tuple[str, FacetValue], ...] = ()  # (name, value), sorted: see catalog/facets.py
+
+    def facet(self, name: str) -> FacetValue | None:
+        return next((value for key, value in self.facets if key == name), None)
 
     @property
     def display_title(self) -> str:
@@ -54,7 +60,20 @@ def item_text(item: Item) -> str:
         parts.append("Keywords: " + ", ".join(item.tags) + ".")
     if item.aliases:
         parts.append("Also known as " + "; ".join(item.aliases) + ".")
+    if item.facets:
+        parts.append(" ".join(f"{name}: {facet_text(value)}." for name, value in item.facets))
     return " ".join(parts)
+
+
+def facet_text(value: FacetValue) -> str:
+    """A facet value in words: '2-4', '45', 'dice, drafting'."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return value
+    if len(value) == 2 and all(isinstance(v, float) for v in value):
+        return "-".join(f"{v:g}" for v in value)
+    return ", ".join(str(v) for v in value)
 
 
 def content_hash(item: Item, embedder_id: str) -> str:
@@ -68,6 +87,7 @@ class Catalog:
 
     items: dict[str, Item] = field(default_factory=dict)
     bad_rows: list[BadRow] = field(default_factory=list)
+    facets: dict[str, FacetSpec] = field(default_factory=dict)  # the sidecar's facet specs (or read from the values)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -174,6 +194,7 @@ def parse_row(raw: Any) -> Item:
     fields["genres"] = tuple(g.lower() for g in fields["genres"])
     fields["year"] = _as_year(raw.get("year"))
     fields["popularity"] = _as_popularity(raw.get("popularity"))
+    fields["facets"] = parse_facets(raw.get("facets"))
     return check_item(Item(**fields))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from chatrec.catalog.facets import Bound, satisfies
 from chatrec.catalog.items import Item
 from chatrec.ranking.signals import PeopleIndex, shared_people
 from chatrec.reading.critiques import NOT_FOR_FAMILIES
@@ -15,6 +16,7 @@ from chatrec.users.interests import InterestState
 
 NEIGHBOUR_CANDIDATES = 100  # collaborative and shared-people neighbours joined to the store's answer
 POPULAR_CANDIDATES = 100
+CONSTRAINED_CANDIDATES = 300  # items that fit the constraints, joined to the candidates
 
 
 def excluded_by(items: dict[str, Item], genres: Iterable[str], people: Iterable[str]) -> set[str]:
@@ -42,6 +44,8 @@ def fits(item: Item, state: InterestState, kind: str | None) -> bool:
         return False
     if state.item_language is not None and item.language != state.item_language:
         return False
+    if any(not satisfies(item.facet(name), Bound.from_dict(bound)) for name, bound in state.facets.items()):
+        return False
     return not (state.family and any(canonical_genre(g) in NOT_FOR_FAMILIES for g in item.genres))
 
 
@@ -65,7 +69,17 @@ def gather(
     sharing: Sequence[str],
     popular: Sequence[str],
     allowed: Callable[[str], bool],
+    fitting: Sequence[str] = (),
 ) -> list[str]:
     """Every candidate once, the store's answer first: the union of the sources, less what is not allowed."""
-    extra = [*named, *list(neighbours)[:NEIGHBOUR_CANDIDATES], *sharing, *list(popular)[:POPULAR_CANDIDATES]]
+    extra = [*named, *list(neighbours)[:NEIGHBOUR_CANDIDATES], *sharing, *list(popular)[:POPULAR_CANDIDATES], *fitting]
     return [i for i in dict.fromkeys([*store_hits, *extra]) if allowed(i)]
+
+
+def constrained(items: dict[str, Item], state: InterestState, kind: str | None, popular: Sequence[str]) -> list[str]:
+    """When the conversation constrains facets, years or language, the items that fit (most popular first, at most
+    CONSTRAINED_CANDIDATES): a store query ranks by meaning alone and may return few that fit."""
+    if not (state.facets or state.year_min or state.year_max or state.item_language):
+        return []
+    fitting = [i for i in popular if i in items and fits(items[i], state, kind)]
+    return fitting[:CONSTRAINED_CANDIDATES]

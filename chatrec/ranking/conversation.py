@@ -51,7 +51,8 @@ class View:
 
 def leads(latest: Understanding, earlier: Sequence[Understanding]) -> bool:
     """The latest message changes the subject: it asks for another kind or other genres than before, or turns away
-    from something. The conversation's text then starts at it (older names still count, by recency)."""
+    from something. The conversation's text then starts at it (older names still count, by recency). A critique
+    ("funnier", "newer") refines the topic: it keeps it."""
     kind = next((u.kind for u in reversed(earlier) if u.kind), None)
     genres = next((set(u.liked_genres) for u in reversed(earlier) if u.liked_genres), set())
     return bool(
@@ -59,7 +60,6 @@ def leads(latest: Understanding, earlier: Sequence[Understanding]) -> bool:
         or (latest.liked_genres and set(latest.liked_genres) != genres)
         or latest.soft_avoided_genres
         or latest.family
-        or latest.critiques
     )
 
 

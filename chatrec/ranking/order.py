@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatrec.ranking.scoring import mmr
+from chatrec.ranking.scoring import cap_per_group, mmr
 from chatrec.ranking.signals import combine_terms
 
 MMR_POOL = 40  # chat diversifies among this many of the best candidates (at least 4 k)
@@ -32,6 +32,8 @@ class RankInput:
     excluded: set[str] = field(default_factory=set)  # rejected, hard-avoided, or outside the constraints
     vectors: np.ndarray | None = None  # the candidates' item vectors (same order)
     query: np.ndarray | None = None
+    creators: list[tuple[str, ...]] | None = None  # each candidate's creators the cap counts (asked-for ones left out)
+    per_creator: int = 0  # chat's cap on items by one creator (0: none)
 
     def scores(self, weights: Mapping[str, float]) -> np.ndarray:
         return combine_terms(self.terms, weights)
@@ -61,5 +63,8 @@ class RankInput:
             return []
         scores = self.scores(weights)[pool]
         vectors = self.vectors[pool] if self.vectors is not None else np.zeros((len(pool), 1), np.float32)
-        chosen = mmr(scores, vectors, k, lam)
+        chosen = mmr(scores, vectors, len(pool), lam)
+        if self.creators is not None and self.per_creator > 0:
+            chosen = cap_per_group(chosen, [self.creators[pool[i]] for i in range(len(pool))], k, self.per_creator)
+        chosen = chosen[:k]
         return [Scored(self.candidates[pool[i]], float(scores[i]), vectors[i]) for i in chosen]

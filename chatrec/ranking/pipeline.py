@@ -151,6 +151,7 @@ class Ranker:
                 sharing,
                 self._popular(),
                 lambda i: i in self.items and i not in hard and cand.fits(self.items[i], state, kind),
+                cand.constrained(self.items, state, kind, self.popular()),
             )
 
         found = gather(kind)
@@ -174,7 +175,9 @@ class Ranker:
             people[[self._row[i] for i in found]],
             liked,
         )
-        return RankInput(found, values, view.mentioned, hard, vectors, q)
+        asked = set(view.people)
+        creators = [tuple(c for c in self.items[i].creators if c not in asked) for i in found]
+        return RankInput(found, values, view.mentioned, hard, vectors, q, creators, s.per_creator)
 
     def top(self, given: RankInput, weights: dict[str, float], k: int) -> list[str]:
         """The best `k` items in pure order; a conversation that says too little to fill `k` is topped up with

@@ -1,6 +1,8 @@
-"""Two pieces of scoring maths as pure functions: the negative penalty term, and MMR diversity."""
+"""Scoring maths as pure functions: the negative penalty term, MMR diversity, and the cap on items per creator."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -31,3 +33,22 @@ def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lam: float) -> list[int
         available[best] = False
         closest = np.maximum(closest, vectors @ vectors[best])
     return chosen
+
+
+def cap_per_group(order: Sequence[int], groups: Sequence[Sequence[str]], k: int, most: int) -> list[int]:
+    """The first `k` of `order` taking at most `most` items of any one group (a creator), in order; when the cap
+    leaves fewer than `k`, the skipped ones fill up the rest, best first."""
+    taken: list[int] = []
+    skipped: list[int] = []
+    counts: dict[str, int] = {}
+    for i in order:
+        if len(taken) == k:
+            break
+        names = set(groups[i])
+        if any(counts.get(n, 0) >= most for n in names):
+            skipped.append(i)
+            continue
+        taken.append(i)
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+    return taken + skipped[: k - len(taken)]

@@ -38,7 +38,9 @@ RELATIVE = ("older", "newer")  # compared with the year of the title the message
 
 _EN = {
     "funnier": r"\bfunnier\b|\bmore (?:funny|humou?r|comedy|laughs?)\b|\bless serious\b",
-    "lighter": r"\blighter\b|\blight[- ]?hearted\b|\bless (?:dark|heavy|intense|depressing)\b|\bfeel[- ]good\b",
+    "lighter": r"\blighter\b|\blight[- ]?hearted\b|\bless (?:dark|heavy|intense|depressing|scary|grim)\b|"
+    r"\bfeel[- ]good\b|"
+    r"\b(?:not|nothing) (?:too |so |that |very |overly )?(?:dark|intense|depressing|scary|grim|bleak|disturbing)\b",
     "darker": r"\bdarker\b|\bgrittier\b|\bmore (?:dark|serious|intense)\b",
     "scarier": r"\bscarier\b|\bmore (?:scary|frightening|terrifying)\b",
     "less violent": r"\bless (?:violent|violence|gory|gore|bloody)\b|\bnot (?:so|as|too) violent\b|\bwithout (?:the |all the )?violence\b",  # noqa: E501
@@ -49,14 +51,14 @@ _EN = {
 }
 _ZH = {
     "funnier": r"更搞笑|更好笑|更幽默|更有趣",
-    "lighter": r"轻松|不那么沉重|温馨",
+    "lighter": r"轻松|不那么沉重|温馨|不要太(?:黑暗|压抑|沉重|吓人|恐怖)|别太(?:黑暗|压抑|沉重|吓人|恐怖)",
     "darker": r"更黑暗|更暗黑|更沉重|更压抑",
     "scarier": r"更吓人|更恐怖",
     "less violent": r"不那么暴力|没那么暴力|少点暴力|不要太暴力|别太暴力",
     "more romantic": r"更浪漫",
     "shorter": r"更短",
     "older": r"更老|更早|老一点",
-    "newer": r"更新的|新一点|更近的",
+    "newer": r"更新的|新一点|新一些|更近的|近几年|近些年",
 }
 CRITIQUE_PATTERNS = {name: re.compile(f"{_EN[name]}|{_ZH[name]}", re.IGNORECASE) for name in _EN}
 
@@ -67,6 +69,8 @@ BEFORE = re.compile(
     r"\b(?:before|older than|earlier than|prior to)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以前|之前|前)",
     re.I,
 )
+SHORT_DECADE_ZH = re.compile(r"(?<!\d)([5-9]0)\s*年代")
+THIS_CENTURY = re.compile(r"\bthis century\b|\b21st[- ]century\b|本世纪|21世纪|二十一世纪", re.I)
 FROM_DECADE = re.compile(
     r"\b(?:from|in|of) the\s+(?:19([5-9])0|20([0-2])0|['’]?([5-9])0)['’]?s\b|(?:19([5-9])0|20([0-2])0)\s*年代", re.I
 )
@@ -139,11 +143,14 @@ def _decade(groups: tuple[str | None, ...]) -> int:
 def find_years(text: str) -> tuple[int | None, int | None]:
     """(earliest, latest) year the message allows: "after 2010" -> (2011, None), "from the 90s" -> (1990, 1999)."""
     low = high = None
+    text = SHORT_DECADE_ZH.sub(lambda m: f"19{m.group(1)}年代", text)  # "80年代" is the 1980s
     if m := AFTER.search(text):
         year = int(m.group(1) or m.group(2))
         low = year if re.match(r"since", m.group(0), re.I) else year + 1
     if m := BEFORE.search(text):
         high = int(m.group(1) or m.group(2)) - 1
+    if THIS_CENTURY.search(text):
+        low = max(low or 2000, 2000)
     if m := FROM_DECADE.search(text):
         start = _decade(m.groups())
         low, high = max(low or start, start), min(high or start + 9, start + 9)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
+from chatrec.catalog.facets import Bound, FacetSpec
 from chatrec.catalog.items import Item
 from chatrec.reading.critiques import ATTRIBUTES, find_critiques, find_item_language, find_years, wants_family
+from chatrec.reading.facet_words import read_facets
 from chatrec.reading.language import CJK, detect_language
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_PATTERNS, KIND_WORDS, ZH_FILLERS, canonical_genre
 
+RECENT_YEARS = 20  # "something newer", with no title to compare with, means from the last 20 years
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
 CLAUSE_END = r"(?=[,.;:!?，。；：！？、]|\s+(?:and|but|or|please|though)\b|和|但|也|$)"
@@ -38,8 +42,9 @@ EN_TURN_AWAY = re.compile(
     re.IGNORECASE,
 )
 ZH_TURN_AWAY = re.compile(
-    r"(?:不想再看|不想再要|不想再读|厌倦了|受够了|腻了)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)"
-    r"|(?P<before>[\u4e00-\u9fff]{1,8}?)(?:看腻了|看够了|读腻了|看烦了|腻了|受够了)"
+    r"(?:不想再看|不想再要|不想再读|厌倦了|受够了|看腻了|看够了|读腻了|看烦了|腻了)(?P<what>.+?)"
+    r"(?=[,.;!?，。；！？、]|和|但|也|$)"
+    r"|(?P<before>(?![我你他她咱])[\u4e00-\u9fff]{1,8}?)(?:看腻了|看够了|读腻了|看烦了|腻了|受够了)"
 )
 QUESTION_LEAD = re.compile(
     r"\b(?:have|has|did|do)\s+you\s+(?:ever\s+)?(?:seen|watched|read|heard of|tried)\b|\bwhat about\b|\bhow about\b|"
@@ -96,6 +101,10 @@ class Understanding:
     item_language: str | None = None
     family: bool = False  # for the whole family / for kids
     wants_new: bool = False  # asks for more or other items than those shown ("any others?")
+    facet_bounds: tuple[Bound, ...] = ()  # "two player", "under 30 minutes", "not too heavy" (catalog/facets.py)
+    senses: tuple[str, ...] = ()  # every item titled like one named positively (the book and the film of a title)
+    unknown: tuple[str, ...] = ()  # titles the message names that the catalog does not have ("like Heat")
+    other_creators: bool = False  # asks for other directors, authors, designers than those so far
 
 
 @dataclass
@@ -302,13 +311,57 @@ def find_kind(text: str, known: set[str]) -> str | None:
     return kinds.pop() if len(kinds) == 1 else None
 
 
+_LATIN = r"(?:[^\W\u3400-\u9fff]|['’:.-])"  # a character of a Latin-script title
+TITLE_LEAD = re.compile(
+    r"(?:\b(?i:like|love|loved|liked|enjoyed|adore|adored|seen|watched|read|played|similar to|as good as|fan of|"
+    r"than|such as|reminds? me of|in the vein of)\s+|像|类似|喜欢|比)"
+    r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
+)
+ZH_QUOTED_TITLE = re.compile(r"《(?P<title>[^》]{1,60})》")
+NOT_TITLES = frozenset(
+    """i i'm im it its this that these those them he she they we you my me the a an something anything everything
+    more some any one ones english chinese japanese french korean""".split()
+)
+
+
+def unknown_titles(text: str, spans: list[_Span], known_word: Callable[[str], bool]) -> list[str]:
+    """Titles the text names that are not in the catalog: a capitalised name after "like", "loved", "than" ... that
+    no title span covers, or a 《title》; `known_word` says whether a phrase is a genre, a kind or a person."""
+    found: list[str] = []
+    for m in [*TITLE_LEAD.finditer(text), *ZH_QUOTED_TITLE.finditer(text)]:
+        start, end = m.span("title")
+        title = m.group("title").strip(" .,:;!?'’")
+        title = re.sub(r"\s+(?:and|or|but|for|to|in|on|of|the|a|an|&)$", "", title)
+        if any(s.start < end and start < s.end for s in spans) or not title:
+            continue
+        if norm(title) in NOT_TITLES or known_word(title) or len(norm(title)) < 2:
+            continue
+        found.append(title)
+    return list(dict.fromkeys(found))
+
+
+# said of a title the user knows, even in a question that asks for more ("I loved X, anything similar?")
+KNOWN_MARK = re.compile(
+    r"\b(?:loved|love|liked|enjoyed|adored|seen|watched|read|finished|favou?rites?)\b|看过|读过|喜欢|爱看|看完|读完",
+    re.I,
+)
+OTHER_CREATORS = re.compile(
+    r"\b(?:other|different|another|new)\s+(?:directors?|authors?|writers?|creators?|designers?|filmmakers?)\b|"
+    r"\bby (?:someone|somebody|anyone) else\b|\bnot by (?:him|her|them|the same)\b|"
+    r"(?:别的|其他|其它|换个|换别的|不同的)(?:导演|作者|作家|设计师)",
+    re.I,
+)
+
+
 def asked_about(text: str, spans: list[_Span]) -> list[str]:
     """Items named in a question or as not yet seen ("Have you seen X?", "I haven't read X"): the user does not know
     them, so they may be recommended."""
     asked: list[str] = []
     for sentence in SENTENCE.finditer(text):
         inside = [s.item_id for s in spans if sentence.start() <= s.start < sentence.end()]
-        if inside and (sentence.group().rstrip().endswith(("?", "？")) or QUESTION_LEAD.search(sentence.group())):
+        said = sentence.group()
+        question = said.rstrip().endswith(("?", "？")) and not KNOWN_MARK.search(said)
+        if inside and (question or QUESTION_LEAD.search(said)):
             asked += inside
     return list(dict.fromkeys(asked))
 
@@ -394,6 +447,32 @@ def interest_terms(rest: str, genres: list[str], people: list[str], vocabulary: 
     return list(dict.fromkeys([*genres, *vocabulary.tags_in(rest), *people]))
 
 
+def _cut(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """`text` with the spans blanked out."""
+    out = text
+    for start, end in sorted(spans, reverse=True):
+        out = out[:start] + " " + out[end:]
+    return out
+
+
+def _with_values(specs: dict[str, FacetSpec], items: list[Item]) -> dict[str, FacetSpec]:
+    """List and string facets know every value the catalog's rows use (beside the sidecar's Chinese names)."""
+    out = dict(specs)
+    for name, spec in specs.items():
+        if spec.type not in ("list", "string"):
+            continue
+        values: set[str] = set()
+        for it in items:
+            v = it.facet(name)
+            if isinstance(v, str):
+                values.add(v)
+            elif isinstance(v, tuple):
+                values.update(x for x in v if isinstance(x, str))
+        zh = dict(spec.zh)
+        out[name] = replace(spec, zh=tuple(sorted({**{v: "" for v in values}, **zh}.items())))
+    return out
+
+
 def _gaps(spans: list[_Span], length: int) -> list[tuple[int, int]]:
     """The stretches of text between title spans."""
     gaps, at = [], 0
@@ -407,8 +486,9 @@ def _gaps(spans: list[_Span], length: int) -> list[tuple[int, int]]:
 class Understander:
     """Reads messages against one catalog; deterministic and fast (no generative model)."""
 
-    def __init__(self, items: list[Item]) -> None:
+    def __init__(self, items: list[Item], facets: dict[str, FacetSpec] | None = None) -> None:
         self.items = {it.id: it for it in items}
+        self.facets = _with_values(facets or {}, items)
         self.titles = TitleIndex(items)
         self.people = PeopleIndex(items)
         self.genres = {canonical_genre(g) for it in items for g in it.genres}  # what find_genres can name
@@ -416,9 +496,14 @@ class Understander:
         self.vocabulary = Vocabulary(items, self.genres)
 
     def read(self, message: str, fuzzy: bool = True) -> Understanding:
-        positive, negated, turned = split_turns(message)
+        scalar = {n: f for n, f in self.facets.items() if f.type not in ("list", "string")}
+        stated = read_facets(message, scalar)
+        message_read = _cut(message, stated.spans)  # "not too heavy" is a bound, never an interest or a negation
+        positive, negated, turned = split_turns(message_read)
+        listed = read_facets(positive, {n: f for n, f in self.facets.items() if n not in scalar})
+        bounds = [*stated.bounds, *listed.bounds]
         spans = self.titles.spans(positive, fuzzy=fuzzy)
-        mentioned = list(dict.fromkeys(s.item_id for s in spans))
+        mentioned = self._in_context(list(dict.fromkeys(s.item_id for s in spans)), positive)
         rest = "".join(positive[a:b] for a, b in _gaps(spans, len(positive)))
         avoided_items: list[str] = []
         avoided_genres: list[str] = []
@@ -457,6 +542,8 @@ class Understander:
             year_max = min(year_max or anchor - 1, anchor - 1)
         if anchor and "newer" in critiques:
             year_min = max(year_min or anchor + 1, anchor + 1)
+        elif "newer" in critiques and year_min is None:  # newer than nothing named: from the last RECENT_YEARS
+            year_min = datetime.date.today().year - RECENT_YEARS
         language = detect_language(message)
         people = [p for p in self.people.find(rest, full_names_only=True) if p not in avoided_people]
         kind = find_kind(positive, self.kinds)
@@ -488,4 +575,45 @@ class Understander:
             item_language=find_item_language(positive),
             family=family,
             wants_new=bool(WANTS_NEW.search(message)),
+            facet_bounds=tuple(bounds),
+            senses=tuple(self.senses(mentioned)),
+            unknown=tuple(unknown_titles(positive, spans, self._known_word)),
+            other_creators=bool(OTHER_CREATORS.search(positive)),
         )
+
+    def _known_word(self, phrase: str) -> bool:
+        """A genre, a kind, a catalog tag or a person: not a title."""
+        key = norm(phrase)
+        words = key.split()
+        return bool(
+            find_genres(phrase, self.genres)
+            or self.people.find(phrase)
+            or key in KIND_TERMS
+            or key in self.vocabulary.tags
+            or (words and all(w in EN_STOPWORDS or w in KIND_TERMS for w in words))
+        )
+
+    def _in_context(self, mentioned: list[str], text: str) -> list[str]:
+        """Each named title in the sense its context gives: the kind the message asks for, else the kind of the
+        other titles it names ("Interstellar and The Martian": the film)."""
+        out = []
+        for item_id in mentioned:
+            same = self.senses([item_id])
+            if len(same) > 1:
+                others = {self.items[i].kind for i in mentioned if i not in same and self.items[i].kind}
+                kind = find_kind(text, self.kinds) or (others.pop() if len(others) == 1 else None)
+                item_id = next((i for i in same if self.items[i].kind == kind), item_id)
+            out.append(item_id)
+        return list(dict.fromkeys(out))
+
+    def senses(self, ids: Iterable[str]) -> list[str]:
+        """Every item that shares a title (or alias) with one of `ids`: naming The Martian names the book and the
+        film, so that neither is recommended back."""
+        out: list[str] = []
+        for item_id in ids:
+            item = self.items.get(item_id)
+            if item is None:
+                continue
+            for title in (item.title, *item.aliases):
+                out += [it.id for it in self.titles.by_title.get(norm(title), [])]
+        return list(dict.fromkeys(out))

@@ -16,11 +16,23 @@ if TYPE_CHECKING:
     from chatrec.engine import Engine
     from chatrec.results import Turn
 
-LIST_KEYS = ("kinds", "genres_any", "genres_none", "creators_none", "titles_any", "titles_none", "reply_contains_any")
-INT_KEYS = ("count_at_least", "at_least")
+LIST_KEYS = (
+    "kinds",
+    "genres_any",
+    "genres_none",
+    "creators_none",
+    "titles_any",
+    "titles_none",
+    "reply_contains_any",
+    "reply_contains_none",
+    "profile_less_of_any",
+    "profile_interests_none",
+    "says_unknown",
+)
+INT_KEYS = ("count_at_least", "at_least", "distinct_creators_at_least", "year_at_least", "year_at_most")
 FLAG_KEYS = ("why_true", "panel_no_titles", "rejected_absent")  # beyond the contract; see chatrec/scripts/run.py
 SOURCES = ("generator", "template")
-EXPECT_KEYS = (*INT_KEYS, *LIST_KEYS, "language", "source", "max_seconds", *FLAG_KEYS)
+EXPECT_KEYS = (*INT_KEYS, *LIST_KEYS, "facets", "language", "source", "max_seconds", *FLAG_KEYS)
 # the item facts a check reads beyond the contract's recommendation fields (an older server may not send them)
 NEEDS: dict[str, tuple[str, ...]] = {
     "genres_any": ("genres",),
@@ -29,8 +41,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "titles_any": ("aliases",),
     "titles_none": ("aliases",),
     "why_true": ("genres", "tags", "creators", "cast"),
+    "distinct_creators_at_least": ("creators",),
+    "facets": ("facets",),
 }
-FACT_FIELDS = ("genres", "creators", "cast", "tags", "aliases")
+FACT_FIELDS = ("genres", "creators", "cast", "tags", "aliases", "facets")
 
 
 class Facts(Protocol):
@@ -44,6 +58,8 @@ class Facts(Protocol):
     def titles(self) -> set[str]: ...
 
     def terms(self) -> list[str]: ...
+
+    def less_of(self) -> list[str]: ...
 
 
 @dataclass
@@ -201,6 +217,14 @@ class EngineFacts:
     def terms(self) -> list[str]:
         return profile_terms(self.engine.profile(self.user))
 
+    def less_of(self) -> list[str]:
+        return profile_less_of(self.engine.profile(self.user))
+
+
+def profile_less_of(profile: dict[str, Any]) -> list[str]:
+    """What a profile lists as turned away from: genres and people avoided, for now or always."""
+    return [str(t) for key in ("avoid_genres", "avoid_for_now", "avoid_people") for t in profile.get(key, ())]
+
 
 def profile_terms(profile: dict[str, Any]) -> list[str]:
     """The interest terms of a profile (`Engine.profile`, `GET /api/v1/profile`)."""
@@ -268,6 +292,73 @@ def _pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(body if CJK.search(phrase) else rf"(?<!{_LETTER}){body}(?!{_LETTER})", re.IGNORECASE)
 
 
+def _distinct_creators(s: Shown, n: int) -> str:
+    """Items without creators count as distinct."""
+    groups = [frozenset(c.casefold() for c in it.creators) or frozenset({f"#{it.id}"}) for it in s.items]
+    distinct: set[str] = set()
+    for group in groups:
+        if not distinct.intersection(group):
+            distinct.add(sorted(group)[0])
+    if len(distinct) >= n:
+        return ""
+    return f"expected at least {n} distinct creators, got {len(distinct)}: " + "; ".join(
+        f"{it.title} ({', '.join(it.creators) or '-'})" for it in s.items
+    )
+
+
+def _year_at_least(s: Shown, year: int) -> str:
+    bad = [f"{it.title} ({it.year})" for it in s.items if it.year is not None and it.year < year]
+    return f"expected nothing from before {year}; found: {', '.join(bad)}" if bad else ""
+
+
+def _year_at_most(s: Shown, year: int) -> str:
+    bad = [f"{it.title} ({it.year})" for it in s.items if it.year is not None and it.year > year]
+    return f"expected nothing from after {year}; found: {', '.join(bad)}" if bad else ""
+
+
+def _facets(s: Shown, wanted: dict[str, dict[str, Any]]) -> str:
+    from chatrec.catalog.facets import Bound, satisfies
+
+    bad = []
+    for name, raw in wanted.items():
+        bound = Bound.from_dict({"name": name, **raw})
+        bad += [f"{it.title} ({name}: {it.facet(name)})" for it in s.items if not satisfies(it.facet(name), bound)]
+    return f"expected every item within {wanted}; not: {', '.join(bad)}" if bad else ""
+
+
+def _reply_contains_none(s: Shown, words: list[str]) -> str:
+    reply = s.turn.reply.casefold()
+    found = [w for w in words if w.casefold() in reply]
+    return f"expected the reply to contain none of {', '.join(found)}; reply: {s.turn.reply[:300]!r}" if found else ""
+
+
+def _same_term(a: str, b: str) -> bool:
+    """Two profile terms are the same genre (in any spelling or language) or the same words."""
+    return _genre(a) == _genre(b) or a.strip().casefold() == b.strip().casefold()
+
+
+def _profile_less_of_any(s: Shown, terms: list[str]) -> str:
+    listed = s.facts.less_of()
+    if any(_same_term(t, x) for t in terms for x in listed):
+        return ""
+    return f"expected the profile to list one of {', '.join(terms)} as less of; it lists: {', '.join(listed) or '-'}"
+
+
+def _profile_interests_none(s: Shown, terms: list[str]) -> str:
+    listed = s.facts.terms()
+    bad = [x for x in listed if any(_same_term(t, x) for t in terms)]
+    return f"expected none of {', '.join(terms)} among the interests; found: {', '.join(bad)}" if bad else ""
+
+
+def _says_unknown(s: Shown, titles: list[str]) -> str:
+    reported = {t.strip().casefold() for t in s.turn.unknown}
+    missing = [t for t in titles if t.strip().casefold() not in reported]
+    unnamed = [t for t in titles if t.strip().casefold() not in s.turn.reply.casefold()]
+    if missing:
+        return f"expected {', '.join(missing)} reported as not in the catalog; reported: {list(s.turn.unknown)}"
+    return f"expected the reply to name {', '.join(unnamed)}; reply: {s.turn.reply[:300]!r}" if unnamed else ""
+
+
 CHECKS: dict[str, Callable[[Shown, Any], str]] = {
     "count_at_least": _count,
     "kinds": _kinds,
@@ -283,4 +374,12 @@ CHECKS: dict[str, Callable[[Shown, Any], str]] = {
     "why_true": _why_true,
     "panel_no_titles": _panel_no_titles,
     "rejected_absent": _rejected_absent,
+    "distinct_creators_at_least": _distinct_creators,
+    "year_at_least": _year_at_least,
+    "year_at_most": _year_at_most,
+    "facets": _facets,
+    "reply_contains_none": _reply_contains_none,
+    "profile_less_of_any": _profile_less_of_any,
+    "profile_interests_none": _profile_interests_none,
+    "says_unknown": _says_unknown,
 }

@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 
 from chatrec.catalog.items import Item
 from chatrec.errors import ChatrecError
-from chatrec.scripts.expectations import Facts, catalog_genre_names, lexicon_genre_names, profile_terms, titles_of
+from chatrec.scripts.expectations import (
+    Facts,
+    catalog_genre_names,
+    lexicon_genre_names,
+    profile_less_of,
+    profile_terms,
+    titles_of,
+)
 from chatrec.scripts.local import Refused, Seen
 from chatrec.serve.wire import turn_from_wire
 
@@ -246,3 +253,6 @@ class ApiFacts:
 
     def terms(self) -> list[str]:
         return profile_terms(self.user.profile())
+
+    def less_of(self) -> list[str]:
+        return profile_less_of(self.user.profile())

@@ -55,6 +55,7 @@ class Script:
     turns: tuple[Say | Thumbs, ...]
     name: str = ""
     catalog: Path | None = None
+    category: str = ""  # what the dialogue tests (benchmarks/dialogues/README.md)
 
     def uses(self, keys: Iterable[str]) -> bool:
         """Whether a turn checks one of `keys`."""
@@ -100,6 +101,16 @@ def _not_at_most_zero(number: float) -> float:
     return number
 
 
+class FacetExpect(BaseModel):
+    """The bounds of one facet in `expect: {facets: {NAME: ...}}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min: float | None = None
+    max: float | None = None
+    includes: float | None = None
+    any: Annotated[list[str], MinLen(1)] | None = None
+
+
 Text = Annotated[str, Strict(), AfterValidator(_not_blank)]  # a string with more than white space
 Position = Annotated[int, Strict(), Ge(1)]  # a 1-based position in the last turn's recommendations
 Seconds = Annotated[Annotated[int, Strict()] | Annotated[float, Strict()], AfterValidator(_not_at_most_zero)]
@@ -114,6 +125,11 @@ _GROUPS: tuple[tuple[tuple[str, ...], Any, str], ...] = (
     (("language",), Text, "`language` must be a language code such as en or zh, got {value!r}"),
     (("source",), Literal[SOURCES], f"`source` must be one of {', '.join(SOURCES)}, got {{value!r}}"),
     (("max_seconds",), Seconds, "`max_seconds` must be a positive number, got {value!r}"),
+    (
+        ("facets",),
+        Annotated[dict[str, FacetExpect], MinLen(1)],
+        "`facets` must map facet names to bounds such as {{min: 1, max: 4, includes: 2, any: [dice]}}, got {value!r}",
+    ),
 )
 
 
@@ -256,11 +272,12 @@ class ScriptFile(_Mapping):
         default=None, validate_default=True
     )
     name: Annotated[str, Strict(), _says(lambda _: "`name` must be a string")] = ""
+    category: Annotated[str, Strict(), _says(lambda _: "`category` must be a string")] = ""
     catalog: Annotated[Text | None, _says(lambda _: "`catalog` must be a path")] = None
 
     @classmethod
     def known(cls) -> tuple[str, ...]:
-        return ("name", "catalog", "turns")
+        return ("name", "category", "catalog", "turns")
 
 
 # -- the script ----------------------------------------------------------------------------------------------------
@@ -272,7 +289,7 @@ def parse_script(path: Path, data: Any, find_catalog: bool = True) -> Script:
     top = _valid(lambda: ScriptFile.model_validate(data))
     turns = tuple(_turn(i, raw, _has_say(top.turns[:i])) for i, raw in enumerate(top.turns))
     found = (_catalog_path(path, top.catalog) if find_catalog else Path(top.catalog)) if top.catalog else None
-    return Script(path, turns, top.name, found)
+    return Script(path, turns, top.name, found, top.category)
 
 
 def _valid(validate: Callable[[], T], index: int | None = None) -> T:

@@ -95,6 +95,9 @@ class RecommendationOut(BaseModel):
     cast: list[str] = Field(default_factory=list, description="main actors or performers")
     tags: list[str] = Field(default_factory=list, description="the catalog's free keywords")
     aliases: list[str] = Field(default_factory=list, description="other titles (translations, originals)")
+    facets: dict[str, float | str | list[float] | list[str]] = Field(
+        default_factory=dict, description="the item's catalog facets: numbers, [min, max] ranges, strings, lists"
+    )
 
 
 class ChatOut(BaseModel):
@@ -106,6 +109,9 @@ class ChatOut(BaseModel):
     notes: list[str] = Field(
         default_factory=list,
         description='what the message was understood to ask, in English, for logs and tests: "avoiding horror", ...',
+    )
+    unknown: list[str] = Field(
+        default_factory=list, description="titles the message named that the catalog does not have (the reply says so)"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chatrec.catalog.facets import parse_facets
 from chatrec.catalog.items import Item
 from chatrec.results import Recommendation, Turn
 
@@ -21,7 +22,7 @@ __all__ = [
 
 REC_FIELDS = ("item_id", "title", "year", "kind", "description", "why", "score")  # the contract's (CONTRACT.md)
 FACT_FIELDS = ("genres", "creators", "cast", "tags", "aliases")  # the item's catalog facts, beyond the contract
-TURN_FIELDS = ("reply", "language", "source", "recommendations", "busy", "notes")
+TURN_FIELDS = ("reply", "language", "source", "recommendations", "busy", "notes", "unknown")
 MAX_HISTORY_TURNS = 100  # the most recent turns a history gives (a widget shows no more)
 
 
@@ -36,7 +37,15 @@ def recommendation(rec: Recommendation, item: Item | None) -> dict[str, Any]:
         "why": rec.why,
         "score": rec.score,
         **{name: list(getattr(item, name)) if item is not None else [] for name in FACT_FIELDS},
+        "facets": facets(item),
     }
+
+
+def facets(item: Item | None) -> dict[str, Any]:
+    """The item's catalog facets as JSON: numbers, [min, max] ranges, strings, lists of strings."""
+    if item is None:
+        return {}
+    return {name: (list(value) if isinstance(value, tuple) else value) for name, value in item.facets}
 
 
 def recommendations(recs: Iterable[Recommendation], items: Mapping[str, Item]) -> list[dict[str, Any]]:
@@ -53,6 +62,7 @@ def turn(answer: Turn, items: Mapping[str, Item]) -> dict[str, Any]:
         "recommendations": recommendations(answer.recommendations, items),
         "busy": answer.busy,
         "notes": list(answer.notes),
+        "unknown": list(answer.unknown),
     }
 
 
@@ -66,6 +76,7 @@ def turn_from_wire(answer: Mapping[str, Any]) -> tuple[Turn, list[Item], frozens
         recommendations=[_rec_from_wire(r) for r in recs],
         notes=tuple(answer.get("notes") or ()),
         busy=bool(answer.get("busy", False)),
+        unknown=tuple(answer.get("unknown") or ()),
     )
     return back, [_item_from_wire(r) for r in recs], frozenset(f for f in FACT_FIELDS if any(f not in r for r in recs))
 
@@ -84,6 +95,10 @@ def _rec_from_wire(rec: Mapping[str, Any]) -> Recommendation:
 
 def _item_from_wire(rec: Mapping[str, Any]) -> Item:
     facts: dict[str, Any] = {name: tuple(rec.get(name) or ()) for name in FACT_FIELDS}
+    try:
+        facts["facets"] = parse_facets(rec.get("facets") or {})
+    except ValueError:
+        facts["facets"] = ()
     return Item(
         id=rec["item_id"],
         title=rec["title"],

@@ -94,6 +94,7 @@ class InterestState:
     year_max: int | None = None
     item_language: str | None = None
     family: bool = False
+    facets: dict[str, dict[str, Any]] = field(default_factory=dict)  # facet name -> a `Bound` as a dict
 
     def __post_init__(self) -> None:
         if not self.short.size:
@@ -115,6 +116,8 @@ class InterestState:
             out.append(f"language: {self.item_language}")
         if self.family:
             out.append("family")
+        for name, bound in self.facets.items():
+            out.append(facet_words(name, bound))
         return out
 
     def negative_matrix(self) -> np.ndarray:
@@ -136,3 +139,17 @@ def add_terms(terms: dict[str, float], new: list[str], fade: float = 0.85, limit
     for term in new:
         out[term] = out.get(term, 0.0) + 1.0
     return dict(sorted(out.items(), key=lambda kv: -kv[1])[:limit])
+
+
+def facet_words(name: str, bound: dict[str, Any]) -> str:
+    """A facet bound in words for the panel: 'players: 2', 'minutes: at most 30', 'mechanics: dice'."""
+    parts = []
+    if bound.get("includes") is not None:
+        parts.append(f"{bound['includes']:g}")
+    if bound.get("min") is not None:
+        parts.append(f"at least {bound['min']:g}")
+    if bound.get("max") is not None:
+        parts.append(f"at most {bound['max']:g}")
+    if bound.get("any"):
+        parts.append(" or ".join(bound["any"]))
+    return f"{name}: {', '.join(parts)}"

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chatrec.catalog.facets import Bound
 from chatrec.config import Settings
 from chatrec.reading.critiques import NOT_FOR_FAMILIES
 from chatrec.reading.understanding import Understanding
@@ -24,10 +25,17 @@ EmbedFn = Callable[[Sequence[str]], np.ndarray]
 class Tracker:
     """Updates interest vectors from messages (their words and the items they name) and from feedback."""
 
-    def __init__(self, embed: EmbedFn, vectors_of: VectorsOf, settings: Settings) -> None:
+    def __init__(
+        self,
+        embed: EmbedFn,
+        vectors_of: VectorsOf,
+        settings: Settings,
+        creators_of: Callable[[str], Sequence[str]] = lambda _: (),
+    ) -> None:
         self.embed = embed
         self.vectors_of = vectors_of
         self.settings = settings
+        self.creators_of = creators_of  # an item's creators ("other directors" turns away from those named)
 
     def hear(self, state: InterestState, text: str, u: Understanding, now: float) -> None:
         """One seeker utterance (a chat message, or a line of a context given to `rank`): remember it as part of the
@@ -49,8 +57,14 @@ class Tracker:
             for g in _merge(state.soft_avoid_genres, u.soft_avoided_genres, MAX_AVOIDED)
             if g not in liked and g not in state.avoid_genres
         ]
-        state.avoid_people = _merge(state.avoid_people, u.avoided_people, MAX_AVOIDED)
-        state.seen = _merge(state.seen, [m for m in u.mentioned if m not in u.asked], MAX_ITEMS)
+        named_people: list[str] = []
+        if u.other_creators:  # "other directors": not those of the titles named so far, nor the people asked for
+            named_people = [p for i in [*state.seen, *state.liked] for p in self.creators_of(i)]
+            named_people += [t for t in state.terms if any(t in self.creators_of(i) for i in state.seen)]
+        state.avoid_people = _merge(state.avoid_people, [*u.avoided_people, *named_people], MAX_AVOIDED)
+        known = [m for m in u.mentioned if m not in u.asked]
+        senses = [i for i in u.senses if i not in u.asked]
+        state.seen = _merge(state.seen, [*known, *senses], MAX_ITEMS)
         turned = {*u.avoided_genres, *u.soft_avoided_genres}
         state.terms = {t: w for t, w in add_terms(state.terms, list(u.terms)).items() if t not in turned}
         state.language = u.language
@@ -58,6 +72,9 @@ class Tracker:
         if u.year_min is not None or u.year_max is not None:
             state.year_min, state.year_max = u.year_min, u.year_max
         state.item_language = u.item_language or state.item_language
+        for bound in u.facet_bounds:  # a newer bound on a facet refines the older one
+            older = Bound.from_dict(state.facets[bound.name]) if bound.name in state.facets else None
+            state.facets = {**state.facets, bound.name: (older.merged(bound) if older else bound).as_dict()}
         if u.family:
             state.family = True
         elif liked.intersection(NOT_FOR_FAMILIES):
@@ -89,7 +106,7 @@ class Tracker:
             state.long_t = now
         state.dialogue, state.kind, state.soft_avoid_genres = [], None, []
         state.year_min = state.year_max = state.item_language = None
-        state.family = False
+        state.family, state.facets = False, {}
         return True
 
     def apply_feedback(self, state: InterestState, item_id: str, liked: bool, now: float) -> None:

@@ -1,0 +1,113 @@
+"""Following the person, as pure functions: a loved title's every sense, unknown titles, the cap per creator, and
+the new expectation keys of scripted dialogues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chatrec.catalog.items import Item
+from chatrec.ranking.scoring import cap_per_group
+from chatrec.reading.understanding import Understander
+from chatrec.results import Turn
+from chatrec.scripts.expectations import CHECKS, Shown
+
+ITEMS = [
+    Item("m-martian", "The Martian", "A stranded astronaut.", 2015, "movie", ("science fiction",), ("Ridley Scott",)),
+    Item("b-martian", "The Martian", "A stranded astronaut's log.", 2011, "book", ("science fiction",), ("Andy Weir",)),
+    Item("m-inter", "Interstellar", "Through a wormhole.", 2014, "movie", ("science fiction",), ("Christopher Nolan",)),
+    Item("m-memento", "Memento", "A man without memory.", 2000, "movie", ("thriller",), ("Christopher Nolan",)),
+]
+
+
+@pytest.fixture(scope="module")
+def reader() -> Understander:
+    return Understander(ITEMS)
+
+
+def test_a_title_takes_its_sense_from_context_and_names_every_sense(reader: Understander) -> None:
+    u = reader.read("I loved Interstellar and The Martian")
+    assert u.mentioned == ("m-inter", "m-martian")  # the film, beside a film
+    assert set(u.senses) == {"m-inter", "m-martian", "b-martian"}  # neither sense may come back
+
+
+@pytest.mark.parametrize(
+    ("message", "unknown"),
+    [
+        ("like Heat but newer", ("Heat",)),
+        ("Like Heat but newer", ("Heat",)),
+        ("像Heat那样的，但要新一点的", ("Heat",)),
+        ("我喜欢《不存在的片》", ("不存在的片",)),
+        ("I loved The Martian", ()),
+        ("I like Christopher Nolan", ()),
+        ("I like sci-fi", ()),
+    ],
+)
+def test_unknown_titles_are_noticed(reader: Understander, message: str, unknown: tuple[str, ...]) -> None:
+    assert reader.read(message).unknown == unknown
+
+
+def test_turning_away_in_chinese_reads_what_follows(reader: Understander) -> None:
+    u = reader.read("我看腻了科幻，想看惊悚片")
+    assert u.soft_avoided_genres == ("science fiction",) and "science fiction" not in u.liked_genres
+
+
+def test_a_loved_title_in_a_question_for_more_is_known(reader: Understander) -> None:
+    assert reader.read("I loved Memento, anything similar?").asked == ()
+    assert reader.read("Have you seen Memento?").asked == ("m-memento",)
+
+
+def test_at_most_two_per_creator_unless_too_few() -> None:
+    groups = [("Nolan",), ("Nolan",), ("Nolan",), ("Scott",), (), ("Nolan",)]
+    assert cap_per_group(range(6), groups, 4, 2) == [0, 1, 3, 4]
+    assert cap_per_group(range(3), groups, 3, 2) == [0, 1, 2]  # nothing else to show: the third comes back
+
+
+def shown(expect: dict[str, Any], items: list[Item], reply: str = "", unknown: tuple[str, ...] = ()) -> Shown:
+    class Facts:
+        partial = ""
+
+        def genre_names(self) -> dict[str, str]:
+            return {}
+
+        def titles(self) -> set[str]:
+            return set()
+
+        def terms(self) -> list[str]:
+            return ["科幻", "crime"]
+
+        def less_of(self) -> list[str]:
+            return ["武侠"]
+
+    return Shown(Turn(reply=reply, unknown=unknown), items, 0.1, set(), expect, Facts())
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fails"),
+    [
+        ("distinct_creators_at_least", 3, False),
+        ("distinct_creators_at_least", 4, True),
+        ("year_at_least", 2000, False),
+        ("year_at_least", 2001, True),
+        ("year_at_most", 2015, False),
+        ("year_at_most", 2014, True),
+        ("reply_contains_none", ["horror"], False),
+        ("reply_contains_none", ["HEAT"], True),
+        ("profile_less_of_any", ["wuxia"], False),
+        ("profile_less_of_any", ["horror"], True),
+        ("profile_interests_none", ["wuxia"], False),
+        ("profile_interests_none", ["science fiction"], True),
+        ("says_unknown", ["Heat"], False),
+        ("says_unknown", ["Ran"], True),
+    ],
+)
+def test_new_expectation_keys(key: str, value: Any, fails: bool) -> None:
+    s = shown({key: value}, ITEMS, reply="Heat isn't in this catalog.", unknown=("Heat",))
+    assert bool(CHECKS[key](s, value)) is fails
+
+
+def test_facet_expectations() -> None:
+    game = Item("g", "G", "d", facets=(("minutes", 45.0), ("players", (2.0, 4.0))))
+    assert not CHECKS["facets"](shown({}, [game]), {"players": {"includes": 2}, "minutes": {"max": 60}})
+    assert CHECKS["facets"](shown({}, [game]), {"minutes": {"max": 30}})
