@@ -133,6 +133,7 @@ class Settings:
     mmr_lambda: float = 0.85  # 1.0 = pure relevance, lower = more diverse
     exclude_known: bool = True  # never an item the user named as seen or liked (unless asked about)
     exclude_shown: bool = True  # no item shown before when the user asks for more or others
+    keep_topic: bool = True  # chat keeps to the genres the conversation is about while enough items have them
     per_creator: int = 2  # chat shows at most this many items by one creator (unless asked for them); 0: no cap
     # the one ranking pipeline (chat, `Engine.rank`, offline evaluation): weights of the terms in ranking/signals.py,
     # tuned on the ReDial tuning part (README, "Evaluation"); the text term's weight is 1

@@ -111,3 +111,57 @@ def test_facet_expectations() -> None:
     game = Item("g", "G", "d", facets=(("minutes", 45.0), ("players", (2.0, 4.0))))
     assert not CHECKS["facets"](shown({}, [game]), {"players": {"includes": 2}, "minutes": {"max": 60}})
     assert CHECKS["facets"](shown({}, [game]), {"minutes": {"max": 30}})
+
+
+def said(**kw: Any) -> Any:
+    from chatrec.reading.understanding import Understanding
+
+    return Understanding(language="en", positive_text="", **kw)
+
+
+@pytest.mark.parametrize(
+    ("messages", "seeds", "groups"),
+    [
+        ([said(named_genres=("horror",))], [], [{"horror"}]),
+        ([said(named_genres=("science fiction",)), said(critiques=("funnier",))], [], [{"science fiction"}]),
+        (
+            [said(named_genres=("science fiction",)), said(named_genres=("action",))],
+            [],
+            [{"science fiction"}, {"action"}],
+        ),
+        ([said(named_genres=("science fiction",)), said(named_genres=("crime",), shifts=True)], [], [{"crime"}]),
+        ([said(named_genres=("horror",)), said(soft_avoided_genres=("horror",))], [], []),
+        ([said(mentioned=("a", "b"))], [["science fiction", "drama"], ["science fiction"]], [{"science fiction"}]),
+        (
+            [said(named_genres=("mystery",), kind="book"), said(named_genres=("mystery",), kind="series")],
+            [],
+            [{"mystery"}],
+        ),
+    ],
+)
+def test_the_topic_a_conversation_keeps(messages: list[Any], seeds: list[list[str]], groups: list[set[str]]) -> None:
+    from chatrec.ranking.conversation import topic
+
+    assert topic(messages, seeds) == groups
+
+
+def test_years_narrow_and_a_contradiction_starts_afresh() -> None:
+    from chatrec.users.tracker import narrowed_years
+
+    assert narrowed_years(1940, None, None, 2011) == (1940, 2011)  # newer than one title, older than another
+    assert narrowed_years(2001, None, None, 1989) == (None, 1989)
+
+
+@pytest.mark.parametrize(
+    ("message", "check"),
+    [
+        ("Forget all that, let's start over.", lambda u: u.reset),
+        ("刚才说的都不算，重新开始", lambda u: u.reset),
+        ("Now a mystery TV series", lambda u: u.shifts),
+        ("Nothing older than 1990", lambda u: (u.year_min, u.year_max) == (1990, None)),
+        ("不要1990年以前的", lambda u: (u.year_min, u.year_max) == (1990, None)),
+        ("Any by other directors?", lambda u: u.other_creators),
+    ],
+)
+def test_requests_read_right(reader: Understander, message: str, check: Any) -> None:
+    assert check(reader.read(message))

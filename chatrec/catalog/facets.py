@@ -48,7 +48,12 @@ class Bound:
     any: tuple[str, ...] = ()
 
     def merged(self, newer: Bound) -> Bound:
-        """This bound with what a newer one on the same facet says (the newer wins where both speak)."""
+        """This bound with what a newer one on the same facet says (the newer wins where both speak); when the two
+        contradict ("heavy", then "something lighter"), the newer alone."""
+        low = newer.min if newer.min is not None else self.min
+        high = newer.max if newer.max is not None else self.max
+        if low is not None and high is not None and low > high:
+            return newer
         return Bound(
             self.name,
             newer.min if newer.min is not None else self.min,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from chatrec.ranking.signals import mention_weights
 from chatrec.reading.understanding import Understanding
 
+TOPIC_SEEDS = 3  # the titles named last that say what the conversation is about when no genre was named
 CONTEXT_WINDOW = 4  # utterances read together as the conversation's text (measured on ReDial: 2-6 all close)
 
 
@@ -97,3 +98,38 @@ def read(utterances: Sequence[Utterance], decay: float, restart: bool = True) ->
     view.people = list(dict.fromkeys(p for u in said for p in u.liked_people))
     view.critiques = said[-1].critiques if said else ()
     return view
+
+
+def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -> list[set[str]]:
+    """The genres the conversation is about now, as groups an item should each match, the latest last.
+
+    The latest message's genres, joined to the earlier topic when it only refines ("sci-fi from the 80s", then
+    "only ones with a lot of action": both), alone when it moves on ("now", "instead", another kind, turning
+    away). The earlier topic is what the last message naming genres named, else the genres shared by the most of
+    the titles named last (at least half)."""
+    if not said:
+        return []
+    latest, earlier = said[-1], said[:-1]
+    new = set(latest.named_genres)
+    kind_before = next((u.kind for u in reversed(earlier) if u.kind), None)
+    moves_on = (
+        latest.shifts
+        or latest.reset
+        or latest.soft_avoided_genres
+        or (latest.kind is not None and kind_before is not None and latest.kind != kind_before)
+    )
+    if moves_on or latest.avoided_genres and not new:
+        return [new] if new else []
+    old = set(next((u.named_genres for u in reversed(earlier) if u.named_genres), ())) or _shared(seed_genres)
+    if new and old and not new <= old:
+        return [old, new]
+    return [g for g in (new or old,) if g]
+
+
+def _shared(seed_genres: Sequence[Sequence[str]]) -> set[str]:
+    counts: dict[str, int] = {}
+    for genres in seed_genres:
+        for g in set(genres):
+            counts[g] = counts.get(g, 0) + 1
+    most = max(counts.values(), default=0)
+    return {g for g, n in counts.items() if n == most and 2 * n >= len(seed_genres)}

@@ -9,6 +9,7 @@ same pipeline on a fresh state fed the context, so offline evaluation scores exa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from chatrec.ranking.item_vectors import ItemVectors
 from chatrec.ranking.order import RankInput, Scored
 from chatrec.ranking.signals import log_counts, people_index
 from chatrec.reading.critiques import ATTRIBUTES
+from chatrec.reading.lexicon import canonical_genre
 from chatrec.reading.understanding import Understanding
 from chatrec.users.interests import InterestState, blend, normalise, recency_weights, weighted_signal
 from chatrec.users.tracker import Tracker
@@ -30,10 +32,17 @@ from chatrec.users.tracker import Tracker
 Observer = Callable[[RankInput, set[str]], None]  # a chat turn's inputs and what chat left out
 
 
-def chat_order(given: RankInput, weights: dict[str, float], k: int, lam: float, drop: set[str]) -> list[Scored]:
-    """Chat's order of the inputs: MMR-diversified, without `drop` while other items remain (then shown again
-    rather than nothing)."""
-    chosen = given.diverse(weights, k, lam, drop)
+def chat_order(
+    given: RankInput, weights: dict[str, float], k: int, lam: float, drop: set[str], first: set[str] | None = None
+) -> list[Scored]:
+    """Chat's order of the inputs: MMR-diversified, `first` (the items that match the whole topic) before the
+    rest, without `drop` while other items remain (then shown again rather than nothing)."""
+    chosen: list[Scored] = []
+    if first:
+        chosen = given.diverse(weights, k, lam, drop | (set(given.candidates) - first))
+    if len(chosen) < k:
+        taken = {c.item_id for c in chosen}
+        chosen += [c for c in given.diverse(weights, k, lam, drop | taken) if c.item_id not in taken][: k - len(chosen)]
     if len(chosen) < k and drop:
         taken = {c.item_id for c in chosen}
         chosen += [c for c in given.diverse(weights, k, lam) if c.item_id not in taken][: k - len(chosen)]
@@ -157,6 +166,9 @@ class Ranker:
         found = gather(kind)
         if kind is not None and len(found) < s.k:  # too few of that kind: widen rather than come back empty
             found = gather(None)
+        if not found and state.facets:  # nothing fits every facet bound: the facets give way, not the answer
+            state = replace(state, facets={})
+            found = gather(kind) or gather(None)
         if not found:
             return RankInput([], {}, view.mentioned, hard, np.zeros((0, self.store.dim), np.float32), q)
         vectors = self.vectors.matrix(found)
@@ -192,9 +204,11 @@ class Ranker:
         """Chat's `k` items: the same inputs, MMR-diversified, less what `chat_drop` leaves out while others remain."""
         given = self.inputs(state)
         drop = self.chat_drop(state, given)
+        off, first = self.keep_topic(state, given, drop)
+        drop |= off
         if self.observe is not None:
             self.observe(given, drop)
-        return chat_order(given, self.settings.term_weights, k, self.settings.mmr_lambda, drop), given
+        return chat_order(given, self.settings.term_weights, k, self.settings.mmr_lambda, drop, first), given
 
     def chat_drop(self, state: InterestState, given: RankInput) -> set[str]:
         """What chat leaves out beyond the exclusions (the policy measured in docs/evaluation.md, "Replay"): items
@@ -207,6 +221,31 @@ class Ranker:
         if self.settings.exclude_shown and latest is not None and latest.wants_new:
             drop |= set(state.shown)
         return drop - set(latest.asked if latest else ())
+
+    def topic(self, state: InterestState) -> list[set[str]]:
+        """The genre groups the conversation is about now (`conversation.topic`), less what the user turned from."""
+        said = [self.read(e.get("text", "")) for e in state.dialogue if e["side"] == "seeker"]
+        seeds = [self.items[i] for i in state.seen if i in self.items][-conversation.TOPIC_SEEDS :]
+        avoided = {*state.avoid_genres, *state.soft_avoid_genres}
+        groups = conversation.topic(said, [[canonical_genre(g) for g in it.genres] for it in seeds])
+        return [g - avoided for g in groups if g - avoided]
+
+    def keep_topic(self, state: InterestState, given: RankInput, drop: set[str]) -> tuple[set[str], set[str]]:
+        """(what chat leaves out as off the topic, what it shows first): items matching every group of the topic
+        when there are `k` of them; else those matching the latest group, the ones matching all first."""
+        groups = self.topic(state) if self.settings.keep_topic else []
+        if not groups:
+            return set(), set()
+        k = self.settings.k
+        shown = [i for i in given.candidates if i not in drop and i not in given.excluded]
+        genres = {i: {canonical_genre(g) for g in self.items[i].genres} for i in shown}
+        every = {i for i in shown if all(g & genres[i] for g in groups)}
+        latest = {i for i in shown if groups[-1] & genres[i]}
+        if len(every) >= k:
+            return set(shown) - every, set()
+        if len(latest) >= k:
+            return set(shown) - latest, every
+        return set(), every
 
     def popular(self) -> list[str]:
         """The whole catalog by popularity (interaction counts, else the catalog's field; ties in catalog order)."""

@@ -57,8 +57,8 @@ _ZH = {
     "less violent": r"不那么暴力|没那么暴力|少点暴力|不要太暴力|别太暴力",
     "more romantic": r"更浪漫",
     "shorter": r"更短",
-    "older": r"更老|更早|老一点",
-    "newer": r"更新的|新一点|新一些|更近的|近几年|近些年",
+    "older": r"更老|更早|老一点|比.{1,30}?(?:更)?(?:老|早)",
+    "newer": r"更新的|新一点|新一些|更近的|近几年|近些年|比.{1,30}?(?:更)?(?:新|晚|近)",
 }
 CRITIQUE_PATTERNS = {name: re.compile(f"{_EN[name]}|{_ZH[name]}", re.IGNORECASE) for name in _EN}
 

@@ -60,15 +60,21 @@ MINUTES = re.compile(
 )
 LONGER = re.compile(
     r"\b(?:over|more than|longer than|at least)\s+(\d{1,3}|an|one|two|three)\s*(minutes?|mins?|hours?|hrs?)\b|"
-    r"(\d{1,3}|一|两)\s*(?:个)?\s*(小时|分钟)\s*以上",
+    r"(\d{1,3}|一|两)\s*(?:个)?\s*(小时|分钟)\s*以上|至少\s*(半|一|两|\d{1,3})\s*(?:个)?\s*(小时|分钟)",
     re.I,
 )
 QUICK = re.compile(r"\b(?:quick|short|fast|filler)\s+(?:games?|ones?|plays?)\b|\bquick\b|快速|很快|短一点|时间短", re.I)
 
 PLAYERS_EN = re.compile(
     rf"\b(?:for\s+)?{_NUM}[- ]?(?:players?|people|persons?|of us|p)\b|\bplayer count of {_NUM}\b|"
+    rf"\b(?:group|party|family|table) of {_NUM}\b|"
     r"\b(solo|single[- ]player|two[- ]player|2[- ]player|head[- ]to[- ]head)\b|\bfor (?:a )?(couple|pair)\b|"
     r"\b(?:for|with)\s+(?:me and|my)\s+(?:wife|husband|partner|girlfriend|boyfriend|friend)\b",
+    re.I,
+)
+EXACT_PLAYERS = re.compile(
+    rf"\b(?:exactly|only|just)\s+(?:for\s+)?{_NUM}[- ]?(?:players?|people)\b|\b{_NUM}[- ]players?[- ]only\b|"
+    rf"\bmade for (?:exactly )?{_NUM}(?: players?| people)?\b|专门给{_ZH_NUM}个?人|只能{_ZH_NUM}个?人|{_ZH_NUM}人专属",
     re.I,
 )
 PLAYERS_ZH = re.compile(rf"{_ZH_NUM}\s*(?:个)?\s*(?:人|玩家)(?:玩|游戏|桌游|局|的)?|(单人|双人|两人|二人)")
@@ -135,6 +141,10 @@ def _number(word: str) -> int | None:
 
 
 def _players(text: str, name: str) -> tuple[Bound, list[tuple[int, int]]] | None:
+    if m := EXACT_PLAYERS.search(text):  # "exactly two players": no game for more
+        exact = _number(next(g for g in m.groups() if g))
+        if exact is not None and 1 <= exact <= 20:
+            return Bound(name, max=float(exact), includes=float(exact)), [m.span()]
     for m in [*PLAYERS_EN.finditer(text), *PLAYERS_ZH.finditer(text)]:
         said = next((g for g in m.groups() if g), "").lower()
         if said.startswith(("two", "2", "head", "couple", "pair", "双", "两", "二")) or not said:
@@ -189,10 +199,10 @@ def _scale(text: str, spec: FacetSpec) -> tuple[Bound, list[tuple[int, int]]] | 
     low, high = _scale_ends(spec.scale)
     if low is None or high is None:
         return None
-    if m := NOT_HIGH.search(text):
+    if m := NOT_HIGH.search(text):  # "not too heavy": up to the middle's lower edge
         return Bound(spec.name, max=round(low + 0.375 * (high - low), 2)), [m.span()]
-    if m := LOW.search(text):
-        return Bound(spec.name, max=round(low + 0.375 * (high - low), 2)), [m.span()]
+    if m := LOW.search(text):  # "light", "lighter": the lower quarter
+        return Bound(spec.name, max=round(low + 0.25 * (high - low), 2)), [m.span()]
     if m := HIGH.search(text):
         return Bound(spec.name, min=round(low + 0.625 * (high - low), 2)), [m.span()]
     return None
@@ -207,7 +217,44 @@ def _values(text: str, spec: FacetSpec) -> tuple[Bound, list[tuple[int, int]]] |
     """Values of a list or string facet named in the text, in English or through the sidecar's Chinese."""
     lowered = text.lower()
     found: list[str] = []
-    for value, zh in spec.zh:
-        if re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", lowered) or (zh and zh in text):
+    for value, zh in spec.zh:  # a Chinese name may list alternatives: "虚张声势/吹牛"
+        stems = {value, *(value[: -len(end)] for end in ("ing", "s") if value.endswith(end) and len(value) > 5)}
+        english = any(re.search(rf"(?<![\w-]){re.escape(v)}(?:s|ing)?(?![\w-])", lowered) for v in stems)
+        if english or any(name and name in text for name in zh.split("/")):
             found.append(value)
     return (Bound(spec.name, any=tuple(found)), []) if found else None
+
+
+LIGHTER_THAN = re.compile(r"\b(?:lighter|simpler|easier|less (?:heavy|complex))\b|比.{0,20}?(?:更)?(?:轻|简单)", re.I)
+HEAVIER_THAN = re.compile(r"\b(?:heavier|more complex|deeper|meatier)\b|比.{0,20}?(?:更)?(?:重|复杂|烧脑)", re.I)
+SHORTER_THAN = re.compile(r"\b(?:shorter|quicker|faster)\b|比.{0,20}?(?:更)?(?:短|快)", re.I)
+LONGER_THAN = re.compile(r"\b(?:longer)\b|比.{0,20}?(?:更)?长", re.I)
+
+
+def compared_with(text: str, specs: Mapping[str, FacetSpec], anchor: Mapping[str, object]) -> list[Bound]:
+    """Bounds relative to a named item's facets ("lighter than Gloomhaven", "shorter than Twilight Imperium",
+    "比它轻一点"): `anchor` is that item's facets by name."""
+    out: list[Bound] = []
+    for spec in specs.values():
+        value = anchor.get(spec.name)
+        if not isinstance(value, float):
+            continue
+        unit = (spec.unit or spec.name).lower()
+        if spec.scale and LIGHTER_THAN.search(text):
+            out.append(Bound(spec.name, max=round(value - 0.3, 2)))
+        elif spec.scale and HEAVIER_THAN.search(text):
+            out.append(Bound(spec.name, min=round(value + 0.3, 2)))
+        elif unit.startswith("min") and SHORTER_THAN.search(text):
+            out.append(Bound(spec.name, max=value - 1))
+        elif unit.startswith("min") and LONGER_THAN.search(text):
+            out.append(Bound(spec.name, min=value + 1))
+    return out
+
+
+def tighter(bound: Bound, other: Bound | None) -> Bound:
+    """The narrower of two bounds on one facet, side by side (`other` may be None)."""
+    if other is None:
+        return bound
+    low = max((v for v in (bound.min, other.min) if v is not None), default=None)
+    high = min((v for v in (bound.max, other.max) if v is not None), default=None)
+    return Bound(bound.name, low, high, bound.includes if bound.includes is not None else other.includes, bound.any)

@@ -44,6 +44,10 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "historical fiction": ("historical fiction", "历史小说"),
     "satire": ("satire", "satirical", "讽刺"),
     "literary fiction": ("literary fiction", "literary", "纯文学"),
+    "strategy": ("strategy", "strategic", "strategy games", "策略", "策略性"),
+    "party": ("party", "party games", "聚会"),
+    "cooperative": ("cooperative", "co op", "coop", "合作"),
+    "card game": ("card game", "card games", "卡牌"),
 }
 
 KIND_WORDS: dict[str, tuple[str, ...]] = {
@@ -164,3 +168,45 @@ def canonical_genre(name: str) -> str:
     """A catalog's genre in the form messages are read in ('sport' -> 'sports', 'Sci-Fi' -> 'science fiction',
     '科幻' -> 'science fiction'); a genre the word lists do not know is returned as it is."""
     return _CANONICAL.get(_fold(name), name)
+
+
+# well-known creators' names in Chinese and in English: either finds the other's catalog spelling
+PEOPLE_NAMES: tuple[tuple[str, str], ...] = (
+    ("克里斯托弗·诺兰", "Christopher Nolan"),
+    ("诺兰", "Christopher Nolan"),
+    ("斯皮尔伯格", "Steven Spielberg"),
+    ("库布里克", "Stanley Kubrick"),
+    ("雷德利·斯科特", "Ridley Scott"),
+    ("宫崎骏", "Hayao Miyazaki"),
+    ("黑泽明", "Akira Kurosawa"),
+    ("希区柯克", "Alfred Hitchcock"),
+    ("昆汀", "Quentin Tarantino"),
+    ("塔伦蒂诺", "Quentin Tarantino"),
+    ("斯科塞斯", "Martin Scorsese"),
+    ("科波拉", "Francis Ford Coppola"),
+    ("卡梅隆", "James Cameron"),
+    ("维伦纽瓦", "Denis Villeneuve"),
+    ("维伦纽夫", "Denis Villeneuve"),
+    ("奉俊昊", "Bong Joon-ho"),
+    ("塔可夫斯基", "Andrei Tarkovsky"),
+    ("伯格曼", "Ingmar Bergman"),
+    ("卓别林", "Charlie Chaplin"),
+    ("阿加莎·克里斯蒂", "Agatha Christie"),
+    ("阿加莎", "Agatha Christie"),
+    ("斯蒂芬·金", "Stephen King"),
+    ("托尔金", "J. R. R. Tolkien"),
+    ("奥威尔", "George Orwell"),
+    ("加缪", "Albert Camus"),
+    ("勒古恩", "Ursula K. Le Guin"),
+    ("张艺谋", "Zhang Yimou"),
+    ("王家卫", "Wong Kar-wai"),
+    ("李安", "Ang Lee"),
+    ("周星驰", "Stephen Chow"),
+    ("金庸", "Jin Yong"),
+    ("刘慈欣", "Liu Cixin"),
+    ("吴宇森", "John Woo"),
+    ("侯孝贤", "Hou Hsiao-hsien"),
+    ("陈凯歌", "Chen Kaige"),
+    ("姜文", "Jiang Wen"),
+    ("贾樟柯", "Jia Zhangke"),
+)

@@ -13,12 +13,21 @@ from rapidfuzz import fuzz, process
 from chatrec.catalog.facets import Bound, FacetSpec
 from chatrec.catalog.items import Item
 from chatrec.reading.critiques import ATTRIBUTES, find_critiques, find_item_language, find_years, wants_family
-from chatrec.reading.facet_words import read_facets
+from chatrec.reading.facet_words import compared_with, read_facets, tighter
 from chatrec.reading.language import CJK, detect_language
-from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_PATTERNS, KIND_WORDS, ZH_FILLERS, canonical_genre
+from chatrec.reading.lexicon import (
+    EN_STOPWORDS,
+    GENRE_WORDS,
+    KIND_PATTERNS,
+    KIND_WORDS,
+    PEOPLE_NAMES,
+    ZH_FILLERS,
+    canonical_genre,
+)
 
 RECENT_YEARS = 20  # "something newer", with no title to compare with, means from the last 20 years
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+LATIN_WORD = re.compile(r"[^\W_\u3400-\u9fff\uf900-\ufaff]+(?:['’][^\W_\u3400-\u9fff\uf900-\ufaff]+)?")
 YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
 CLAUSE_END = r"(?=[,.;:!?，。；：！？、]|\s+(?:and|but|or|please|though)\b|和|但|也|$)"
 EN_NEGATION = re.compile(
@@ -30,6 +39,8 @@ EN_NEGATION = re.compile(
 )
 ZH_NEGATION = re.compile(
     r"(?:不要|不想要|不想看|不看|别再?给我|别推荐|别再|不喜欢|讨厌|除了|不需要)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)"
+    r"|(?P<object>(?![我你他她咱])[\u4e00-\u9fff\d]{1,12}?)(?:的)?(?:也|都|就)?(?:不要|不想看|不看|免了|算了)"
+    r"(?=[,.;!?，。；！？]|$)"
 )
 # turning away for now ("tired of", "enough", "看腻了"): interest moves away and the genre is avoided softly
 EN_TURN_AWAY = re.compile(
@@ -55,6 +66,11 @@ QUESTION_LEAD = re.compile(
     r"\b(?:will|i'?ll|gonna|going to)\s+(?:check|look|watch|see)\b|\bcheck (?:it|that|them) out\b|"
     r"没看过|没读过|看过吗|读过吗|怎么样|想看|打算看|听说|听起来",
     re.IGNORECASE,
+)
+INSTEAD = re.compile(
+    r"\b(?:instead|rather|single|just (?:a|one)|only (?:a|one)|no time for|don'?t have time)\b|"
+    r"改看|换成|就好|没时间|不想追",
+    re.I,
 )
 REFERENCE = re.compile(r"\b(?:the|that|this)\s+(?:book|novel|movie|film|series|show)\b|那部电影|那本书", re.I)
 WANTS_NEW = re.compile(
@@ -105,6 +121,9 @@ class Understanding:
     senses: tuple[str, ...] = ()  # every item titled like one named positively (the book and the film of a title)
     unknown: tuple[str, ...] = ()  # titles the message names that the catalog does not have ("like Heat")
     other_creators: bool = False  # asks for other directors, authors, designers than those so far
+    reset: bool = False  # "forget that, start over": the conversation so far no longer counts
+    named_genres: tuple[str, ...] = ()  # genres the message names itself (`liked_genres` less what critiques imply)
+    shifts: bool = False  # says it moves on ("now", "instead", "现在", "换成"): what it names replaces the topic
 
 
 @dataclass
@@ -120,11 +139,18 @@ class TitleIndex:
     def __init__(self, items: Iterable[Item]) -> None:
         self.all_items = list(items)
         self.by_title: dict[str, list[Item]] = {}
+        self.short_titles: dict[str, list[Item]] = {}
         for item in self.all_items:
             for title in (item.title, *item.aliases):
                 key = norm(title)
                 if key:
                     self.by_title.setdefault(key, []).append(item)
+        for item in self.all_items:  # "Caverna" names "Caverna: The Cave Farmers" when no title is just that
+            head = item.title.split(":")[0]
+            if head != item.title and len(norm(head)) >= 4 and norm(head) not in self.by_title:
+                self.short_titles.setdefault(norm(head), []).append(item)
+        for key, named in self.short_titles.items():
+            self.by_title.setdefault(key, named)
         self.max_words = max((len(k.split()) for k in self.by_title), default=1)
         self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
         # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
@@ -167,7 +193,8 @@ class TitleIndex:
         return max(items, key=lambda it: it.popularity or 0.0)
 
     def _words(self, text: str) -> list[re.Match[str]]:
-        return [m for m in WORD.finditer(text) if not CJK.search(m.group())]
+        """The words of `text` not in Chinese script ("我很喜欢Blade Runner" has "Blade" and "Runner")."""
+        return list(LATIN_WORD.finditer(text))
 
     def _exact(self, text: str) -> list[_Span]:
         words = self._words(text)
@@ -179,7 +206,8 @@ class TitleIndex:
                 key = norm(text[start:end])
                 year_match = YEAR_AFTER.match(text[end:])
                 year = int(year_match.group(1)) if year_match else None
-                if key not in self.by_title or not self._plausible(text[start:end], n, year):
+                inside = start > 0 and not re.search(r"[.!?。！？]\s*$", text[:start])
+                if key not in self.by_title or not self._plausible(text[start:end], n, year, inside):
                     continue
                 item = self._pick(key, year) or (self._pick(key, None) if year else None)
                 if item:
@@ -190,11 +218,13 @@ class TitleIndex:
         return spans
 
     @staticmethod
-    def _plausible(span: str, n_words: int, year: int | None) -> bool:
-        """A one-word title counts only when capitalised or dated, so 'it' or 'up' in a sentence are not films."""
+    def _plausible(span: str, n_words: int, year: int | None, inside: bool = False) -> bool:
+        """A one-word title counts only when capitalised or dated, so 'it' or 'up' in a sentence are not films; a
+        two-letter one ('Go') only inside a sentence, where a capital says it is a name."""
         if n_words > 1 or year is not None:
             return True
-        return span[:1].isupper() and len(span) >= 3 and span.lower() not in EN_STOPWORDS
+        long_enough = len(span) >= 3 or (inside and len(span) == 2)
+        return span[:1].isupper() and long_enough and span.lower() not in EN_STOPWORDS
 
     def _cjk(self, text: str, taken: list[_Span]) -> list[_Span]:
         spans: list[_Span] = []
@@ -252,6 +282,11 @@ class PeopleIndex:
                 parts = full.split()
                 if len(parts) > 1 and len(parts[-1]) >= 4 and parts[-1] not in EN_STOPWORDS:
                     self.names.setdefault(parts[-1], person)
+        for zh, en in PEOPLE_NAMES:  # the other language's name for a person the catalog has
+            if norm(en) in self.names:
+                self.cjk.setdefault(norm(zh), self.names[norm(en)])
+            elif norm(zh) in self.cjk:
+                self.names.setdefault(norm(en), self.cjk[norm(zh)])
 
     def find(self, text: str, full_names_only: bool = False) -> list[str]:
         """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
@@ -287,14 +322,30 @@ def find_decades(text: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def find_genres(text: str, known: set[str]) -> list[str]:
-    """Catalog genres named in `text` through their English or Chinese words."""
+def find_genres(text: str, known: set[str], words_of: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Catalog genres named in `text` through their English or Chinese words (`words_of`: the catalog's own words
+    for its genres beside the bundled lists, `catalog_genre_words`)."""
     key = f" {norm(text)} "
     found = []
-    for genre, words in GENRE_WORDS.items():
+    for genre, words in (words_of or GENRE_WORDS).items():
         if genre in known and any((w in key) if CJK.search(w) else (f" {w} " in key) for w in words):
             found.append(genre)
     return found
+
+
+def catalog_genre_words(items: Iterable[Item]) -> dict[str, tuple[str, ...]]:
+    """The words for every genre the catalog uses: the bundled lists', and the catalog's own name for a genre they
+    do not know ("party", "card game") with its plural and the rows' Chinese names (`genres_zh`)."""
+    out = {g: tuple(words) for g, words in GENRE_WORDS.items()}
+    for item in items:
+        for index, genre in enumerate(item.genres):
+            canon = canonical_genre(genre)
+            if canon in GENRE_WORDS and index >= len(item.genres_zh):
+                continue
+            own = [norm(canon), norm(canon) + "s"] if canon not in GENRE_WORDS else []
+            zh = [norm(item.genres_zh[index])] if index < len(item.genres_zh) else []
+            out[canon] = tuple(dict.fromkeys([*out.get(canon, ()), *own, *zh]))
+    return out
 
 
 def find_kind(text: str, known: set[str]) -> str | None:
@@ -308,7 +359,14 @@ def find_kind(text: str, known: set[str]) -> str | None:
         if kind in known and any((w in key) if CJK.search(w) else (f" {w} " in key) for w in words)
     }
     kinds |= {kind for kind, pattern in KIND_PATTERNS.items() if kind in known and pattern.search(text)}
+    if len(kinds) > 1 and INSTEAD.search(text):  # "no time for a whole series: a single film" asks for the last
+        return max(kinds, key=lambda kind: _last_at(key, kind))
     return kinds.pop() if len(kinds) == 1 else None
+
+
+def _last_at(key: str, kind: str) -> int:
+    """Where a word for `kind` last stands in the normalised text (-1: nowhere)."""
+    return max(((key.rfind(w) if CJK.search(w) else key.rfind(f" {w} ")) for w in KIND_WORDS.get(kind, ())), default=-1)
 
 
 _LATIN = r"(?:[^\W\u3400-\u9fff]|['’:.-])"  # a character of a Latin-script title
@@ -332,7 +390,9 @@ def unknown_titles(text: str, spans: list[_Span], known_word: Callable[[str], bo
         start, end = m.span("title")
         title = m.group("title").strip(" .,:;!?'’")
         title = re.sub(r"\s+(?:and|or|but|for|to|in|on|of|the|a|an|&)$", "", title)
-        if any(s.start < end and start < s.end for s in spans) or not title:
+        inside = [s for s in spans if s.start < end and start < s.end]
+        longer = inside and re.search(r"\s[A-Z0-9]", text[max(s.end for s in inside) : start + len(title)])
+        if (inside and not longer) or not title:  # "Monopoly Deal" holds the title Monopoly, and is more
             continue
         if norm(title) in NOT_TITLES or known_word(title) or len(norm(title)) < 2:
             continue
@@ -342,7 +402,23 @@ def unknown_titles(text: str, spans: list[_Span], known_word: Callable[[str], bo
 
 # said of a title the user knows, even in a question that asks for more ("I loved X, anything similar?")
 KNOWN_MARK = re.compile(
-    r"\b(?:loved|love|liked|enjoyed|adored|seen|watched|read|finished|favou?rites?)\b|看过|读过|喜欢|爱看|看完|读完",
+    r"\b(?:loved|love|liked|enjoyed|adored|seen|watched|read|finished|favou?rites?|is the best|was great|is great)\b|"
+    r"看过|读过|玩过|喜欢|爱看|看完|读完|最好看|最爱|神作|太好看",
+    re.I,
+)
+REPLY_LANGUAGE = re.compile(
+    r"\b(?:answer|reply|respond|write|talk|speak|chat|switch)\w*\s+(?:to me\s+|back\s+)?in\s+\w+|"
+    r"\bin\s+(?:english|chinese),?\s*please\b|"
+    r"(?:用|换成|改用|说)(?:中文|英文|英语|汉语)(?:回答|回复|说|聊|吧)?|(?:中文|英文)回答",
+    re.I,
+)
+SHIFT = re.compile(
+    r"\b(?:now|instead|switch|change of|rather|actually|tonight i'?d)\b|现在|换成|改看|换个|换点|算了|不如|睡了", re.I
+)
+RESET = re.compile(
+    r"\b(?:forget (?:all )?(?:that|this|it|everything|what i said)|start (?:over|again|afresh|fresh)|"
+    r"from scratch|scratch that|let'?s reset|clean slate)\b|"
+    r"重新开始|从头开始|从头来|重来|忘了(?:刚才|之前|前面|我说的)|忘掉(?:刚才|之前|前面)|刚才(?:说的)?都不算|之前的都不算",
     re.I,
 )
 OTHER_CREATORS = re.compile(
@@ -492,7 +568,9 @@ class Understander:
         self.titles = TitleIndex(items)
         self.people = PeopleIndex(items)
         self.genres = {canonical_genre(g) for it in items for g in it.genres}  # what find_genres can name
+        self.genre_words = catalog_genre_words(items)
         self.kinds = {it.kind for it in items if it.kind}
+        self.languages = {it.language for it in items if it.language}
         self.vocabulary = Vocabulary(items, self.genres)
 
     def read(self, message: str, fuzzy: bool = True) -> Understanding:
@@ -511,7 +589,7 @@ class Understander:
         leftovers: list[str] = []
         for phrase in negated:
             core = core_words(phrase) or phrase
-            hits_g = find_genres(core, self.genres)
+            hits_g = find_genres(core, self.genres, self.genre_words)
             hits_p = self.people.find(core)
             hits_i = self.titles.find(phrase, fuzzy=fuzzy)
             avoided_genres += hits_g
@@ -522,14 +600,17 @@ class Understander:
         soft_genres: list[str] = []
         for phrase in turned:
             core = core_words(phrase) or phrase
-            found = find_genres(core, self.genres)
+            found = find_genres(core, self.genres, self.genre_words)
             soft_genres += found
             if not found and len(core) >= 2:
                 leftovers.append(core)
         critiques = find_critiques(positive)
         liked_genres = [
-            g for g in find_genres(positive, self.genres) if g not in avoided_genres and g not in soft_genres
+            g
+            for g in find_genres(positive, self.genres, self.genre_words)
+            if g not in avoided_genres and g not in soft_genres
         ]
+        named_genres = list(liked_genres)
         for name in critiques:  # what a critique implies counts for this message only (`terms`): not remembered
             if name in ATTRIBUTES:
                 liked_genres += [g for g in ATTRIBUTES[name].genres if g in self.genres and g not in liked_genres]
@@ -537,7 +618,15 @@ class Understander:
         if family and "family" in self.genres and "family" not in liked_genres:
             liked_genres.append("family")
         year_min, year_max = find_years(positive)
+        for phrase in negated:  # "nothing older than 1990", "不要1990年以前的": the other side of that year
+            low, high = find_years(phrase)
+            year_min = high + 1 if high is not None and year_min is None else year_min
+            year_max = low - 1 if low is not None and year_max is None else year_max
         anchor = next((self.items[i].year for i in mentioned if self.items[i].year), None)
+        if mentioned:  # "lighter than Gloomhaven": the named item's facets are the measure
+            compared = compared_with(positive, scalar, dict(self.items[mentioned[0]].facets))
+            bounds = [tighter(b, next((c for c in compared if c.name == b.name), None)) for b in bounds]
+            bounds += [c for c in compared if c.name not in {b.name for b in bounds}]
         if anchor and "older" in critiques:
             year_max = min(year_max or anchor - 1, anchor - 1)
         if anchor and "newer" in critiques:
@@ -560,6 +649,8 @@ class Understander:
             mentioned=tuple(mentioned),
             avoided_items=tuple(dict.fromkeys(avoided_items)),
             liked_genres=tuple(liked_genres),
+            named_genres=tuple(named_genres),
+            shifts=bool(SHIFT.search(message)),
             avoided_genres=tuple(dict.fromkeys(avoided_genres)),
             avoided_people=tuple(dict.fromkeys(avoided_people)),
             negative_phrases=tuple(leftovers),
@@ -572,21 +663,28 @@ class Understander:
             critiques=critiques,
             year_min=year_min,
             year_max=year_max,
-            item_language=find_item_language(positive),
+            item_language=self._item_language(positive),
             family=family,
             wants_new=bool(WANTS_NEW.search(message)),
             facet_bounds=tuple(bounds),
             senses=tuple(self.senses(mentioned)),
             unknown=tuple(unknown_titles(positive, spans, self._known_word)),
             other_creators=bool(OTHER_CREATORS.search(positive)),
+            reset=bool(RESET.search(message)),
         )
+
+    def _item_language(self, text: str) -> str | None:
+        """The language of the items asked for, when the catalog has items in it ("用中文回答" asks for replies in
+        Chinese, not for Chinese items)."""
+        code = find_item_language(REPLY_LANGUAGE.sub(" ", text))
+        return code if code in self.languages else None
 
     def _known_word(self, phrase: str) -> bool:
         """A genre, a kind, a catalog tag or a person: not a title."""
         key = norm(phrase)
         words = key.split()
         return bool(
-            find_genres(phrase, self.genres)
+            find_genres(phrase, self.genres, self.genre_words)
             or self.people.find(phrase)
             or key in KIND_TERMS
             or key in self.vocabulary.tags

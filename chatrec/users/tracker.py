@@ -41,6 +41,8 @@ class Tracker:
         """One seeker utterance (a chat message, or a line of a context given to `rank`): remember it as part of the
         conversation, and apply what it states: avoidances, constraints, the kind asked for, interest words."""
         s = self.settings
+        if u.reset:
+            self.start_over(state)
         _remember(state, {"side": "seeker", "text": text, "t": now})
         item_vectors = self.vectors_of(list(u.avoided_items))
         for item_id in u.avoided_items:
@@ -68,9 +70,10 @@ class Tracker:
         turned = {*u.avoided_genres, *u.soft_avoided_genres}
         state.terms = {t: w for t, w in add_terms(state.terms, list(u.terms)).items() if t not in turned}
         state.language = u.language
+        if u.kind and state.kind and u.kind != state.kind:  # years asked of novels do not bind the series asked next
+            state.year_min = state.year_max = None
         state.kind = u.kind or state.kind  # the latest message's kind leads; else the last one asked for
-        if u.year_min is not None or u.year_max is not None:
-            state.year_min, state.year_max = u.year_min, u.year_max
+        state.year_min, state.year_max = narrowed_years(state.year_min, state.year_max, u.year_min, u.year_max)
         state.item_language = u.item_language or state.item_language
         for bound in u.facet_bounds:  # a newer bound on a facet refines the older one
             older = Bound.from_dict(state.facets[bound.name]) if bound.name in state.facets else None
@@ -79,6 +82,15 @@ class Tracker:
             state.family = True
         elif liked.intersection(NOT_FOR_FAMILIES):
             state.family = False
+
+    def start_over(self, state: InterestState) -> None:
+        """ "Forget that, start over": the conversation, its interests, avoidances and constraints no longer count.
+        Items the user named, liked or rejected stay known (never recommended back); long-term taste stays."""
+        state.dialogue, state.terms, state.kind = [], {}, None
+        state.avoid_genres, state.soft_avoid_genres, state.avoid_people = [], [], []
+        state.year_min = state.year_max = state.item_language = None
+        state.family, state.facets = False, {}
+        state.short = np.zeros_like(state.short)
 
     def answered(self, state: InterestState, text: str, shown: Sequence[str], now: float) -> None:
         """The recommender's side of the conversation: chatrec's own recommendations in chat, or a recommender
@@ -121,6 +133,19 @@ class Tracker:
             state.liked = [i for i in state.liked if i != item_id]
             if vector is not None:
                 reject(state, vector, s.negative_rate, s.max_negatives)
+
+
+def narrowed_years(
+    low: int | None, high: int | None, new_low: int | None, new_high: int | None
+) -> tuple[int | None, int | None]:
+    """The years a conversation allows after a message: a newer bound replaces the old one on its side, the other
+    side stays ("newer than The Big Sleep", then "older than Gone Girl"); when the two no longer meet, the newer
+    message's bounds alone."""
+    low2 = new_low if new_low is not None else low
+    high2 = new_high if new_high is not None else high
+    if low2 is not None and high2 is not None and low2 > high2:
+        return new_low, new_high
+    return low2, high2
 
 
 def _remember(state: InterestState, entry: dict[str, Any]) -> None:
