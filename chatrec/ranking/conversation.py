@@ -100,36 +100,50 @@ def read(utterances: Sequence[Utterance], decay: float, restart: bool = True) ->
     return view
 
 
-def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -> list[set[str]]:
-    """The genres the conversation is about now, as groups an item should each match, the latest last.
+@dataclass(frozen=True)
+class Topic:
+    """What the conversation is about now: genre groups an item should each match (`groups`), and the genres that
+    do when too few match them all (`fallback`)."""
 
-    The latest message's genres, joined to the earlier topic when it only refines ("sci-fi from the 80s", then
-    "only ones with a lot of action": both), alone when it moves on ("now", "instead", another kind, turning
-    away). The earlier topic is what the last message naming genres named, else the genres shared by the most of
-    the titles named last (at least half)."""
+    groups: tuple[frozenset[str], ...] = ()
+    fallback: frozenset[str] = frozenset()
+
+
+def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -> Topic:
+    """The topic after the latest message (`said[-1]`). Its genres, each a group ("a funny horror": both) unless
+    given as alternatives ("horror or comedy"); joined to the earlier topic when the message only refines ("sci-fi
+    from the 80s", then "only ones with a lot of action", or "funnier"), alone when it moves on ("now", "instead",
+    another kind, turning away). Without genres of its own, the earlier topic stays, across another kind too;
+    after turning away or a reset there is none. The earlier topic is what the last message naming genres named,
+    else the first genre of the titles named last (`seed_genres`, each item's rarest first), when at least half
+    share it."""
     if not said:
-        return []
+        return Topic()
     latest, earlier = said[-1], said[:-1]
-    new = set(latest.named_genres)
+    new = frozenset(latest.liked_genres)
+    if not new and (latest.reset or latest.soft_avoided_genres):
+        return Topic()
     kind_before = next((u.kind for u in reversed(earlier) if u.kind), None)
-    moves_on = (
-        latest.shifts
-        or latest.reset
-        or latest.soft_avoided_genres
-        or (latest.kind is not None and kind_before is not None and latest.kind != kind_before)
-    )
-    if moves_on or latest.avoided_genres and not new:
-        return [new] if new else []
-    old = set(next((u.named_genres for u in reversed(earlier) if u.named_genres), ())) or _shared(seed_genres)
-    if new and old and not new <= old:
-        return [old, new]
-    return [g for g in (new or old,) if g]
+    another_kind = bool(latest.kind and kind_before and latest.kind != kind_before)
+    moves_on = latest.shifts or latest.reset or bool(latest.soft_avoided_genres) or another_kind
+    own = (new,) if latest.either or len(new) < 2 else tuple(frozenset({g}) for g in sorted(new))
+    if new and moves_on:
+        return Topic(own, new)
+    named = next((u.named_genres for u in reversed(earlier) if u.named_genres), ())
+    old = frozenset(named) or _shared(seed_genres)
+    if not new:
+        return Topic((old,), old) if old else Topic()
+    if old and not new <= old:
+        return Topic((old, *own), new)
+    return Topic(own, new)
 
 
-def _shared(seed_genres: Sequence[Sequence[str]]) -> set[str]:
+def _shared(seed_genres: Sequence[Sequence[str]]) -> frozenset[str]:
+    """The first genre (the caller orders them: the rarest first) of the titles named last, when at least half of
+    them share it."""
     counts: dict[str, int] = {}
     for genres in seed_genres:
-        for g in set(genres):
-            counts[g] = counts.get(g, 0) + 1
+        if genres:
+            counts[genres[0]] = counts.get(genres[0], 0) + 1
     most = max(counts.values(), default=0)
-    return {g for g, n in counts.items() if n == most and 2 * n >= len(seed_genres)}
+    return frozenset(g for g, n in counts.items() if n == most and 2 * n >= len(seed_genres))

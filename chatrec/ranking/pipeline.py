@@ -82,6 +82,8 @@ class Ranker:
         )
         self._popular_order: list[str] | None = None
         self._directions: dict[str, np.ndarray] = {}
+        self._genre_counts: dict[str, int] | None = None
+        self._alphabetical = False
         vectors.preload(self._ids)
 
     # -- the state a context gives (rank) ------------------------------------------------------------------
@@ -222,29 +224,31 @@ class Ranker:
             drop |= set(state.shown)
         return drop - set(latest.asked if latest else ())
 
-    def topic(self, state: InterestState) -> list[set[str]]:
-        """The genre groups the conversation is about now (`conversation.topic`), less what the user turned from."""
+    def topic(self, state: InterestState) -> conversation.Topic:
+        """What the conversation is about now (`conversation.topic`), less the genres the user turned from."""
         said = [self.read(e.get("text", "")) for e in state.dialogue if e["side"] == "seeker"]
-        seeds = [self.items[i] for i in state.seen if i in self.items][-conversation.TOPIC_SEEDS :]
+        named = [i for u in said for i in u.mentioned if i not in u.asked and i in self.items]
+        seeds = [self._by_rarity(self.items[i].genres) for i in named[-conversation.TOPIC_SEEDS :]]
+        found = conversation.topic(said, seeds)
         avoided = {*state.avoid_genres, *state.soft_avoid_genres}
-        groups = conversation.topic(said, [[canonical_genre(g) for g in it.genres] for it in seeds])
-        return [g - avoided for g in groups if g - avoided]
+        groups = tuple(g - avoided for g in found.groups if g - avoided)
+        return conversation.Topic(groups, found.fallback - avoided)
 
     def keep_topic(self, state: InterestState, given: RankInput, drop: set[str]) -> tuple[set[str], set[str]]:
         """(what chat leaves out as off the topic, what it shows first): items matching every group of the topic
-        when there are `k` of them; else those matching the latest group, the ones matching all first."""
-        groups = self.topic(state) if self.settings.keep_topic else []
-        if not groups:
+        when there are `k` of them; else those matching its fallback, the ones matching all first."""
+        found = self.topic(state) if self.settings.keep_topic else conversation.Topic()
+        if not found.groups:
             return set(), set()
         k = self.settings.k
         shown = [i for i in given.candidates if i not in drop and i not in given.excluded]
         genres = {i: {canonical_genre(g) for g in self.items[i].genres} for i in shown}
-        every = {i for i in shown if all(g & genres[i] for g in groups)}
-        latest = {i for i in shown if groups[-1] & genres[i]}
+        every = {i for i in shown if all(g & genres[i] for g in found.groups)}
+        near = {i for i in shown if found.fallback & genres[i]}
         if len(every) >= k:
             return set(shown) - every, set()
-        if len(latest) >= k:
-            return set(shown) - latest, every
+        if len(near) >= k:
+            return set(shown) - near, every
         return set(), every
 
     def popular(self) -> list[str]:
@@ -254,6 +258,23 @@ class Ranker:
         return self._popular_order
 
     # -- helpers ---------------------------------------------------------------------------------------------
+    def _by_rarity(self, genres: Sequence[str]) -> list[str]:
+        """An item's genres, the one that says most first: the catalog's own order, unless the catalog lists genres
+        alphabetically (ReDial: The Shining is "drama, horror"); then the rarest in the catalog first."""
+        if self._genre_counts is None:
+            counts: dict[str, int] = {}
+            for item in self.items.values():
+                for g in {canonical_genre(x) for x in item.genres}:
+                    counts[g] = counts.get(g, 0) + 1
+            self._genre_counts = counts
+            several = [list(it.genres) for it in self.items.values() if len(it.genres) > 1]
+            self._alphabetical = bool(several) and sum(g == sorted(g) for g in several) >= 0.9 * len(several)
+        canon = list(dict.fromkeys(canonical_genre(g) for g in genres))
+        if not self._alphabetical:
+            return canon
+        known = self._genre_counts
+        return sorted(canon, key=lambda g: (known.get(g, 0), g))
+
     def _popular(self) -> list[str]:
         """The most popular items (every conversation's candidates; the catalog's first items when it has no
         popularity at all, so that a constraint-only opening still has picks)."""

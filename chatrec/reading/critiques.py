@@ -120,7 +120,7 @@ FAMILY = re.compile(
     r"\bfamily (?:movies?|films?|night|comed(?:y|ies)|shows?|series|books?|fun)\b|"
     r"\bfor (?:the |my )?(?:kids|children|family|little ones|son|daughter)\b|"
     r"\bkid[- ]friendly\b|\bwith (?:my |the )?kids\b|"
-    r"全家|一家人|合家欢|亲子|适合孩子|给孩子|小朋友|儿童|孩子们",
+    r"全家|一家人|合家欢|亲子|适合孩子|给孩子|和孩子|带孩子|陪孩子|小朋友|儿童|孩子们(?:一起|看|能看|爱看|喜欢)",
     re.I,
 )
 NOT_FOR_FAMILIES = ("horror", "crime", "thriller", "noir")  # never in a family pick

@@ -123,6 +123,7 @@ class Understanding:
     other_creators: bool = False  # asks for other directors, authors, designers than those so far
     reset: bool = False  # "forget that, start over": the conversation so far no longer counts
     named_genres: tuple[str, ...] = ()  # genres the message names itself (`liked_genres` less what critiques imply)
+    either: bool = False  # names genres as alternatives ("horror or comedy"), not together ("a funny horror")
     shifts: bool = False  # says it moves on ("now", "instead", "现在", "换成"): what it names replaces the topic
 
 
@@ -372,7 +373,7 @@ def _last_at(key: str, kind: str) -> int:
 _LATIN = r"(?:[^\W\u3400-\u9fff]|['’:.-])"  # a character of a Latin-script title
 TITLE_LEAD = re.compile(
     r"(?:\b(?i:like|love|loved|liked|enjoyed|adore|adored|seen|watched|read|played|similar to|as good as|fan of|"
-    r"than|such as|reminds? me of|in the vein of)\s+|像|类似|喜欢|比)"
+    r"than|such as|reminds? me of|in the vein of)\s+|(?:像|类似|喜欢|比)\s*)"
     r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
 )
 ZH_QUOTED_TITLE = re.compile(r"《(?P<title>[^》]{1,60})》")
@@ -412,6 +413,7 @@ REPLY_LANGUAGE = re.compile(
     r"(?:用|换成|改用|说)(?:中文|英文|英语|汉语)(?:回答|回复|说|聊|吧)?|(?:中文|英文)回答",
     re.I,
 )
+EITHER = re.compile(r"\b(?:or|either)\b|或者|或是|还是|要么", re.I)
 SHIFT = re.compile(
     r"\b(?:now|instead|switch|change of|rather|actually|tonight i'?d)\b|现在|换成|改看|换个|换点|算了|不如|睡了", re.I
 )
@@ -617,6 +619,8 @@ class Understander:
         family = wants_family(positive)
         if family and "family" in self.genres and "family" not in liked_genres:
             liked_genres.append("family")
+        if family and "family" in self.genres and "family" not in named_genres:
+            named_genres.append("family")
         year_min, year_max = find_years(positive)
         for phrase in negated:  # "nothing older than 1990", "不要1990年以前的": the other side of that year
             low, high = find_years(phrase)
@@ -651,6 +655,7 @@ class Understander:
             liked_genres=tuple(liked_genres),
             named_genres=tuple(named_genres),
             shifts=bool(SHIFT.search(message)),
+            either=bool(EITHER.search(positive)),
             avoided_genres=tuple(dict.fromkeys(avoided_genres)),
             avoided_people=tuple(dict.fromkeys(avoided_people)),
             negative_phrases=tuple(leftovers),
