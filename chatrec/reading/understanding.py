@@ -72,6 +72,7 @@ INSTEAD = re.compile(
     r"改看|换成|就好|没时间|不想追",
     re.I,
 )
+LISTED_BEFORE = re.compile(r"\b(?:like|love|loved|liked|enjoyed|played|seen|watched|and|or|than|as)\s+$", re.I)
 REFERENCE = re.compile(r"\b(?:the|that|this)\s+(?:book|novel|movie|film|series|show)\b|那部电影|那本书", re.I)
 WANTS_NEW = re.compile(
     r"\b(?:more|other|others|another|else|different|new ones?|anything new|instead)\b|"
@@ -207,7 +208,7 @@ class TitleIndex:
                 key = norm(text[start:end])
                 year_match = YEAR_AFTER.match(text[end:])
                 year = int(year_match.group(1)) if year_match else None
-                inside = start > 0 and not re.search(r"[.!?。！？]\s*$", text[:start])
+                inside = bool(LISTED_BEFORE.search(text[:start]))
                 if key not in self.by_title or not self._plausible(text[start:end], n, year, inside):
                     continue
                 item = self._pick(key, year) or (self._pick(key, None) if year else None)
@@ -221,7 +222,7 @@ class TitleIndex:
     @staticmethod
     def _plausible(span: str, n_words: int, year: int | None, inside: bool = False) -> bool:
         """A one-word title counts only when capitalised or dated, so 'it' or 'up' in a sentence are not films; a
-        two-letter one ('Go') only inside a sentence, where a capital says it is a name."""
+        two-letter one ('Go') only where a title is expected ("games like Go and Chess"), not in "Go see it"."""
         if n_words > 1 or year is not None:
             return True
         long_enough = len(span) >= 3 or (inside and len(span) == 2)
@@ -418,8 +419,8 @@ SHIFT = re.compile(
     r"\b(?:now|instead|switch|change of|rather|actually|tonight i'?d)\b|现在|换成|改看|换个|换点|算了|不如|睡了", re.I
 )
 RESET = re.compile(
-    r"\b(?:forget (?:all )?(?:that|this|it|everything|what i said)|start (?:over|again|afresh|fresh)|"
-    r"from scratch|scratch that|let'?s reset|clean slate)\b|"
+    r"\b(?:forget (?:all (?:of )?)?(?:that|everything|what i said)|let'?s start (?:over|again|afresh)|start over|"
+    r"start from scratch|scratch that|let'?s reset|clean slate)\b|"
     r"重新开始|从头开始|从头来|重来|忘了(?:刚才|之前|前面|我说的)|忘掉(?:刚才|之前|前面)|刚才(?:说的)?都不算|之前的都不算",
     re.I,
 )
@@ -624,8 +625,10 @@ class Understander:
         year_min, year_max = find_years(positive)
         for phrase in negated:  # "nothing older than 1990", "不要1990年以前的": the other side of that year
             low, high = find_years(phrase)
-            year_min = high + 1 if high is not None and year_min is None else year_min
-            year_max = low - 1 if low is not None and year_max is None else year_max
+            if high is not None and low is None and year_min is None:
+                year_min = high + 1
+            elif low is not None and high is None and year_max is None:
+                year_max = low - 1
         anchor = next((self.items[i].year for i in mentioned if self.items[i].year), None)
         if mentioned:  # "lighter than Gloomhaven": the named item's facets are the measure
             compared = compared_with(positive, scalar, dict(self.items[mentioned[0]].facets))
@@ -705,7 +708,8 @@ class Understander:
             if len(same) > 1:
                 others = {self.items[i].kind for i in mentioned if i not in same and self.items[i].kind}
                 kind = find_kind(text, self.kinds) or (others.pop() if len(others) == 1 else None)
-                item_id = next((i for i in same if self.items[i].kind == kind), item_id)
+                if kind is not None and self.items[item_id].kind != kind:  # a year or a kind already chose
+                    item_id = next((i for i in same if self.items[i].kind == kind), item_id)
             out.append(item_id)
         return list(dict.fromkeys(out))
 
