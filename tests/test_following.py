@@ -133,7 +133,12 @@ def said(**kw: Any) -> Any:
         ),
         ([said(named_genres=("science fiction",)), said(liked_genres=("crime",), shifts=True)], [], [{"crime"}]),
         ([said(named_genres=("horror",)), said(soft_avoided_genres=("horror",))], [], []),
-        ([said(mentioned=("a", "b"))], [["science fiction", "drama"], ["science fiction"]], [{"science fiction"}]),
+        ([said(mentioned=("a", "b"))], [["science fiction", "drama"], ["science fiction"]], []),
+        (
+            [said(mentioned=("a", "b")), said(critiques=("funnier",), liked_genres=("comedy",))],
+            [["science fiction", "drama"], ["science fiction"]],
+            [{"science fiction"}, {"comedy"}],
+        ),
         ([said(named_genres=("crime",), kind="movie"), said(kind="series", shifts=True)], [], [{"crime"}]),
         ([said(named_genres=("crime",)), said(reset=True, liked_genres=("horror",))], [], [{"horror"}]),
         ([said(named_genres=("crime",)), said(reset=True)], [], []),

@@ -115,8 +115,10 @@ def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -
     from the 80s", then "only ones with a lot of action", or "funnier"), alone when it moves on ("now", "instead",
     another kind, turning away). Without genres of its own, the earlier topic stays, across another kind too;
     after turning away or a reset there is none. The earlier topic is what the last message naming genres named,
-    else the first genre of the titles named last (`seed_genres`, each item's rarest first), when at least half
-    share it."""
+    else, for a message that refines ("funnier", "newer", "under an hour"), the first genre of the titles named
+    last (`seed_genres`, each item's rarest first), when at least half share it. Titles alone set no topic: "I
+    loved Heat" asks for what is like Heat, which the ranking finds (ReDial's replay lost 0.02 of recall when
+    they did, docs/evaluation.md)."""
     if not said:
         return Topic()
     latest, earlier = said[-1], said[:-1]
@@ -130,7 +132,8 @@ def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -
     if new and moves_on:
         return Topic(own, new)
     named = next((u.named_genres for u in reversed(earlier) if u.named_genres), ())
-    old = frozenset(named) or _shared(seed_genres)
+    refines = bool(latest.critiques or latest.facet_bounds or latest.year_min or latest.year_max)
+    old = frozenset(named) or (_shared(seed_genres) if refines else frozenset())
     if not new:
         return Topic((old,), old) if old else Topic()
     if old and not new <= old:

@@ -377,7 +377,8 @@ TITLE_LEAD = re.compile(
     r"than|such as|reminds? me of|in the vein of)\s+|(?:像|类似|喜欢|比)\s*)"
     r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
 )
-ZH_QUOTED_TITLE = re.compile(r"《(?P<title>[^》]{1,60})》")
+# a 《title》 said as one the user knows or compares with; not one they order up ("只推荐《X》" is not said back)
+ZH_QUOTED_TITLE = re.compile(r"(?:像|类似|喜欢|爱看|看过|读过|玩过|比|和)\s*《(?P<title>[^》]{1,40})》")
 NOT_TITLES = frozenset(
     """i i'm im it its this that these those them he she they we you my me the a an something anything everything
     more some any one ones english chinese japanese french korean""".split()
