@@ -8,7 +8,7 @@ same pipeline on a fresh state fed the context, so offline evaluation scores exa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -49,6 +49,21 @@ def chat_order(
     return chosen
 
 
+def genre_counts(items: Iterable[Item]) -> tuple[dict[str, int], bool]:
+    """How many items carry each genre, and whether the catalog lists genres alphabetically (then their order
+    says nothing of which one matters most)."""
+    counts: dict[str, int] = {}
+    several = 0
+    ordered = 0
+    for item in items:
+        for g in {canonical_genre(x) for x in item.genres}:
+            counts[g] = counts.get(g, 0) + 1
+        if len(item.genres) > 1:
+            several += 1
+            ordered += list(item.genres) == sorted(item.genres)
+    return counts, several > 0 and ordered >= 0.9 * several
+
+
 class Ranker:
     """State and conversation in, ranked items out; one instance per engine (thread-safe: no per-call state)."""
 
@@ -82,8 +97,7 @@ class Ranker:
         )
         self._popular_order: list[str] | None = None
         self._directions: dict[str, np.ndarray] = {}
-        self._genre_counts: dict[str, int] | None = None
-        self._alphabetical = False
+        self._genre_counts, self._alphabetical = genre_counts(items.values())
         vectors.preload(self._ids)
 
     # -- the state a context gives (rank) ------------------------------------------------------------------
@@ -261,19 +275,10 @@ class Ranker:
     def _by_rarity(self, genres: Sequence[str]) -> list[str]:
         """An item's genres, the one that says most first: the catalog's own order, unless the catalog lists genres
         alphabetically (ReDial: The Shining is "drama, horror"); then the rarest in the catalog first."""
-        if self._genre_counts is None:
-            counts: dict[str, int] = {}
-            for item in self.items.values():
-                for g in {canonical_genre(x) for x in item.genres}:
-                    counts[g] = counts.get(g, 0) + 1
-            self._genre_counts = counts
-            several = [list(it.genres) for it in self.items.values() if len(it.genres) > 1]
-            self._alphabetical = bool(several) and sum(g == sorted(g) for g in several) >= 0.9 * len(several)
         canon = list(dict.fromkeys(canonical_genre(g) for g in genres))
         if not self._alphabetical:
             return canon
-        known = self._genre_counts
-        return sorted(canon, key=lambda g: (known.get(g, 0), g))
+        return sorted(canon, key=lambda g: (self._genre_counts.get(g, 0), g))
 
     def _popular(self) -> list[str]:
         """The most popular items (every conversation's candidates; the catalog's first items when it has no
