@@ -17,7 +17,15 @@ SPECS = {
     "minutes": FacetSpec("minutes", "number", "minutes"),
     "weight": FacetSpec("weight", "number", "", ("heavy", "light"), "1 light .. 5 heavy"),
     "age": FacetSpec("age", "number", "years"),
-    "mechanics": FacetSpec("mechanics", "list", "", (), "", (("dice", "骰子"), ("drafting", "轮抽"))),
+    "mechanics": FacetSpec(
+        "mechanics",
+        "list",
+        "",
+        (),
+        "",
+        (("bluffing", "吹牛"), ("dice", "骰子"), ("drafting", "轮抽")),
+        (("bluffing", ("lie", "liar")),),
+    ),
 }
 
 
@@ -75,6 +83,7 @@ def test_a_newer_bound_refines_the_older() -> None:
         ("给8岁孩子玩", "age", {"max": 8.0}),
         ("something with dice", "mechanics", {"any": ["dice"]}),
         ("想要骰子游戏", "mechanics", {"any": ["dice"]}),
+        ("where we lie to each other", "mechanics", {"any": ["bluffing"]}),  # the sidecar's `aliases`
     ],
 )
 def test_facet_words(message: str, name: str, want: dict[str, object]) -> None:
@@ -95,6 +104,11 @@ def test_the_sidecar_names_the_facets(tmp_path: Path) -> None:
     (tmp_path / "games.facets.yaml").write_text("players: {type: range, unit: players, words: [player, 人]}\n")
     spec = load_catalog(tmp_path / "games.jsonl").facets["players"]
     assert (spec.unit, spec.words) == ("players", ("player", "人"))
+    (tmp_path / "games.facets.yaml").write_text("m: {type: list, aliases: {bluffing: [lie, liar]}}\n")
+    assert load_catalog(tmp_path / "games.jsonl").facets["m"].aliases == (("bluffing", ("lie", "liar")),)
+    (tmp_path / "games.facets.yaml").write_text("m: {type: list, aliases: {bluffing: lie}}\n")
+    with pytest.raises(CatalogError, match="aliases"):
+        load_catalog(tmp_path / "games.jsonl")
     (tmp_path / "games.facets.yaml").write_text("players: {type: colour}\n")
     with pytest.raises(CatalogError, match="colour"):
         load_catalog(tmp_path / "games.jsonl")

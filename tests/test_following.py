@@ -142,6 +142,7 @@ def said(**kw: Any) -> Any:
         ([said(named_genres=("crime",), kind="movie"), said(kind="series", shifts=True)], [], [{"crime"}]),
         ([said(named_genres=("crime",)), said(reset=True, liked_genres=("horror",))], [], [{"horror"}]),
         ([said(named_genres=("crime",)), said(reset=True)], [], []),
+        ([said(mentioned=("a",)), said(more_like=True)], [["science fiction"]], [{"science fiction"}]),  # "like it"
     ],
 )
 def test_the_topic_a_conversation_keeps(messages: list[Any], seeds: list[list[str]], groups: list[set[str]]) -> None:
@@ -166,7 +167,27 @@ def test_years_narrow_and_a_contradiction_starts_afresh() -> None:
         ("Nothing older than 1990", lambda u: (u.year_min, u.year_max) == (1990, None)),
         ("不要1990年以前的", lambda u: (u.year_min, u.year_max) == (1990, None)),
         ("Any by other directors?", lambda u: u.other_creators),
+        ("More books like it, please", lambda u: u.more_like),
+        ("再推荐几本类似的书", lambda u: u.more_like),
+        ("More books, please", lambda u: not u.more_like),
     ],
 )
 def test_requests_read_right(reader: Understander, message: str, check: Any) -> None:
     assert check(reader.read(message))
+
+
+def test_an_ambiguous_title_alone_names_every_sense_until_the_user_says_which(reader: Understander) -> None:
+    assert set(reader.read("I loved The Martian").mentioned) == {"m-martian", "b-martian"}
+    assert reader.read("I loved The Martian").kind is None  # neither the book nor the film is asked for
+    assert reader.read("I loved the book The Martian").mentioned == ("b-martian",)
+    assert reader.read("I loved The Martian (2015)").mentioned == ("m-martian",)
+
+
+def test_a_title_named_again_keeps_the_sense_named_before() -> None:
+    from chatrec.ranking.conversation import same_senses
+
+    first = said(mentioned=("m-martian",), senses=("m-martian", "b-martian"))
+    again = said(mentioned=("b-martian",), senses=("m-martian", "b-martian"))
+    other = said(mentioned=("m-inter",), senses=("m-inter",))
+    assert [u.mentioned for u in same_senses([first, other, again])] == [("m-martian",), ("m-inter",), ("m-martian",)]
+    assert [u.mentioned for u in same_senses([again])] == [("b-martian",)]  # nothing before: as read

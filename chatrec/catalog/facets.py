@@ -31,6 +31,7 @@ class FacetSpec:
     words: tuple[str, ...] = ()
     scale: str = ""
     zh: tuple[tuple[str, str], ...] = ()  # value -> its Chinese name (for list and string facets)
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()  # value -> other English words for it ("lie", "liar")
 
     def value_zh(self, value: str) -> str:
         return dict(self.zh).get(value, value)
@@ -172,8 +173,11 @@ def _spec(path: Path, name: str, raw: Any) -> FacetSpec:
         raise ValueError(f"{path}: facet {name!r} has type {kind!r}; known: {', '.join(FACET_TYPES)}")
     words = raw.get("words") or []
     zh = raw.get("zh") or {}
-    if not isinstance(words, list) or not isinstance(zh, dict):
-        raise ValueError(f"{path}: facet {name!r}: `words` must be a list and `zh` a mapping")
+    aliases = raw.get("aliases") or {}
+    if not isinstance(words, list) or not isinstance(zh, dict) or not isinstance(aliases, dict):
+        raise ValueError(f"{path}: facet {name!r}: `words` must be a list, `zh` and `aliases` mappings")
+    if not all(isinstance(v, list) for v in aliases.values()):
+        raise ValueError(f"{path}: facet {name!r}: each of `aliases` must be a list of words")
     return FacetSpec(
         name,
         kind,
@@ -181,6 +185,7 @@ def _spec(path: Path, name: str, raw: Any) -> FacetSpec:
         tuple(str(w).lower() for w in words),
         str(raw.get("scale", "") or ""),
         tuple(sorted((str(k).lower(), str(v)) for k, v in zh.items())),
+        tuple(sorted((str(k).lower(), tuple(str(w).lower() for w in v)) for k, v in aliases.items())),
     )
 
 

@@ -8,7 +8,7 @@ utterances' `Understanding`s, so chat and `rank` read the same conversation the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chatrec.ranking.signals import mention_weights
 from chatrec.reading.understanding import Understanding
@@ -48,6 +48,22 @@ class View:
         for item, w in self.seeker.items():
             seeds[item] = max(seeds.get(item, 0.0), w)
         return seeds
+
+
+def same_senses(said: Sequence[Understanding]) -> list[Understanding]:
+    """Each utterance with a title named again in the sense named before: "I loved Heat (1995)", then "like Heat
+    but newer" means that Heat, not another film of the title (`Understanding.senses` holds every sense)."""
+    out: list[Understanding] = []
+    before: set[str] = set()
+    for u in said:
+        if u.mentioned and len(u.senses) > len(u.mentioned):
+            earlier = [i for i in u.senses if i in before]
+            again = [m if m in before or not earlier else earlier[0] for m in u.mentioned]
+            if len(earlier) == 1 and again != list(u.mentioned):
+                u = replace(u, mentioned=tuple(dict.fromkeys(again)))
+        before.update(u.mentioned)
+        out.append(u)
+    return out
 
 
 def leads(latest: Understanding, earlier: Sequence[Understanding]) -> bool:
@@ -115,10 +131,10 @@ def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -
     from the 80s", then "only ones with a lot of action", or "funnier"), alone when it moves on ("now", "instead",
     another kind, turning away). Without genres of its own, the earlier topic stays, across another kind too;
     after turning away or a reset there is none. The earlier topic is what the last message naming genres named,
-    else, for a message that refines ("funnier", "newer", "under an hour"), the first genre of the titles named
-    last (`seed_genres`, each item's rarest first), when at least half share it. Titles alone set no topic: "I
-    loved Heat" asks for what is like Heat, which the ranking finds (ReDial's replay lost 0.02 of recall when
-    they did, docs/evaluation.md)."""
+    else, for a message that refines ("funnier", "newer", "under an hour", "more like it"), the first genre of the
+    titles named last (`seed_genres`, each item's rarest first), when at least half share it. Titles alone set no
+    topic: "I loved Heat" asks for what is like Heat, which the ranking finds (ReDial's replay lost 0.02 of recall
+    when they did, docs/evaluation.md)."""
     if not said:
         return Topic()
     latest, earlier = said[-1], said[:-1]
@@ -132,7 +148,7 @@ def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -
     if new and moves_on:
         return Topic(own, new)
     named = next((u.named_genres for u in reversed(earlier) if u.named_genres), ())
-    refines = bool(latest.critiques or latest.facet_bounds or latest.year_min or latest.year_max)
+    refines = bool(latest.critiques or latest.facet_bounds or latest.year_min or latest.year_max or latest.more_like)
     old = frozenset(named) or (_shared(seed_genres) if refines else frozenset())
     if not new:
         return Topic((old,), old) if old else Topic()

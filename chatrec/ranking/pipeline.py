@@ -122,9 +122,9 @@ class Ranker:
 
     # -- the pipeline ----------------------------------------------------------------------------------------
     def view(self, state: InterestState) -> conversation.View:
+        read = conversation.same_senses([self.read(e.get("text", "")) for e in state.dialogue])
         utterances = [
-            conversation.Utterance(e["side"], self.read(e.get("text", "")), tuple(e.get("shown", ())))
-            for e in state.dialogue
+            conversation.Utterance(e["side"], u, tuple(e.get("shown", ()))) for e, u in zip(state.dialogue, read)
         ]
         return conversation.read(utterances, self.settings.mention_recency, self.settings.topic_restart)
 
@@ -224,7 +224,14 @@ class Ranker:
         drop |= off
         if self.observe is not None:
             self.observe(given, drop)
-        return chat_order(given, self.settings.term_weights, k, self.settings.mmr_lambda, drop, first), given
+        s = self.settings
+        chosen = chat_order(given, s.term_weights, k, s.mmr_lambda, drop, first)
+        again = drop - (set(state.shown) - off)  # "more like those" when fewer new ones fit: earlier ones fill up
+        if len(chosen) < k and again != drop:
+            have = {c.item_id for c in chosen}
+            more = chat_order(given, s.term_weights, k, s.mmr_lambda, again, first)
+            chosen += [c for c in more if c.item_id not in have][: k - len(chosen)]
+        return chosen, given
 
     def chat_drop(self, state: InterestState, given: RankInput) -> set[str]:
         """What chat leaves out beyond the exclusions (the policy measured in docs/evaluation.md, "Replay"): items
@@ -240,7 +247,7 @@ class Ranker:
 
     def topic(self, state: InterestState) -> conversation.Topic:
         """What the conversation is about now (`conversation.topic`), less the genres the user turned from."""
-        said = [self.read(e.get("text", "")) for e in state.dialogue if e["side"] == "seeker"]
+        said = conversation.same_senses([self.read(e.get("text", "")) for e in state.dialogue if e["side"] == "seeker"])
         named = [i for u in said for i in u.mentioned if i not in u.asked and i in self.items]
         seeds = [self._by_rarity(self.items[i].genres) for i in named[-conversation.TOPIC_SEEDS :]]
         found = conversation.topic(said, seeds)

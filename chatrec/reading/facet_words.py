@@ -214,11 +214,14 @@ def _scale_ends(scale: str) -> tuple[float | None, float | None]:
 
 
 def _values(text: str, spec: FacetSpec) -> tuple[Bound, list[tuple[int, int]]] | None:
-    """Values of a list or string facet named in the text, in English or through the sidecar's Chinese."""
+    """Values of a list or string facet named in the text, in English (the value or one of its `aliases`) or
+    through the sidecar's Chinese."""
     lowered = text.lower()
     found: list[str] = []
+    aliases = dict(spec.aliases)
     for value, zh in spec.zh:  # a Chinese name may list alternatives: "虚张声势/吹牛"
         stems = {value, *(value[: -len(end)] for end in ("ing", "s") if value.endswith(end) and len(value) > 5)}
+        stems |= set(aliases.get(value, ()))
         english = any(re.search(rf"(?<![\w-]){re.escape(v)}(?:s|ing)?(?![\w-])", lowered) for v in stems)
         if english or any(name and name in text for name in zh.split("/")):
             found.append(value)

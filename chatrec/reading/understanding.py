@@ -79,6 +79,7 @@ WANTS_NEW = re.compile(
     r"另外|别的|其他|换一批|换几|换个|更多|还有什么|还有吗|再来|再推荐",
     re.I,
 )
+MORE_LIKE = re.compile(r"\b(?:like (?:it|that|this|those|these|them)|similar)\b|类似|相似|差不多的|这样的|那样的", re.I)
 SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 FILLER_EN = re.compile(
     r"\b(?:any|anything|more|some|the|a|an|movies?|films?|books?|novels?|shows?|series|stuff|things?|ones?|"
@@ -125,6 +126,7 @@ class Understanding:
     reset: bool = False  # "forget that, start over": the conversation so far no longer counts
     named_genres: tuple[str, ...] = ()  # genres the message names itself (`liked_genres` less what critiques imply)
     either: bool = False  # names genres as alternatives ("horror or comedy"), not together ("a funny horror")
+    more_like: bool = False  # asks for more like what was named or shown ("more like it", "类似的"): refines
     shifts: bool = False  # says it moves on ("now", "instead", "现在", "换成"): what it names replaces the topic
 
 
@@ -659,6 +661,7 @@ class Understander:
             liked_genres=tuple(liked_genres),
             named_genres=tuple(named_genres),
             shifts=bool(SHIFT.search(message)),
+            more_like=bool(MORE_LIKE.search(positive)),
             either=bool(EITHER.search(positive)),
             avoided_genres=tuple(dict.fromkeys(avoided_genres)),
             avoided_people=tuple(dict.fromkeys(avoided_people)),
@@ -708,11 +711,31 @@ class Understander:
             same = self.senses([item_id])
             if len(same) > 1:
                 others = {self.items[i].kind for i in mentioned if i not in same and self.items[i].kind}
-                kind = find_kind(text, self.kinds) or (others.pop() if len(others) == 1 else None)
+                kind = find_kind(text, self.kinds) or self._referenced_kind(text)
+                kind = kind or (others.pop() if len(others) == 1 else None)
                 if kind is not None and self.items[item_id].kind != kind:  # a year or a kind already chose
                     item_id = next((i for i in same if self.items[i].kind == kind), item_id)
+                elif kind is None and len(mentioned) == 1 and not self._chosen(item_id, text):
+                    out += same  # "I loved Dune": the book and the film, until the user says which
+                    continue
             out.append(item_id)
         return list(dict.fromkeys(out))
+
+    def _chosen(self, item_id: str, text: str) -> bool:
+        """Whether the message says which sense of a title it means: its only one, a kind word, or its year."""
+        kinds = {self.items[i].kind for i in self.senses([item_id])}
+        year = self.items[item_id].year
+        said_kind = find_kind(text, self.kinds) or self._referenced_kind(text)
+        return len(kinds) <= 1 or said_kind is not None or bool(year and str(year) in text)
+
+    def _referenced_kind(self, text: str) -> str | None:
+        """The kind a reference names ("the book The Martian", "那部电影"): which sense, not what is asked for."""
+        found = set()
+        for match in REFERENCE.finditer(text):
+            word = match.group(0).split()[-1] if " " in match.group(0) else match.group(0)[-2:]  # "book", "电影"
+            found.add(find_kind(word, self.kinds))
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None
 
     def senses(self, ids: Iterable[str]) -> list[str]:
         """Every item that shares a title (or alias) with one of `ids`: naming The Martian names the book and the
