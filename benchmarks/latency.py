@@ -1,7 +1,7 @@
 """Chat latency on the 6.5k-item ReDial catalog, per generator and backend: recommendations, first text, full reply.
 
     python benchmarks/latency.py [--generators none,qwen2.5-0.5b@transformers,qwen2.5-0.5b@llama.cpp,...]
-                                 [--turns 20] [--warmup 3] [--runs 3] [--busy]
+                                 [--turns 20] [--warmup 3] [--runs 3] [--busy] [--baseline-rev REV]
 
 Messages are real seeker utterances from ReDial's validation turns. Each turn goes through `Engine.chat_stream`,
 and the clock is read when the recommendations arrive, when the model yields its first token, when the first
@@ -11,6 +11,11 @@ THREADS a number or `auto`, the default; `qwen2.5-0.5b@llama.cpp:1` is the fixed
 and the ratio of each backend's full-reply p50 to the first generating configuration's (the same-run baseline:
 transformers by default), and, last, one JSON object. `--busy` keeps one core busy with another process (a Python
 loop) throughout, as on a shared machine: the `auto` thread setting should then fall back to one thread.
+
+A configuration may end in `+READER` (`rules`, the default; `model`; `both`: docs/dialogues.md, "Readers"), e.g.
+`none+model`. `--baseline-rev REV` also runs `--baseline-generators` in the code of git revision REV (checked out
+into a temporary worktree, its own data folder), one run of it after each run of this code's configurations, so
+that the baseline is measured in the same run on the same machine (issue 23: the reader before it, 4392a85).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +75,8 @@ def messages_from(data: Path, n: int) -> list[str]:
 
 
 def run(config: str, data: Path, data_dir: Path, messages: list[str], warmup: int) -> dict[str, Any]:
-    generator, _, backend = config.partition("@")
+    config_only, _, reader = config.partition("+")
+    generator, _, backend = config_only.partition("@")
     backend, _, threads = backend.partition(":")
     settings = Settings(
         data_dir=data_dir,
@@ -77,6 +86,8 @@ def run(config: str, data: Path, data_dir: Path, messages: list[str], warmup: in
         generator_backend=backend or "auto",
         generator_threads=0 if threads in ("", "auto") else int(threads),
     )
+    if reader:  # older revisions (the baseline) have no `reader` setting
+        settings = settings.with_(reader=reader)
     engine = Engine.load(settings, progress=True)
     if engine.generator is not None:
         engine.writer.generator = Clocked(engine.generator)
@@ -113,6 +124,37 @@ def run(config: str, data: Path, data_dir: Path, messages: list[str], warmup: in
     return {"generator": config, "turns": len(messages) - warmup, "sources": sources, **summary}
 
 
+@contextmanager
+def baseline(rev: str) -> Iterator[Path | None]:
+    """A temporary git worktree of `rev` (None when no revision is asked for), removed afterwards."""
+    if not rev:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="chatrec-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def run_elsewhere(tree: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One run of the baseline configurations in another checkout (its own data folder beside ours)."""
+    rev = args.baseline_rev
+    command = [sys.executable, str(tree / "benchmarks" / "latency.py"), "--generators", args.baseline_generators]
+    command += ["--runs", "1", "--turns", str(args.turns), "--warmup", str(args.warmup), "--data", str(args.data)]
+    command += ["--data-dir", str(args.data_dir.with_name(f"{args.data_dir.name}-{rev}"))]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    out = []
+    for r in last["results"]:
+        r = {**r, "generator": f"{rev}:{r['generator']}", "sources": r["sources"][0]}
+        out.append({k: v for k, v in r.items() if k != "runs"})
+    return out
+
+
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One configuration's runs folded into the median of each figure."""
     out: dict[str, Any] = {
@@ -137,6 +179,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--busy", action="store_true", help="another process keeps one core busy throughout")
+    parser.add_argument("--baseline-rev", default="", help="also run --baseline-generators in this git revision")
+    parser.add_argument("--baseline-generators", default="none,qwen2.5-0.5b@llama.cpp")
     args = parser.parse_args()
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
@@ -150,9 +194,14 @@ def measure(args: argparse.Namespace) -> None:
     messages = messages_from(args.data, args.turns + args.warmup)
     configs = args.generators.split(",")
     runs: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
-    for _ in range(args.runs):
-        for config in configs:
-            runs[config].append(run(config, args.data, args.data_dir, messages, args.warmup))
+    with baseline(args.baseline_rev) as old:
+        for _ in range(args.runs):
+            for config in configs:
+                runs[config].append(run(config, args.data, args.data_dir, messages, args.warmup))
+            if old is not None:
+                for r in run_elsewhere(old, args):
+                    runs.setdefault(r["generator"], []).append(r)
+    configs = list(runs)
     results = [medians(runs[c]) for c in configs]
     for r in results:
         parts = [
@@ -161,11 +210,11 @@ def measure(args: argparse.Namespace) -> None:
             if k in r
         ]
         print(f"{r['generator']} (median of {r['runs']} runs): " + "; ".join(parts) + f"; replies {r['sources']}")
-    base = next((r for r in results if r["generator"] != "none"), None)
+    base = next((r for r in results if not r["generator"].startswith(("none", f"{args.baseline_rev}:none"))), None)
     ratios = {}
     if base:
         for r in results:
-            if r is not base and r["generator"] != "none":
+            if r is not base and "full_reply" in r and "first_token" in r:
                 ratios[r["generator"]] = round(r["full_reply"]["p50"] / base["full_reply"]["p50"], 3)
                 print(f"{r['generator']}: full reply p50 = {ratios[r['generator']]:.2f}x {base['generator']}'s")
     print(
@@ -175,6 +224,7 @@ def measure(args: argparse.Namespace) -> None:
                 "catalog": "redial",
                 "busy": args.busy,
                 "baseline": base and base["generator"],
+                "baseline_rev": args.baseline_rev or None,
                 "full_reply_p50_ratio": ratios,
                 "results": results,
             }

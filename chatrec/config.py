@@ -111,6 +111,9 @@ class Settings:
     generator_backend: str = field(default_factory=lambda: _env("CHATREC_GENERATOR_BACKEND", "auto") or "auto")
     # 0 ("auto"): llama.cpp takes a second thread for a prompt only while the other cores are idle (docs/replies.md)
     generator_threads: int = field(default_factory=lambda: _env_threads("CHATREC_GENERATOR_THREADS"))
+    # how messages are read (docs/dialogues.md, "Readers"): rules; model (the generator's JSON parse of genres and
+    # mode); both (the model only where the rules found nothing to use)
+    reader: str = field(default_factory=lambda: _env("CHATREC_READER", "rules") or "rules")
     max_new_tokens: int = 80  # two or three short sentences; the cards carry the details
     generation_budget_s: float = 8.0  # wall clock per reply; what is shown by then stays, the rest is cut
     generation_wait_s: float = 2.0  # a reply that cannot start this soon gets the template, marked busy
@@ -171,6 +174,8 @@ class Settings:
         _check_choice("generator_backend", self.generator_backend, GENERATOR_BACKENDS)
         if self.generation_budget_s <= 0 or self.generation_wait_s < 0:
             raise ConfigError("generation_budget_s must be positive and generation_wait_s not negative")
+        if self.reader not in ("rules", "model", "both"):
+            raise ConfigError(f"reader must be rules, model or both, got {self.reader!r}")
         if self.generator_threads < 0:
             raise ConfigError(f"generator_threads must be 'auto' (0) or at least 1, got {self.generator_threads}")
         for name in (

@@ -25,7 +25,7 @@ from chatrec.catalog.items import Catalog, Item, text_problem
 from chatrec.catalog.remembered import load_chosen
 from chatrec.config import Settings
 from chatrec.errors import InputError, UnknownItemError
-from chatrec.generators.loading import load_generator
+from chatrec.generators.loading import load_generator, load_reader
 from chatrec.heap import Trimmer
 from chatrec.ports import Embedder, Event, Generator, Limits, ProfileStore, VectorStore
 from chatrec.ranking.adapter import Adapter
@@ -71,6 +71,7 @@ class Engine:
         self.ingest_report = report or IngestReport(0, 0, 0, len(catalog))
         self.items: dict[str, Item] = catalog.items
         self.understander = Understander(list(catalog), catalog.facets)
+        self.reader: Any = self.understander  # `read(message)`; the model reader when `reader` is not "rules"
         self.vectors = ItemVectors(store)
         self.tracker = Tracker(self.embed_texts, self.vectors, settings, self.creators_of)
         self.grounding = Grounding(catalog, self.understander.titles)
@@ -122,6 +123,8 @@ class Engine:
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
             profiles = open_profiles(settings)
             engine = cls(settings, catalog, embedder, store, profiles, generator, collaborative, adapter, report)
+            if settings.reader != "rules":
+                engine.reader = load_reader(engine.understander, settings)
             engine.writer.warm()
             engine.prune_events()
             engine._trimmer.maybe()  # what embedding the catalog and warming the generator freed
@@ -318,7 +321,7 @@ class Engine:
         with self._cache_lock:
             u = self._read_cache.get(utterance)
         if u is None:
-            u = self.understander.read(utterance)
+            u = self.reader.read(utterance)
             with self._cache_lock:
                 self._read_cache[utterance] = u
                 if len(self._read_cache) > TEXT_CACHE:

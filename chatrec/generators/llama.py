@@ -50,7 +50,7 @@ class LlamaCppGenerator:
         )
         atexit.register(self.llm.close)  # freed before interpreter teardown, which breaks llama-cpp-python's __del__
         self._lock = FairLock()
-        self._format = _chat_formatter(self.llm)
+        self._format = chat_formatter(self.llm)
         self._states: dict[str, tuple[Any, int, bytes]] = {}  # system prompt -> (token ids, shared length, state)
         self._bans: dict[tuple[str, ...], dict[int, float]] = {}  # avoided words -> their logit bias
         self.repeat_penalty = 1.0  # llama.cpp counts the prompt too: a penalty pushes the model off the listed facts
@@ -226,7 +226,7 @@ class LlamaCppGenerator:
         self.llm.n_tokens = len(ids)
 
 
-def _chat_formatter(llm: Any) -> Any:
+def chat_formatter(llm: Any) -> Any:
     """The chat template the GGUF file carries, as llama-cpp-python reads it."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 

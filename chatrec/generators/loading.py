@@ -9,10 +9,16 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from chatrec.config import Settings
 from chatrec.errors import GeneratorError
 from chatrec.generators.base import AUTO_THREADS
 from chatrec.ports import Generator
+from chatrec.reading.understanding import Understander
+
+if TYPE_CHECKING:
+    from chatrec.generators.reader import ModelReader
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +75,13 @@ def load_generator(spec: str, cache: Path, threads: int = AUTO_THREADS, backend:
                 _CACHE[key] = TransformersGenerator(folder, spec, languages, threads)
             log.info("generator %s ready on %s in %.1f s", spec, _CACHE[key].device, time.perf_counter() - started)
         return _CACHE[key]
+
+
+def load_reader(understander: Understander, settings: Settings) -> ModelReader:
+    """The model reader (`reader` "model" or "both") over the packaged generator's GGUF, on its own context."""
+    from chatrec.generators.reader import ModelReader
+    from chatrec.generators.weights import gguf_file
+
+    spec = settings.generator if settings.generator != "none" else "qwen2.5-0.5b"
+    path, _ = gguf_file(spec, settings.model_cache)
+    return ModelReader(understander, path, settings.reader, threads=max(settings.threads, 1))
