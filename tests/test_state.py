@@ -252,3 +252,26 @@ def test_the_profile_carries_the_state_and_an_edit_is_saved_with_an_event(games:
     with pytest.raises(ValueError, match="unknown field"):
         games.edit_profile(user, {"remove": {"interests": ["dice"]}})
     assert games.export(user) == before  # nothing saved, no event
+
+
+def test_the_widget_names_every_kind_as_the_catalog_glossary_does() -> None:
+    import json
+    import re
+
+    from chatrec.catalog.kinds import KIND_NAMES
+
+    script = (ROOT / "chatrec" / "serve" / "static" / "widget.js").read_text(encoding="utf-8")
+    found = re.search(r"// the kinds of chatrec/catalog/kinds.py.*?\n\s*kinds: (\{.*?\}),\n", script, re.S)
+    assert found, "the widget's Chinese kinds"
+    assert json.loads(found.group(1)) == {kind: names[2] for kind, names in KIND_NAMES.items()}
+
+
+def test_the_examples_follow_the_catalog() -> None:
+    from chatrec.serve.page_text import EXAMPLES, examples
+
+    genres = [("strategy", "策略"), ("family", "家庭"), ("party", "聚会")]
+    assert examples("en", ["movie", "book", "series"], genres) == EXAMPLES["en"]
+    assert examples("zh", ["board game"], genres) == ("推荐一些策略桌游", "有没有家庭类的桌游？", "我喜欢聚会桌游")
+    assert examples("en", ["board game"], genres)[0] == "Some strategy board games, please"
+    assert examples("zh", ["board game"], genres[:2])[0] == "推荐一些桌游"  # too few genres named in both languages
+    assert not set(examples("en", ["board game"], [])) & set(EXAMPLES["en"])

@@ -20,6 +20,7 @@ A bad change (an unknown field, a value that is not there, a wrong type) raises 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -124,7 +125,16 @@ class Names:
 
     def term(self, term: str, lang: str) -> str:
         """An interest word or genre in `lang`: Chinese genre names for Chinese, else as stored."""
-        return GENRE_ZH.get(term) or self.genres_zh.get(term, term) if lang == "zh" else term
+        if lang != "zh":
+            return term
+        canonical = canonical_genre(term)
+        return GENRE_ZH.get(canonical) or self.genres_zh.get(canonical, term)
+
+    def common_genres(self, most: int = 3) -> list[tuple[str, str]]:
+        """The catalog's most common genres as (as written, in Chinese), of those with a Chinese name."""
+        counts = Counter(g.lower() for item in self.catalog for g in item.genres)
+        named = [(g, self.term(g, "zh")) for g, _ in counts.most_common()]
+        return [(g, zh) for g, zh in named if zh != g and CJK.search(zh)][:most]
 
     def title(self, item_id: str) -> str | None:
         item = self.catalog.items.get(item_id)
