@@ -332,8 +332,7 @@ class Page:
         """A × on the panel: that entry leaves the dialogue state (`Engine.edit_profile`); the panel shows the state
         after it, also when the entry was gone already (another tab) or the click named nothing known."""
         chat, user_id = self.tabs.get(request), user_of(request)
-        data = getattr(event, "_data", None) or {}
-        field, value = data.get("field"), data.get("value")
+        field, value = getattr(event, "field", None), getattr(event, "value", None)  # trigger('click', {...})'s data
         if not user_id:
             return {self.panel: gr.skip()}
         try:
