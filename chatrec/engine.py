@@ -40,6 +40,7 @@ from chatrec.reply.notices import unknown_notice
 from chatrec.reply.writer import ReplyWriter
 from chatrec.results import Recommendation, Turn
 from chatrec.users.interests import InterestState, drift
+from chatrec.users.state import Names, edit, removal, view
 from chatrec.users.stored import state_to_json
 from chatrec.users.tracker import Tracker
 
@@ -75,6 +76,7 @@ class Engine:
         self.vectors = ItemVectors(store)
         self.tracker = Tracker(self.embed_texts, self.vectors, settings, self.creators_of)
         self.grounding = Grounding(catalog, self.understander.titles)
+        self.names = Names(catalog, self.understander.vocabulary.__contains__)  # the words of the state's view
         self.explainer = Explainer(
             self.items, plain=self.grounding.is_plain, known=self.understander.vocabulary.__contains__
         )
@@ -213,10 +215,12 @@ class Engine:
 
             self.profiles.update(user_id, self.embedder.dim, thumbs, now)
 
-    def profile(self, user_id: str) -> dict[str, Any]:
-        """The user's interests as the tracker sees them."""
+    def profile(self, user_id: str, lang: str | None = None) -> dict[str, Any]:
+        """The user's interests as the tracker sees them; `state`: the dialogue state as the panel shows it
+        (chatrec/users/state.py), its texts in `lang` ("en" or "zh"; default: the language the user writes)."""
         user_id = self._check_user(user_id)
         state = self._state(user_id)
+        lang = lang if lang in ("en", "zh") else state.language
 
         def titled(ids: Sequence[str]) -> list[dict[str, str]]:
             return [{"id": i, "title": self.items[i].display_title} for i in ids if i in self.items]
@@ -240,7 +244,23 @@ class Engine:
             "language": state.language,
             "drift": round(drift(state.short, state.long), 4),
             "cold_start": state.is_cold,
+            "state": view(state, self.names.words(lang)).as_dict(),
         }
+
+    def edit_profile(self, user_id: str, change: dict[str, Any], lang: str | None = None) -> dict[str, Any]:
+        """Remove entries from the user's dialogue state, e.g. `{"remove": {"less_of": ["horror"]}}` (the fields
+        and what each removal does: chatrec/users/state.py); the new `profile`. A bad change raises `InputError`
+        (a `ValueError`) and changes nothing; a good one is saved with an "edit" event."""
+        user_id, remove = self._check_user(user_id), removal(change)
+        vectors = self.vectors(remove.get("items", []))  # their negative vectors go with them
+        with self._user_lock(user_id):
+
+            def apply(state: InterestState) -> tuple[list[tuple[str, dict[str, Any]]], None]:
+                state.__dict__.update(edit(state, change, vectors).__dict__)
+                return [("edit", {"remove": remove})], None
+
+            self.profiles.update(user_id, self.embedder.dim, apply, time.time())
+        return self.profile(user_id, lang)
 
     def forget(self, user_id: str) -> None:
         """Delete everything stored about the user: the profile and events (overwritten on disk, the write-ahead
@@ -251,14 +271,20 @@ class Engine:
             self.purge_caches()
 
     def export(self, user_id: str) -> dict[str, Any]:
-        """Everything stored about the user, as JSON data: the saved interest state (None for a user with none)
-        and every event (messages, items shown, feedback) in order."""
+        """Everything stored about the user, as JSON data: the saved interest state (None for a user with none),
+        the profile made of it (with the dialogue state as shown) and every event (messages, items shown, feedback,
+        edits) in order."""
         import json
 
         user_id = self._check_user(user_id)
         state = self.profiles.load(user_id, self.embedder.dim)
         events = [{"ts": ts, "kind": kind, "payload": payload} for ts, kind, payload in self.profiles.events(user_id)]
-        return {"user_id": user_id, "state": json.loads(state_to_json(state)) if state else None, "events": events}
+        return {
+            "user_id": user_id,
+            "state": json.loads(state_to_json(state)) if state else None,
+            "profile": self.profile(user_id) if state else None,  # the state as shown (`profile(...)["state"]`)
+            "events": events,
+        }
 
     def purge_caches(self) -> None:
         """Drop the caches of texts and their readings (they may hold what users wrote); they refill as needed."""

@@ -183,9 +183,59 @@ def test_profile_export_and_forget(api: str) -> None:
     assert httpx.get(api + "/profile/export", headers=headers).json() == {
         "user_id": profile["user_id"],
         "state": None,
+        "profile": None,
         "events": [],
     }
     assert httpx.get(api + "/profile", headers=headers).json()["turns"] == 0
+
+
+def test_the_state_is_in_the_profile_and_export_and_patch_removes_entries(api: str) -> None:
+    headers = new_user(api)
+    message = "I'm tired of wuxia, recommend some science fiction films from the 1990s, no horror"
+    httpx.post(api + "/chat", json={"message": message}, headers=headers, timeout=60)
+    profile = httpx.get(api + "/profile", headers=headers).json()
+    state = profile["state"]
+    assert set(state) == {"now", "less_of", "never", "named"}
+    assert [e["value"] for e in state["less_of"]] == ["wuxia"] and state["less_of"][0]["field"] == "less_of"
+    assert [e["value"] for e in state["never"]["genres"]] == ["horror"]
+    assert "years" in [c["value"] for c in state["now"]["constraints"]]
+    assert (
+        httpx.get(api + "/profile", params={"lang": "zh"}, headers=headers).json()["state"]["less_of"][0]["text"]
+        == "武侠"
+    )
+    export = httpx.get(api + "/profile/export", headers=headers).json()
+    assert export["profile"]["state"] == state and export["state"]["soft_avoid_genres"] == ["wuxia"]
+
+    edit = {"remove": {"less_of": ["wuxia"], "never_genres": ["horror"], "constraints": ["years"]}}
+    answer = httpx.patch(api + "/profile", json=edit, headers=headers)
+    assert answer.status_code == 200, answer.text
+    after = answer.json()["state"]
+    assert after["less_of"] == [] and after["never"]["genres"] == []
+    assert "years" not in [c["value"] for c in after["now"]["constraints"]]
+    assert httpx.get(api + "/profile", headers=headers).json()["state"] == after
+    events = httpx.get(api + "/profile/export", headers=headers).json()["events"]
+    assert events[-1]["kind"] == "edit" and events[-1]["payload"] == edit
+
+    gone = assert_error(httpx.patch(api + "/profile", json=edit, headers=headers), 400, "bad_input")
+    assert "not among" in gone["message"]
+    assert_error(httpx.patch(api + "/profile", json={"remove": {}}, headers=headers), 400, "bad_input")
+    for bad in ({"remove": {"interests": ["x"]}}, {"remove": {"wants": "space"}}, {"add": {}}, {"remove": []}):
+        assert_error(httpx.patch(api + "/profile", json=bad, headers=headers), 422, "invalid_request")
+    assert_error(httpx.patch(api + "/profile", json=edit, params={"lang": "fr"}, headers=headers), 422)
+    assert httpx.get(api + "/profile/export", headers=headers).json()["events"] == events  # nothing changed
+
+
+def test_undoing_a_thumbs_down_clears_it_from_the_history(api: str) -> None:
+    headers = new_user(api)
+    turn = httpx.post(api + "/chat", json={"message": SPACE}, headers=headers, timeout=60).json()
+    item = turn["recommendations"][0]["item_id"]
+    httpx.post(api + "/feedback", json={"item_id": item, "liked": False}, headers=headers)
+    named = httpx.get(api + "/profile", headers=headers).json()["state"]["named"]
+    assert {"field": "items", "value": item, "said": "disliked"}.items() <= named[0].items()
+    answer = httpx.patch(api + "/profile", json={"remove": {"items": [item]}}, headers=headers).json()
+    assert answer["state"]["named"] == [] and answer["state"]["never"]["items"] == [] and answer["rejected"] == []
+    [past] = httpx.get(api + "/history", headers=headers).json()["turns"]
+    assert past["recommendations"][0]["feedback"] is None
 
 
 # -- who is calling ---------------------------------------------------------------------------------------------
@@ -193,6 +243,7 @@ ROUTES = [
     ("POST", "/chat", {"message": SPACE}),
     ("POST", "/feedback", {"item_id": "x", "liked": True}),
     ("GET", "/profile", None),
+    ("PATCH", "/profile", {"remove": {"less_of": ["horror"]}}),
     ("GET", "/profile/export", None),
     ("DELETE", "/profile", None),
 ]
@@ -418,6 +469,7 @@ def test_the_openapi_schema_describes_every_route_and_its_errors(api: str) -> No
         ("POST", "/chat"),
         ("POST", "/feedback"),
         ("GET", "/profile"),
+        ("PATCH", "/profile"),
         ("GET", "/profile/export"),
         ("GET", "/history"),
         ("DELETE", "/profile"),

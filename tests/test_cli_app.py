@@ -55,16 +55,16 @@ def test_web_rendering_escapes_catalog_and_user_text() -> None:
     }
     card = app.card_html(rec)
     assert "<b>" not in card and "<img" not in card and "<script>" not in card and "&lt;b&gt;Bold" in card
-    profile = {
-        "terms": [{"term": "<i>x</i>", "weight": 1}],
-        "liked": [],
-        "mentioned": [],
-        "rejected": [],
-        "avoid_genres": ["<u>"],
-        "avoid_people": [],
+    entry = {"field": "wants", "value": '"><i>x</i>', "text": "<i>x</i>"}
+    state = {
+        "now": {"kind": None, "wants": [entry], "constraints": []},
+        "less_of": [{"field": "less_of", "value": "<u>", "text": "<u>"}],
+        "never": {"genres": [], "people": [], "items": []},
+        "named": [{"field": "items", "value": "x", "text": "<script>alert(3)</script>", "said": "liked"}],
     }
-    panel = app.profile_html(profile)
-    assert "<i>" not in panel and "<u>" not in panel
+    panel = app.profile_html({"state": state})
+    assert "<i>" not in panel and "<u>" not in panel and "<script>" not in panel and '"><i>' not in panel
+    assert panel.count('class="chip-x"') == 3 and 'data-value="&quot;&gt;&lt;i&gt;x&lt;/i&gt;"' in panel
 
 
 def test_the_web_user_comes_from_the_signed_cookie_never_the_session_hash() -> None:

@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Request, Security
+from fastapi import Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -51,6 +51,9 @@ MAX_RATE_USERS = 50_000  # token buckets kept (about 150 bytes each); the least 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy may hold the stream back
 BEARER = HTTPBearer(auto_error=False, scheme_name="session", description="the token that POST /sessions gives")
 TOKEN = Security(BEARER)  # the request's bearer credentials, if any
+MAX_REMOVED = 100  # values one field of a profile edit may name
+Lang = Literal["en", "zh"]
+LANG = Query(None, description="the language of the state's texts (default: the language the user writes)")
 
 
 # -- the shapes on the wire -------------------------------------------------------------------------------------
@@ -139,6 +142,36 @@ class Titled(BaseModel):
     title: str
 
 
+class StateEntry(BaseModel):
+    field: str = Field(description="the key under PATCH /profile's `remove` that takes this entry away")
+    value: str = Field(description="what the edit names it by: a word, a genre, a person, a constraint, an item id")
+    text: str = Field(description="as shown, in the profile's language")
+    said: Literal["liked", "disliked", "seen"] | None = Field(
+        None, description="for a named item: a thumbs up, a thumbs down or naming it as disliked, or named as known"
+    )
+
+
+class StateNow(BaseModel):
+    kind: StateEntry | None = Field(description="the kind of item asked for, if any")
+    wants: list[StateEntry] = Field(description="the interest words")
+    constraints: list[StateEntry] = Field(description="years, language, family, catalog facets")
+
+
+class StateNever(BaseModel):
+    genres: list[StateEntry]
+    people: list[StateEntry]
+    items: list[StateEntry] = Field(description="items turned down")
+
+
+class StateOut(BaseModel):
+    """The dialogue state as a person sees it; every entry can be removed with PATCH /profile."""
+
+    now: StateNow
+    less_of: list[StateEntry] = Field(description="genres turned away from for now: ranked down, not out")
+    never: StateNever
+    named: list[StateEntry] = Field(description="items the user named or rated, each with what they said")
+
+
 class ProfileOut(BaseModel):
     model_config = ConfigDict(extra="allow")  # `Engine.profile` may grow
 
@@ -156,6 +189,31 @@ class ProfileOut(BaseModel):
     language: str
     drift: float
     cold_start: bool
+    state: StateOut
+
+
+class Removal(BaseModel):
+    """What to take out of the dialogue state: each field a list of entries' `value`s (see `StateEntry.field`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wants: list[StrictStr] = Field(default_factory=list, max_length=MAX_REMOVED, description="interest words")
+    kind: list[StrictStr] = Field(default_factory=list, max_length=1, description="the kind asked for")
+    constraints: list[StrictStr] = Field(
+        default_factory=list, max_length=MAX_REMOVED, description='"years", "language", "family" or "facet:NAME"'
+    )
+    less_of: list[StrictStr] = Field(default_factory=list, max_length=MAX_REMOVED, description="genres, for now")
+    never_genres: list[StrictStr] = Field(default_factory=list, max_length=MAX_REMOVED)
+    never_people: list[StrictStr] = Field(default_factory=list, max_length=MAX_REMOVED)
+    items: list[StrictStr] = Field(
+        default_factory=list, max_length=MAX_REMOVED, description="item ids: forget what was said of each"
+    )
+
+
+class ProfileEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    remove: Removal
 
 
 class Event(BaseModel):
@@ -166,7 +224,8 @@ class Event(BaseModel):
 
 class ExportOut(BaseModel):
     user_id: str
-    state: dict[str, Any] | None
+    state: dict[str, Any] | None = Field(description="the saved interest state, as stored")
+    profile: ProfileOut | None = Field(description="the profile made of it, with the dialogue state as shown")
     events: list[Event]
 
 
@@ -440,7 +499,7 @@ def api_app(engine: Engine, identity: Identity, settings: Settings | None = None
     app.add_middleware(
         Cors,
         allow_origins=check_origins(settings.allowed_origins),
-        allow_methods=["GET", "POST", "DELETE"],
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["Retry-After"],
         max_age=600,
@@ -486,9 +545,16 @@ def routes(app: FastAPI, api: Api) -> None:
         return {"ok": True}
 
     @app.get("/profile", response_model=ProfileOut, responses=responses(400, 401, 503), summary="Interests")
-    async def profile(user: str = me) -> dict[str, Any]:
-        """The user's interests as the recommender sees them."""
-        return await api.call(engine.profile, user)
+    async def profile(user: str = me, lang: Lang | None = LANG) -> dict[str, Any]:
+        """The user's interests as the recommender sees them, with the dialogue state (`state`)."""
+        return await api.call(engine.profile, user, lang)
+
+    @app.patch("/profile", response_model=ProfileOut, responses=responses(400, 401, 503), summary="Edit the state")
+    async def edit_profile(body: ProfileEdit, user: str = me, lang: Lang | None = LANG) -> dict[str, Any]:
+        """Remove entries from the dialogue state (an interest, an avoid, a constraint, what was said of an item);
+        the new profile. A value that is not in the state is 400 `bad_input`, and nothing changes."""
+        remove = {k: v for k, v in body.remove.model_dump().items() if v}
+        return await api.call(engine.edit_profile, user, {"remove": remove}, lang)
 
     @app.get("/profile/export", response_model=ExportOut, responses=responses(400, 401, 503), summary="Export")
     async def export(user: str = me) -> dict[str, Any]:

@@ -25,6 +25,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no external reques
 
 import gradio as gr  # noqa: E402
 
+from chatrec.catalog.kinds import catalog_kinds  # noqa: E402
 from chatrec.engine import Engine  # noqa: E402
 from chatrec.errors import ChatrecError, InputError  # noqa: E402
 from chatrec.results import Recommendation, Turn  # noqa: E402
@@ -46,6 +47,16 @@ __all__ = ["Page", "build", "card_html", "create", "esc", "main", "profile_html"
 log = logging.getLogger("chatrec.app")
 NO_SESSION = t("no_session", "en")  # the API's answer without a session (the page says it in the tab's language)
 PAGE_TEXT = {"store_unavailable": "store_down"}  # a Problem's code (chatrec/serve/error_map.py) -> the page's text
+# The panel's × buttons: a click on one sends its entry (chatrec/serve/page_render.py's data-field, data-value) to
+# `Page.remove` as the event's data; one listener on the panel serves every rendering of it.
+REMOVE_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button.chip-x');
+  if (!button || button.disabled) return;
+  button.disabled = true;
+  trigger('click', {field: button.dataset.field, value: button.dataset.value});
+});
+"""
 PRECISE = ("bad_input", "unknown_item")  # codes whose message (the engine's own words) the API answers as is
 
 
@@ -55,10 +66,12 @@ class Page:
 
     def __init__(self, engine: Engine) -> None:
         self.engine, self.k, self.tabs = engine, engine.settings.k, Tabs()
+        self.kinds = catalog_kinds(engine.catalog)  # the header names them, most common first
+        self.genres = engine.names.common_genres()  # the examples of a catalog that is not films, books and series
 
     def layout(self) -> None:
         with gr.Row(elem_id="top"):
-            self.header = gr.HTML(header_html("en"), elem_id="header")
+            self.header = gr.HTML(header_html("en", self.kinds), elem_id="header")
             self.lang = gr.Radio(
                 [("EN", "en"), ("中文", "zh")],
                 value="en",
@@ -97,7 +110,7 @@ class Page:
                 self.status = gr.HTML(status_html("idle", "en"), elem_id="status")
             with gr.Column(scale=4, min_width=300, elem_id="side-col"):
                 self.cards_layout()
-                self.panel = gr.HTML(profile_html(None), elem_id="profile")
+                self.panel = gr.HTML(profile_html(None), elem_id="profile", js_on_load=REMOVE_JS)
                 self.forget = gr.Button(t("forget", "en"), variant="stop", size="sm", elem_id="forget")
                 with gr.Group(visible=False, elem_id="forget-confirm") as self.confirm:
                     self.confirm_text = gr.HTML(esc(t("forget_confirm", "en")), elem_id="forget-question")
@@ -109,7 +122,7 @@ class Page:
                     with gr.Row():
                         self.example_buttons = [
                             gr.Button(x, size="sm", elem_classes="example", elem_id=f"example-{i}")
-                            for i, x in enumerate(examples("en"))
+                            for i, x in enumerate(examples("en", self.kinds, self.genres))
                         ]
 
     def cards_layout(self) -> None:
@@ -165,19 +178,17 @@ class Page:
         """Card slots: the first len(shown) visible and filled, the rest hidden."""
         shown = chat.shown
         out: dict[Any, Any] = {g: gr.update(visible=i < len(shown)) for i, g in enumerate(self.groups)}
-        out.update(
-            {b: card_html(shown[i], lang=chat.lang) if i < len(shown) else "" for i, b in enumerate(self.bodies)}
-        )
+        out.update({b: self.card(shown[i], chat) if i < len(shown) else "" for i, b in enumerate(self.bodies)})
         return out
 
     def profile(self, chat: Chat, user_id: str | None) -> str:
-        return profile_html(self.engine.profile(user_id) if user_id else None, chat.lang)
+        return profile_html(self.engine.profile(user_id, chat.lang) if user_id else None, chat.lang)
 
     def texts(self, chat: Chat, user_id: str | None) -> dict[Any, Any]:
         """Every component in the chat's language (after the page loads, a switch, or a turn in another language)."""
         lang = chat.lang
         out: dict[Any, Any] = {
-            self.header: header_html(lang),
+            self.header: header_html(lang, self.kinds),
             self.lang: gr.update(value=lang, label=t("language_label", lang)),
             self.chatbot: chat.render(),
             self.box: gr.update(placeholder=t("placeholder", lang), label=t("message_label", lang)),
@@ -189,11 +200,18 @@ class Page:
             self.yes: gr.update(value=t("forget_yes", lang)),
             self.cancel: gr.update(value=t("forget_cancel", lang)),
             self.examples_label: examples_label_html(lang),
-            **{b: gr.update(value=x) for b, x in zip(self.example_buttons, examples(lang), strict=False)},
+            **{
+                b: gr.update(value=x)
+                for b, x in zip(self.example_buttons, examples(lang, self.kinds, self.genres), strict=False)
+            },
             **{b: gr.update(value=t("more_like_this", lang)) for b in self.ups},
             **{b: gr.update(value=t("not_for_me", lang)) for b in self.downs},
         }
         return {**out, **self.cards(chat)}
+
+    def card(self, rec: dict[str, Any], chat: Chat, note: str = "") -> str:
+        """A card's HTML in the chat's language, its genres in the catalog's own words."""
+        return card_html(rec, note, chat.lang, lambda genre, lang: self.engine.names.term(genre, lang))
 
     def card_dict(self, rec: Recommendation) -> dict[str, Any]:
         """A card's data: the recommendation on the wire (chatrec/serve/wire.py), its item's facts included."""
@@ -304,11 +322,28 @@ class Page:
                 self.engine.feedback(user_id, rec["item_id"], liked)
             except ChatrecError as exc:
                 problem(exc, log, "feedback")
-                return {self.bodies[slot]: card_html(rec, note=t("sorry", chat.lang), lang=chat.lang)}
+                return {self.bodies[slot]: self.card(rec, chat, note=t("sorry", chat.lang))}
             rec["feedback"] = "up" if liked else "down"
-            return {self.bodies[slot]: card_html(rec, lang=chat.lang), self.panel: self.profile(chat, user_id)}
+            return {self.bodies[slot]: self.card(rec, chat), self.panel: self.profile(chat, user_id)}
 
         return handler
+
+    def remove(self, event: gr.EventData, request: gr.Request) -> dict[Any, Any]:
+        """A × on the panel: that entry leaves the dialogue state (`Engine.edit_profile`); the panel shows the state
+        after it, also when the entry was gone already (another tab) or the click named nothing known."""
+        chat, user_id = self.tabs.get(request), user_of(request)
+        field, value = getattr(event, "field", None), getattr(event, "value", None)  # trigger('click', {...})'s data
+        if not user_id:
+            return {self.panel: gr.skip()}
+        try:
+            return {
+                self.panel: profile_html(
+                    self.engine.edit_profile(user_id, {"remove": {field: [value]}}, chat.lang), chat.lang
+                )
+            }
+        except ChatrecError as exc:
+            log.info("panel edit refused: %s", exc)
+            return {self.panel: self.profile(chat, user_id)}
 
     def ask_forget(self) -> dict[Any, Any]:
         return {self.forget: gr.update(visible=False), self.confirm: gr.update(visible=True)}
@@ -344,6 +379,7 @@ class Page:
         for i in range(self.k):
             self.ups[i].click(self.feedback(i, True), outputs=[self.bodies[i], self.panel], **quiet)
             self.downs[i].click(self.feedback(i, False), outputs=[self.bodies[i], self.panel], **quiet)
+        self.panel.click(self.remove, outputs=[self.panel], **quiet)
         self.forget.click(self.ask_forget, outputs=[self.forget, self.confirm], concurrency_limit=None, **quiet)
         self.cancel.click(self.keep, outputs=[self.forget, self.confirm], concurrency_limit=None, **quiet)
         self.yes.click(self.forget_me, outputs=everything, **quiet)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from chatrec.serve.page_text import constraint_name, genre_name, kind_name, t
+from chatrec.serve.page_text import genre_name, intro, kind_name, t
 
 FONT = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Liberation Sans", "DejaVu Sans", '
@@ -72,9 +73,17 @@ footer { display: none !important; }
                  -webkit-mask: var(--icon) center / contain no-repeat; mask: var(--icon) center / contain no-repeat; }
 .thumb-up { --icon: THUMB_UP; } .thumb-down { --icon: THUMB_DOWN; }
 #profile h3 { margin: 4px 0; font-size: 1.05em; }
-.profile-row { margin: 2px 0; }
-.chip { display: inline-block; border-radius: 10px; padding: 1px 8px; margin: 2px;
+#profile .state-group { margin: 4px 0 6px; }
+#profile h4 { margin: 0 0 2px; font-size: .85em; font-weight: 600; opacity: .75; }
+.chip { display: inline-flex; align-items: center; gap: 2px; max-width: 100%; border-radius: 10px;
+        padding: 1px 2px 1px 8px; margin: 2px; overflow-wrap: anywhere;
         background: var(--block-background-fill); border: 1px solid var(--border-color-primary); }
+.chip .said { font-size: .8em; opacity: .7; }
+.chip-x { flex: none; border: none !important; background: transparent !important; cursor: pointer;
+          padding: 0 5px !important; margin: 0 !important; line-height: 1.2; font-size: 1em; opacity: .6;
+          color: inherit; border-radius: 8px; }
+.chip-x:hover, .chip-x:focus-visible { opacity: 1; background: var(--border-color-primary) !important; }
+.chip-x:disabled { opacity: .3; cursor: default; }
 #forget { align-self: flex-start; flex: none; width: auto; }
 #forget-confirm { padding: 8px; border: 1px solid var(--border-color-primary); border-radius: 8px;
                   background: var(--background-fill-primary) !important; }
@@ -106,12 +115,15 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def card_html(rec: dict[str, Any], note: str = "", lang: str = "en") -> str:
-    """One compact card: title, a meta line (year, kind, genres), one line of description, the reason, a note."""
+def card_html(
+    rec: dict[str, Any], note: str = "", lang: str = "en", genre: Callable[[str, str], str] = genre_name
+) -> str:
+    """One compact card: title, a meta line (year, kind, genres), one line of description, the reason, a note.
+    `genre(name, lang)`: a genre as the user reads it (the page gives the catalog's own Chinese names)."""
     facts = (
         rec.get("year"),
         kind_name(rec.get("kind") or "", lang),
-        *(genre_name(g, lang) for g in rec.get("genres", ())[:2]),
+        *(genre(g, lang) for g in rec.get("genres", ())[:2]),
     )
     meta = " · ".join(esc(x) for x in facts if x)
     description = rec.get("description") or ""
@@ -125,32 +137,49 @@ def card_html(rec: dict[str, Any], note: str = "", lang: str = "en") -> str:
     )
 
 
+GROUPS = (  # the panel's groups: a heading, and where each entry comes from in `profile["state"]`
+    ("state_now", (("now", "kind"), ("now", "wants"), ("now", "constraints"))),
+    ("state_less_of", (("less_of",),)),
+    ("state_never", (("never", "genres"), ("never", "people"), ("never", "items"))),
+    ("state_named", (("named",),)),
+)
+
+
 def profile_html(profile: dict[str, Any] | None, lang: str = "en") -> str:
-    """The panel under the cards: interest terms, liked and rejected items, what is being avoided."""
+    """The panel under the cards: the dialogue state in four headed groups (now, less of for now, never, what you
+    named), each entry with a × that removes it (`data-field`, `data-value`: the edit, chatrec/users/state.py)."""
     heading = f"<h3>{esc(t('interests_heading', lang))}</h3>"
-    if not profile or not any(
-        profile.get(key)
-        for key in ("terms", "liked", "rejected", "avoid_genres", "avoid_for_now", "avoid_people", "constraints")
-    ):
+    groups = [(key, entries) for key, paths in GROUPS if (entries := _entries(profile, paths))]
+    if not groups:
         return f'{heading}<p class="empty">{esc(t("empty_panel", lang))}</p>'
-
-    def chips(values: list[str]) -> str:
-        return "".join(f'<span class="chip">{esc(v)}</span>' for v in values) or "—"
-
-    def genres(values: list[str]) -> list[str]:
-        return [genre_name(v, lang) for v in values]
-
-    rows = [
-        ("interests", chips(genres([t_["term"] for t_ in profile.get("terms", [])]))),
-        ("liked", chips([i["title"] for i in profile.get("liked", [])])),
-        ("rejected", chips([i["title"] for i in profile.get("rejected", [])])),
-        ("avoiding", chips([*genres(profile.get("avoid_genres", [])), *profile.get("avoid_people", [])])),
-        ("less_for_now", chips(genres(profile.get("avoid_for_now", [])))),
-        ("only", chips([constraint_name(c, lang) for c in profile.get("constraints", [])])),
-    ]
-    shown = [(key, value) for key, value in rows if value != "—" or key == "interests"]
     return heading + "".join(
-        f'<div class="profile-row"><b>{esc(t(key, lang))}</b><br>{value}</div>' for key, value in shown
+        f'<div class="state-group" data-group="{esc(key)}"><h4>{esc(t(key, lang))}</h4>'
+        f'<div class="chips">{"".join(_chip(e, lang) for e in entries)}</div></div>'
+        for key, entries in groups
+    )
+
+
+def _entries(profile: dict[str, Any] | None, paths: tuple[tuple[str, ...], ...]) -> list[dict[str, str]]:
+    """The state's entries at `paths` (a named item disliked shows under "never" only)."""
+    out: list[dict[str, str]] = []
+    for path in paths:
+        found: Any = (profile or {}).get("state") or {}
+        for key in path:
+            found = found.get(key) if isinstance(found, dict) else None
+        values = found if isinstance(found, list) else [found] if isinstance(found, dict) else []
+        out += [e for e in values if isinstance(e, dict) and not (path == ("named",) and e.get("said") == "disliked")]
+    return out
+
+
+def _chip(entry: dict[str, str], lang: str) -> str:
+    """One entry: its text (a liked item marked so) and its remove button."""
+    text = str(entry.get("text", ""))
+    said = f' <span class="said">{esc(t("said_liked", lang))}</span>' if entry.get("said") == "liked" else ""
+    label = esc(t("remove", lang, what=text))
+    return (
+        f'<span class="chip" data-field="{esc(entry.get("field", ""))}">{esc(text)}{said}'
+        f'<button type="button" class="chip-x" data-field="{esc(entry.get("field", ""))}" '
+        f'data-value="{esc(entry.get("value", ""))}" aria-label="{label}" title="{label}">×</button></span>'
     )
 
 
@@ -167,9 +196,9 @@ def status_html(state: str, lang: str, busy: bool = False, source: str = "") -> 
     )
 
 
-def header_html(lang: str) -> str:
-    """The page header: the title and a one-line introduction."""
-    return f'<div class="brand"><h1>{esc(t("title", lang))}</h1><p>{esc(t("intro", lang))}</p></div>'
+def header_html(lang: str, kinds: Sequence[str] = ()) -> str:
+    """The page header: the title and a one-line introduction naming the catalog's kinds, most common first."""
+    return f'<div class="brand"><h1>{esc(t("title", lang))}</h1><p>{esc(intro(kinds, lang))}</p></div>'
 
 
 def examples_label_html(lang: str) -> str:

@@ -5,13 +5,19 @@ Kept free of heavy imports (no gradio, no torch): the table is plain data, teste
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 LANGS = ("en", "zh")
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"en": "chatrec", "zh": "chatrec"},
     "intro": {
-        "en": "Tell me what you like: I recommend movies, books and TV series, and say why.",
-        "zh": "告诉我你喜欢什么，我来推荐电影、书和剧集，并说明理由。",
+        "en": "Tell me what you like: I recommend {kinds}, and say why.",
+        "zh": "告诉我你喜欢什么，我来推荐{kinds}，并说明理由。",
+    },
+    "intro_any": {
+        "en": "Tell me what you like: I recommend from this catalog, and say why.",
+        "zh": "告诉我你喜欢什么，我从这个目录里推荐，并说明理由。",
     },
     "placeholder": {"en": "Tell me what you like…", "zh": "告诉我你喜欢什么…"},
     "message_label": {"en": "Your message", "zh": "你的消息"},
@@ -19,12 +25,12 @@ TEXT: dict[str, dict[str, str]] = {
     "send": {"en": "Send", "zh": "发送"},
     "examples": {"en": "Try", "zh": "试试"},
     "interests_heading": {"en": "Your interests", "zh": "你的兴趣"},
-    "interests": {"en": "Interests", "zh": "兴趣"},
-    "liked": {"en": "Liked", "zh": "喜欢的"},
-    "rejected": {"en": "Rejected", "zh": "不喜欢的"},
-    "avoiding": {"en": "Avoiding", "zh": "避开"},
-    "less_for_now": {"en": "Less of, for now", "zh": "暂时少推荐"},
-    "only": {"en": "Only", "zh": "只看"},
+    "state_now": {"en": "Now", "zh": "现在"},
+    "state_less_of": {"en": "Less of, for now", "zh": "暂时少推荐"},
+    "state_never": {"en": "Never", "zh": "不要"},
+    "state_named": {"en": "What you named", "zh": "你提到的"},
+    "said_liked": {"en": "liked", "zh": "喜欢"},
+    "remove": {"en": "Remove “{what}”", "zh": "移除“{what}”"},
     "empty_panel": {"en": "Nothing yet: tell me what you like.", "zh": "还没有记录：告诉我你喜欢什么。"},
     "more_like_this": {"en": "More like this", "zh": "多来点这样的"},
     "not_for_me": {"en": "Not for me", "zh": "不适合我"},
@@ -62,8 +68,6 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "I could not read that message: please write it another way.",
         "zh": "这条消息无法处理：请换个说法再试。",
     },
-    "language_constraint": {"en": "language: {value}", "zh": "语言：{value}"},
-    "family": {"en": "family", "zh": "适合全家"},
 }
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -83,8 +87,27 @@ def t(key: str, lang: str | None, **values: str) -> str:
     return text.format(**values) if values else text
 
 
-def examples(lang: str | None) -> tuple[str, ...]:
-    return EXAMPLES[lang_or_default(lang)]
+MEDIA = {"movie", "book", "series", "tv", "tv series", "film", "novel"}  # the kinds the bundled examples speak of
+
+
+def examples(lang: str | None, kinds: Sequence[str] = (), genres: Sequence[tuple[str, str]] = ()) -> tuple[str, ...]:
+    """The example messages: the bundled ones for a catalog of films, books and series; for another catalog, three
+    made of its own most common kind and `genres` ((English, Chinese) names, most common first), or of the kind alone
+    when fewer than three genres have names in both languages."""
+    lang = lang_or_default(lang)
+    if not kinds or set(kinds) <= MEDIA:
+        return EXAMPLES[lang]
+    from chatrec.catalog.kinds import kind_name
+
+    kind, one, many = kind_name(kinds[0], "zh"), kind_name(kinds[0], "en"), kind_name(kinds[0], "en", plural=True)
+    if len(genres) < 3:
+        if lang == "zh":
+            return (f"推荐一些{kind}", f"来个热门的{kind}", "有什么新鲜的推荐？")
+        return (f"Recommend some {many}", f"A popular {one}, please", "Something new to try")
+    (g1, z1), (g2, z2), (g3, z3) = genres[:3]
+    if lang == "zh":
+        return (f"推荐一些{z1}{kind}", f"有没有{z2}类的{kind}？", f"我喜欢{z3}{kind}")
+    return (f"Some {g1} {many}, please", f"A {g2} {one}", f"I like {g3} {many}")
 
 
 def lang_of_header(accept_language: str | None) -> str:
@@ -97,12 +120,18 @@ def lang_of_header(accept_language: str | None) -> str:
 
 
 def kind_name(kind: str, lang: str | None) -> str:
-    """An item kind ("movie", "book", "series") as the user reads it."""
-    if lang_or_default(lang) == "zh":
-        from chatrec.reply.reasons import KIND_ZH  # imported here: reasons pulls in numpy
+    """An item kind ("movie", "board game") as the user reads it (chatrec/catalog/kinds.py's glossary)."""
+    from chatrec.catalog.kinds import kind_name as named
 
-        return KIND_ZH.get(kind, kind)
-    return kind
+    return named(kind, lang_or_default(lang))
+
+
+def intro(kinds: Sequence[str], lang: str | None) -> str:
+    """The header's line: what this catalog recommends, in its own kinds, most common first."""
+    from chatrec.catalog.kinds import kinds_phrase
+
+    phrase = kinds_phrase(kinds, lang_or_default(lang))
+    return t("intro", lang, kinds=phrase) if phrase else t("intro_any", lang)
 
 
 def genre_name(genre: str, lang: str | None) -> str:
@@ -112,12 +141,3 @@ def genre_name(genre: str, lang: str | None) -> str:
 
         return GENRE_ZH.get(canonical_genre(genre), genre)
     return genre
-
-
-def constraint_name(constraint: str, lang: str | None) -> str:
-    """A profile constraint ("1990–1999", "language: zh", "family") in the UI language."""
-    if constraint == "family":
-        return t("family", lang)
-    if constraint.startswith("language: "):
-        return t("language_constraint", lang, value=constraint.removeprefix("language: "))
-    return constraint

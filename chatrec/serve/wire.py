@@ -111,7 +111,8 @@ def _item_from_wire(rec: Mapping[str, Any]) -> Item:
 
 def history(events: list[dict[str, Any]], items: Mapping[str, Item], limit: int = MAX_HISTORY_TURNS) -> dict[str, Any]:
     """The user's past turns from their stored events (`Engine.export`): each message, the items shown in answer
-    (those still in the catalog) and the user's latest thumbs on each. Replies are not stored, so not given."""
+    (those still in the catalog) and the user's latest thumbs on each (none after an edit that forgot the item).
+    Replies are not stored, so not given."""
     turns: list[dict[str, Any]] = []
     thumbs: dict[str, str] = {}
     for event in events:
@@ -122,6 +123,9 @@ def history(events: list[dict[str, Any]], items: Mapping[str, Item], limit: int 
             turns[-1]["shown"] = [i for i in payload.get("items", []) if i in items]
         elif kind == "feedback" and payload.get("item") in items:
             thumbs[payload["item"]] = "up" if payload.get("liked") else "down"
+        elif kind == "edit":  # what was said of an item, forgotten from the profile: its thumbs too
+            for item in (payload.get("remove") or {}).get("items", ()):
+                thumbs.pop(item, None)
     return {
         "turns": [
             {

@@ -53,6 +53,14 @@
       tooLong: "The message is too long (at most {n} characters).",
       later: "The chat is busy right now. Please try again in a moment.",
       error: "Sorry, something went wrong. Please try again.",
+      state: "Interests",
+      stateNow: "Now",
+      stateLessOf: "Less of, for now",
+      stateNever: "Never",
+      stateNamed: "What you named",
+      stateEmpty: "Nothing yet: tell me what you like.",
+      saidLiked: "liked",
+      remove: "Remove “{n}”",
       kinds: {movie: "movie", book: "book", series: "series"},
     },
     zh: {
@@ -82,7 +90,20 @@
       tooLong: "消息太长了（最多 {n} 个字符）。",
       later: "聊天现在有点忙，请稍后再试。",
       error: "抱歉，出了点问题，请再试一次。",
-      kinds: {movie: "电影", book: "书", series: "剧集"},
+      state: "兴趣",
+      stateNow: "现在",
+      stateLessOf: "暂时少推荐",
+      stateNever: "不要",
+      stateNamed: "你提到的",
+      stateEmpty: "还没有记录：告诉我你喜欢什么。",
+      saidLiked: "喜欢",
+      remove: "移除“{n}”",
+      // the kinds of chatrec/catalog/kinds.py (tests/test_state.py holds the two together)
+      kinds: {"movie": "电影", "film": "电影", "book": "书", "novel": "小说", "series": "剧集", "tv": "剧集",
+              "tv series": "剧集", "show": "节目", "documentary": "纪录片", "anime": "动画", "music": "音乐",
+              "album": "专辑", "podcast": "播客", "board game": "桌游", "boardgame": "桌游", "card game": "卡牌游戏",
+              "game": "游戏", "video game": "电子游戏", "product": "商品", "course": "课程", "recipe": "菜谱",
+              "place": "地方"},
     },
   };
 
@@ -326,7 +347,9 @@
       const title = this.settings.title ? el("h2", {class: "title"}, this.settings.title)
                                         : el("h2", {class: "title", "data-t": "title"});
       this.forgetButton = el("button", {type: "button", class: "forget", "data-t": "forget"});
-      const header = el("header", {class: "head"}, title, this.forgetButton);
+      this.stateButton = el("button", {type: "button", class: "state-toggle", "data-t": "state",
+                                       "aria-expanded": "false"});
+      const header = el("header", {class: "head"}, title, this.stateButton, this.forgetButton);
       if (onClose) {
         const close = el("button", {type: "button", class: "close", "data-t-label": "close"}, svgIcon(ICON_CLOSE));
         close.addEventListener("click", onClose);
@@ -336,6 +359,7 @@
       this.no = el("button", {type: "button", class: "no", "data-t": "forgetNo"});
       this.confirm = el("div", {class: "confirm", role: "alertdialog", hidden: true},
                         el("p", {"data-t": "forgetAsk"}), el("div", {class: "row"}, this.yes, this.no));
+      this.statePanel = el("section", {class: "state", hidden: true, "aria-live": "polite"});   // the panel
       this.log = el("div", {class: "log", role: "log", "aria-live": "polite"});
       this.notice = el("p", {class: "notice", role: "status", hidden: true});   // "Noted: ...", "Done: ..."
       this.input = el("textarea", {class: "input", rows: 1, maxlength: MAX_MESSAGE,
@@ -343,7 +367,7 @@
       this.sendButton = el("button", {type: "submit", class: "send", "data-t": "send"});
       this.form = el("form", {class: "composer"}, this.input, this.sendButton);
       this.root = el("div", {class: "chatrec theme-" + this.settings.theme, "data-state": "idle", lang: this.lang},
-                     header, this.confirm, this.log, this.notice, this.form);
+                     header, this.confirm, this.statePanel, this.log, this.notice, this.form);
       container.append(this.root);
       this.listen();
       this.hello();
@@ -359,6 +383,7 @@
         }
       });
       this.forgetButton.addEventListener("click", () => this.ask(true));
+      this.stateButton.addEventListener("click", () => this.showState(this.statePanel.hidden));
       this.no.addEventListener("click", () => this.ask(false));
       this.yes.addEventListener("click", () => this.forget());
     }
@@ -384,6 +409,7 @@
       this.lang = lang;
       this.root.setAttribute("lang", lang);
       translate(this.root, lang);
+      this.refreshState();   // the state's texts come from the server, in the view's language
     }
 
     hello() { this.log.append(el("p", {class: "hello", "data-t": "hello"})); translate(this.log, this.lang); }
@@ -450,6 +476,64 @@
         for (const card of this.log.querySelectorAll(".card")) if (card.dataset.itemId === rec.item_id) card.remove();
       }
       this.note(liked ? "liked" : "rejected");
+      for (const view of views) view.refreshState();
+    }
+
+    /* -- the dialogue state (docs/api.md: GET and PATCH /profile), under the header when asked for -- */
+    showState(show) {
+      this.statePanel.hidden = !show;
+      this.stateButton.setAttribute("aria-expanded", String(show));
+      if (show) this.refreshState();
+    }
+
+    /* The state from the server, when the panel is open (a browser without a session has none to ask for). */
+    async refreshState() {
+      if (this.statePanel.hidden) return;
+      if (!tokens.get()) { this.renderState(null); return; }
+      try {
+        const answer = await session.call("GET", "/profile?lang=" + this.lang);
+        this.renderState(await answer.json());
+      } catch (e) {
+        this.problem(e);
+      }
+    }
+
+    /* Headed groups (now, less of for now, never, what you named), each entry with a × that removes it. */
+    renderState(profile) {
+      const s = profile && profile.state;
+      const groups = s ? [
+        ["now", "stateNow", [s.now.kind, ...s.now.wants, ...s.now.constraints]],
+        ["less_of", "stateLessOf", s.less_of],
+        ["never", "stateNever", [...s.never.genres, ...s.never.people, ...s.never.items]],
+        ["named", "stateNamed", s.named.filter((e) => e.said !== "disliked")],   // a disliked one is under never
+      ].map(([name, key, entries]) => [name, key, entries.filter(Boolean)]).filter((g) => g[2].length) : [];
+      this.statePanel.replaceChildren(...(groups.length ? groups.map(([name, key, entries]) =>
+        el("div", {class: "state-group", "data-group": name}, el("h3", {"data-t": key}),
+           el("div", {class: "chips"}, ...entries.map((entry) => this.chip(entry)))))
+        : [el("p", {class: "empty", "data-t": "stateEmpty"})]));
+      translate(this.statePanel, this.lang);
+    }
+
+    chip(entry) {
+      const label = t(this.lang, "remove", entry.text);
+      const remove = el("button", {type: "button", class: "chip-x", "aria-label": label, title: label}, "×");
+      remove.addEventListener("click", () => this.removeEntry(entry, remove));
+      const said = entry.said === "liked" ? el("span", {class: "said", "data-t": "saidLiked"}) : "";
+      return el("span", {class: "chip", "data-field": entry.field}, entry.text, said, remove);
+    }
+
+    /* PATCH /profile with the entry's own field and value; an entry already gone (another tab) just refreshes. */
+    async removeEntry(entry, button) {
+      button.disabled = true;
+      try {
+        const answer = await session.call("PATCH", "/profile?lang=" + this.lang,
+                                          {body: {remove: {[entry.field]: [entry.value]}}});
+        this.renderState(await answer.json());
+        for (const view of views) if (view !== this) view.refreshState();
+      } catch (e) {
+        if (e.code === "bad_input") this.refreshState();
+        else { button.disabled = false; this.problem(e); }
+      }
     }
 
     /* A short note under the log ("Noted: ..."), replacing the previous one; empty `key`: none. */
@@ -490,6 +574,7 @@
         await readEvents(answer, (event, data) => reply.on(event, data));
         if (!reply.done) throw new ChatError("incomplete");
         this.state("done");
+        this.refreshState();
       } catch (e) {
         if (e && e.name === "AbortError") return;   // a reset: the view is cleared already
         this.problem(e, reply.empty() ? reply : null);
@@ -529,6 +614,7 @@
       this.sendButton.disabled = false;
       this.ask(false);
       this.log.replaceChildren();
+      this.renderState(null);
       this.anchor = null;
       this.note("");
       this.hello();
@@ -635,7 +721,20 @@ h2, h3, p { margin: 0; font: inherit; }
   border: 1px solid var(--c-border); border-radius: var(--c-radius); overflow: hidden; }
 .head { display: flex; align-items: center; gap: 8px; padding: 10px 12px; border-bottom: 1px solid var(--c-border); }
 .title { flex: 1; font-size: 16px; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.forget { font-size: 12px; color: var(--c-muted); }
+.forget, .state-toggle { font-size: 12px; color: var(--c-muted); white-space: nowrap; }
+.state-toggle[aria-expanded="true"] { color: var(--c-text); border-color: var(--c-accent); }
+.state { flex: none; max-height: 40%; overflow-y: auto; padding: 8px 12px; background: var(--c-surface);
+  border-bottom: 1px solid var(--c-border); overscroll-behavior: contain; }
+.state-group + .state-group { margin-top: 6px; }
+.state h3 { font-size: 12px; font-weight: 600; color: var(--c-muted); margin-bottom: 3px; }
+.state .empty { font-size: 13px; color: var(--c-muted); }
+.chips { display: flex; flex-wrap: wrap; gap: 4px; }
+.chip { display: inline-flex; align-items: center; max-width: 100%; padding: 1px 2px 1px 8px; font-size: 13px;
+  border: 1px solid var(--c-border); border-radius: 10px; background: var(--c-bg); overflow-wrap: anywhere; }
+.chip .said { margin-left: 4px; font-size: 11px; color: var(--c-muted); }
+.chip-x { flex: none; border: 0; background: transparent; padding: 0 6px; margin-left: 2px; border-radius: 8px;
+  font-size: 14px; line-height: 1.3; color: var(--c-muted); }
+.chip-x:hover { color: var(--c-text); background: var(--c-surface); }
 .close { border: 0; background: transparent; padding: 4px; color: var(--c-muted); }
 .confirm { padding: 10px 12px; background: var(--c-surface); border-bottom: 1px solid var(--c-border); }
 .confirm .row { display: flex; gap: 8px; margin-top: 8px; }
