@@ -84,6 +84,10 @@ def test_a_newer_bound_refines_the_older() -> None:
         ("something with dice", "mechanics", {"any": ["dice"]}),
         ("想要骰子游戏", "mechanics", {"any": ["dice"]}),
         ("where we lie to each other", "mechanics", {"any": ["bluffing"]}),  # the sidecar's `aliases`
+        ("with that dice-rolling feel", "mechanics", {"any": ["dice"]}),  # a hyphen is a space
+        ("we're usually 4", "players", {"includes": 4.0}),
+        ("a cooperative game for me and my wife", "players", {"includes": 2.0}),
+        ("适合新手的", "weight", {"max": 2.0}),
     ],
 )
 def test_facet_words(message: str, name: str, want: dict[str, object]) -> None:

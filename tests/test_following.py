@@ -21,6 +21,17 @@ ITEMS = [
 ]
 
 
+PEOPLE = [
+    *ITEMS,
+    Item("m-dumb", "Dumb and Dumber", "Two friends on a road trip.", 1994, "movie", ("comedy",), ("Jim Carrey",)),
+    Item("m-elf", "Elf", "A man raised by elves.", 2003, "movie", ("comedy",), ("Will Ferrell",)),
+    Item("m-ring", "Ringu", "A cursed tape.", 1998, "movie", ("horror", "mystery")),
+    Item("s-court", "Court", "Palace intrigue.", 2011, "series", ("history", "drama")),
+    Item("m-heist", "Heist", "A robbery.", 2001, "movie", ("crime", "thriller")),
+    Item("m-kids", "Kids", "A family film.", 2005, "movie", ("family", "animation")),
+]
+
+
 @pytest.fixture(scope="module")
 def reader() -> Understander:
     return Understander(ITEMS)
@@ -170,10 +181,23 @@ def test_years_narrow_and_a_contradiction_starts_afresh() -> None:
         ("More books like it, please", lambda u: u.more_like),
         ("再推荐几本类似的书", lambda u: u.more_like),
         ("More books, please", lambda u: not u.more_like),
+        ("再老一点的吧，八十年代以前的老片子", lambda u: (u.year_min, u.year_max) == (None, 1979)),
+        ("九十年代以后的就行", lambda u: (u.year_min, u.year_max) == (1990, None)),
+        ("war movies made between 1960 and 1990", lambda u: (u.year_min, u.year_max) == (1960, 1990)),
+        ("1995年到2005年之间的", lambda u: (u.year_min, u.year_max) == (1995, 2005)),
+        ("after the 90s", lambda u: (u.year_min, u.year_max) == (2000, None)),
+        ("Something with that mystery feel but a LOT less scary?", lambda u: u.soft_avoided_genres == ("horror",)),
+        ("别太吓人的", lambda u: u.soft_avoided_genres == ("horror",) and not u.liked_genres),
+        ("孩子也一起看", lambda u: u.family),
+        ("something for my 7 year old", lambda u: u.family),
+        ("古装的不要", lambda u: u.avoided_genres == ("history",)),
+        ("犯罪题材的也别推了", lambda u: u.avoided_genres == ("crime",)),
+        ("no kiddie family stuff", lambda u: u.avoided_genres == ("family",)),
+        ("thriller? hard pass", lambda u: u.avoided_genres == ("thriller",)),
     ],
 )
-def test_requests_read_right(reader: Understander, message: str, check: Any) -> None:
-    assert check(reader.read(message))
+def test_requests_read_right(message: str, check: Any) -> None:
+    assert check(Understander(PEOPLE).read(message))
 
 
 def test_an_ambiguous_title_alone_names_every_sense_until_the_user_says_which(reader: Understander) -> None:
@@ -191,3 +215,23 @@ def test_a_title_named_again_keeps_the_sense_named_before() -> None:
     other = said(mentioned=("m-inter",), senses=("m-inter",))
     assert [u.mentioned for u in same_senses([first, other, again])] == [("m-martian",), ("m-inter",), ("m-martian",)]
     assert [u.mentioned for u in same_senses([again])] == [("b-martian",)]  # nothing before: as read
+
+
+@pytest.mark.parametrize(
+    ("message", "avoided", "liked"),
+    [
+        ("jim carrey too, not a fan", ("Jim Carrey",), ()),
+        ("I like comedies, not a fan of Will Ferrell though", ("Will Ferrell",), ("comedy",)),
+        ("I've watched every single Christopher Nolan film, something else please", ("Christopher Nolan",), ()),
+        ("Will Ferrell的就不用推了，全看过", ("Will Ferrell",), ()),
+        ("有Jim Carrey的也不要", ("Jim Carrey",), ()),
+    ],
+)
+def test_people_turned_away(message: str, avoided: tuple[str, ...], liked: tuple[str, ...]) -> None:
+    u = Understander(PEOPLE).read(message)
+    assert (u.avoided_people, u.liked_genres, u.liked_people) == (avoided, liked, ())
+
+
+def test_an_unknown_title_in_a_list_is_noticed(reader: Understander) -> None:
+    assert reader.read("I loved Memento and Interstellar, and Mindhunter too").unknown == ("Mindhunter",)
+    assert reader.read("看过《Memento》，还有《不存在的片》也不错").unknown == ("不存在的片",)

@@ -70,6 +70,22 @@ BEFORE = re.compile(
     re.I,
 )
 SHORT_DECADE_ZH = re.compile(r"(?<!\d)([5-9]0)\s*年代")
+ZH_TENS = {"五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+ZH_DECADE = re.compile(r"([五六七八九])十年代")  # "八十年代" is "80年代"
+_DECADE = r"(?:19([5-9])0|20([0-2])0|['’]?([5-9])0)['’]?s\b"
+_ZH_DECADE = r"(?:19([5-9])0|20([0-2])0)\s*年代"
+DECADE_BEFORE = re.compile(rf"{_ZH_DECADE}\s*(?:以前|之前|前)|\bbefore the\s+{_DECADE}", re.I)
+DECADE_ON = re.compile(  # the decade and later: "90年代以后", "from the 90s on", "80s onwards"
+    rf"{_ZH_DECADE}\s*(?:以后|之后|后|以来|起)|\bsince the\s+{_DECADE}|\bfrom the\s+{_DECADE}\s+on(?:wards?)?\b"
+    rf"|\b{_DECADE}\s+(?:onwards?|and (?:later|after|newer|up))\b",
+    re.I,
+)
+DECADE_AFTER = re.compile(rf"\bafter the\s+{_DECADE}", re.I)  # "after the 90s": from 2000
+YEAR_RANGE = re.compile(
+    r"\b(?:between|from)\s+((?:19|20)\d{2})\s*(?:and|to|until|till|-|–)\s*((?:19|20)\d{2})\b"
+    r"|((?:19|20)\d{2})\s*年?\s*(?:-|–|~|到|至)\s*((?:19|20)\d{2})",
+    re.I,
+)
 THIS_CENTURY = re.compile(r"\bthis century\b|\b21st[- ]century\b|本世纪|21世纪|二十一世纪", re.I)
 FROM_DECADE = re.compile(
     r"\b(?:from|in|of) the\s+(?:19([5-9])0|20([0-2])0|['’]?([5-9])0)['’]?s\b|(?:19([5-9])0|20([0-2])0)\s*年代", re.I
@@ -120,7 +136,9 @@ FAMILY = re.compile(
     r"\bfamily (?:movies?|films?|night|comed(?:y|ies)|shows?|series|books?|fun)\b|"
     r"\bfor (?:the |my )?(?:kids|children|family|little ones|son|daughter)\b|"
     r"\bkid[- ]friendly\b|\bwith (?:my |the )?kids\b|"
-    r"全家|一家人|合家欢|亲子|适合孩子|给孩子|和孩子|带孩子|陪孩子|小朋友|儿童|孩子们(?:一起|看|能看|爱看|喜欢)",
+    r"\bmy \d{1,2}[- ]?(?:year[- ]old|yo)\b|\b(?:the )?kids (?:too|as well)\b|"
+    r"全家|一家人|合家欢|亲子|适合孩子|给孩子|和孩子|带孩子|陪孩子|小朋友|儿童|孩子们(?:一起|看|能看|爱看|喜欢)|"
+    r"孩子(?:也|们)?(?:一起看|也能看|能看)",
     re.I,
 )
 NOT_FOR_FAMILIES = ("horror", "crime", "thriller", "noir")  # never in a family pick
@@ -129,6 +147,17 @@ NOT_FOR_FAMILIES = ("horror", "crime", "thriller", "noir")  # never in a family 
 def find_critiques(text: str) -> tuple[str, ...]:
     """The critique words of a message, in `ATTRIBUTES` / `RELATIVE` names ("like X but lighter" -> ('lighter',))."""
     return tuple(name for name, pattern in CRITIQUE_PATTERNS.items() if pattern.search(text))
+
+
+def _five(groups: tuple[str | None, ...], zh: bool = True) -> tuple[str | None, ...]:
+    """The groups of the alternative of a decade pattern that matched, as `_decade` takes them: a Chinese decade
+    is the first pair (19x0, 20x0) when the pattern has one (`zh`), each English one a triple (19x0, 20x0, 'x0)."""
+    if zh and any(groups[:2]):
+        return (groups[0], groups[1], None, None, None)
+    for start in range(2 if zh else 0, len(groups), 3):
+        if any(groups[start : start + 3]):
+            return (*groups[start : start + 3], None, None)
+    return (None,) * 5
 
 
 def _decade(groups: tuple[str | None, ...]) -> int:
@@ -143,7 +172,17 @@ def _decade(groups: tuple[str | None, ...]) -> int:
 def find_years(text: str) -> tuple[int | None, int | None]:
     """(earliest, latest) year the message allows: "after 2010" -> (2011, None), "from the 90s" -> (1990, 1999)."""
     low = high = None
+    text = ZH_DECADE.sub(lambda m: f"{ZH_TENS[m.group(1)]}0年代", text)
     text = SHORT_DECADE_ZH.sub(lambda m: f"19{m.group(1)}年代", text)  # "80年代" is the 1980s
+    if m := YEAR_RANGE.search(text):
+        first, last = sorted(int(y) for y in m.groups() if y)
+        return first, last
+    if m := DECADE_BEFORE.search(text):
+        return None, _decade(_five(m.groups())) - 1
+    if m := DECADE_ON.search(text):
+        return _decade(_five(m.groups())), None
+    if m := DECADE_AFTER.search(text):
+        return _decade(_five(m.groups(), zh=False)) + 10, None
     if m := AFTER.search(text):
         year = int(m.group(1) or m.group(2))
         low = year if re.match(r"since", m.group(0), re.I) else year + 1

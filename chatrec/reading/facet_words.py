@@ -46,8 +46,9 @@ NOT_HIGH = re.compile(
 )
 HIGH = re.compile(r"\b(?:heavy|heavier|complex|crunchy|brain[- ]burners?|thinky)\b|重度|烧脑|硬核|复杂", re.I)
 LOW = re.compile(
-    r"\b(?:light(?:er|weight)?|simple|simpler|easy|easier|casual|breezy|gateway)\b(?![- ]?hearted)|"
-    r"轻度|简单|轻松|上手快|入门",
+    r"\b(?:light(?:er|weight)?|simple|simpler|easy|easier|casual|breezy|gateway|beginners?|newbies?|"
+    r"new to (?:board )?gam(?:es|ing))\b(?![- ]?hearted)|"
+    r"轻度|简单|轻松|上手快|入门|新手",
     re.I,
 )
 
@@ -69,7 +70,10 @@ PLAYERS_EN = re.compile(
     rf"\b(?:for\s+)?{_NUM}[- ]?(?:players?|people|persons?|of us|p)\b|\bplayer count of {_NUM}\b|"
     rf"\b(?:group|party|family|table) of {_NUM}\b|"
     r"\b(solo|single[- ]player|two[- ]player|2[- ]player|head[- ]to[- ]head)\b|\bfor (?:a )?(couple|pair)\b|"
-    r"\b(?:for|with)\s+(?:me and|my)\s+(?:wife|husband|partner|girlfriend|boyfriend|friend)\b",
+    r"\b(?:for|with)\s+(?:me\s+and\s+)?(?:my\s+)?(?:wife|husband|partner|girlfriend|boyfriend|friend)\b|"
+    r"\bwe(?:'re|’re| are)\s+(?:usually\s+|normally\s+|often\s+|mostly\s+|typically\s+|always\s+)?"
+    rf"{_NUM}\b(?!\s*(?:min|hour|year))|"
+    rf"\bthere(?:'s|’s| are| will be)\s+{_NUM}\s+of us\b",
     re.I,
 )
 EXACT_PLAYERS = re.compile(
@@ -216,13 +220,15 @@ def _scale_ends(scale: str) -> tuple[float | None, float | None]:
 def _values(text: str, spec: FacetSpec) -> tuple[Bound, list[tuple[int, int]]] | None:
     """Values of a list or string facet named in the text, in English (the value or one of its `aliases`) or
     through the sidecar's Chinese."""
-    lowered = text.lower()
+    lowered = text.lower().replace("-", " ")  # "engine-building" names "engine building"
     found: list[str] = []
     aliases = dict(spec.aliases)
     for value, zh in spec.zh:  # a Chinese name may list alternatives: "虚张声势/吹牛"
         stems = {value, *(value[: -len(end)] for end in ("ing", "s") if value.endswith(end) and len(value) > 5)}
         stems |= set(aliases.get(value, ()))
-        english = any(re.search(rf"(?<![\w-]){re.escape(v)}(?:s|ing)?(?![\w-])", lowered) for v in stems)
+        english = any(
+            re.search(rf"(?<![\w-]){re.escape(v.replace('-', ' '))}(?:s|ing)?(?![\w-])", lowered) for v in stems
+        )
         if english or any(name and name in text for name in zh.split("/")):
             found.append(value)
     return (Bound(spec.name, any=tuple(found)), []) if found else None

@@ -24,8 +24,8 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "western": ("western", "westerns", "cowboy", "cowboys", "西部"),
     "documentary": ("documentary", "documentaries", "纪录片"),
     "fantasy": ("fantasy", "奇幻", "魔幻"),
-    "family": ("family friendly", "for kids", "家庭", "亲子"),
-    "history": ("history", "historical", "历史"),
+    "family": ("family friendly", "for kids", "kiddie", "kid stuff", "kids stuff", "family stuff", "家庭", "亲子"),
+    "history": ("history", "historical", "历史", "古装"),
     "biography": ("biography", "biopic", "biopics", "传记"),
     "musical": ("musical", "musicals", "歌舞"),
     "music": ("music", "音乐"),
@@ -48,6 +48,7 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "party": ("party", "party games", "聚会"),
     "cooperative": ("cooperative", "co op", "coop", "合作"),
     "card game": ("card game", "card games", "卡牌"),
+    "abstract": ("abstract", "abstract strategy", "抽象", "下棋", "棋类"),
 }
 
 KIND_WORDS: dict[str, tuple[str, ...]] = {

@@ -33,14 +33,34 @@ CLAUSE_END = r"(?=[,.;:!?，。；：！？、]|\s+(?:and|but|or|please|though)\
 EN_NEGATION = re.compile(
     r"\b(?:not(?!\s+(?:yet|seen|heard|watched|read|sure|been|had|have|done|able|really|quite|much|many|that|very|so|too|only|just|bad)\b)|"
     r"no(?:\s+more)?|nothing(?:\s+(?:with|by|from|starring|featuring|about|like))?|without|except|"
-    r"anything\s+but|none\s+of|avoid|skip|hate|dislike|(?:do\s+not|don't|dont)\s+(?:want|like|need|show\s+me))\s+"
+    r"anything\s+but|none\s+of|avoid|skip|hate|dislike|(?:do\s+not|don't|dont)\s+(?:want|like|need|show\s+me)|"
+    r"not\s+(?:a\s+(?:big\s+)?fan\s+of|into|big\s+on|keen\s+on)|can'?t\s+stand|cannot\s+stand)\s+"
     r"(?P<what>.+?)" + CLAUSE_END,
     re.IGNORECASE,
 )
 ZH_NEGATION = re.compile(
     r"(?:不要|不想要|不想看|不看|别再?给我|别推荐|别再|不喜欢|讨厌|除了|不需要)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)"
-    r"|(?P<object>(?![我你他她咱])[\u4e00-\u9fff\d]{1,12}?)(?:的)?(?:也|都|就)?(?:不要|不想看|不看|免了|算了)"
+    r"|(?P<object>(?![我你他她咱])[\u4e00-\u9fffA-Za-z\d][\u4e00-\u9fffA-Za-z\d ·.'-]{0,30}?)(?:的)?(?:也|都|就)?先?"
+    r"(?:不要|不想看|不看|免了|算了|(?:别|不用)推(?:荐)?了?|不用了|不考虑了?|无感|不感兴趣|不太感冒)"
     r"(?=[,.;!?，。；！？]|$)"
+)
+# an English object before its refusal: "jim carrey too, not a fan", "horror? hard pass"
+EN_POST_NEGATION = re.compile(
+    r"(?:^|(?<=[.!?;]\s))(?P<object>[\w][\w .'’-]{1,40}?)\s*(?:too|as well|either)?\s*[,:;?!-]+\s*"
+    r"(?:(?:i'?m\s+)?not a (?:big )?fan|no thanks|hard pass|pass|not for me|can'?t stand (?:him|her|them|it))\b"
+    r"(?!\s+(?:of|on|for)\b)",
+    re.IGNORECASE,
+)
+# a person the user has read or seen all of ("seen every Miyazaki film", "张艺谋的片子基本都看遍了"): not theirs
+EN_SEEN_ALL = re.compile(
+    r"\b(?:seen|watched|read|played)\s+(?:every(?:thing)?|all)(?:\s+single)?(?:\s+of)?\s+(?:the\s+)?"
+    r"(?P<who>[\w .'-]+?)(?:['’]s)?\s+(?:films?|movies?|books?|novels?|stuff|games?|work|shows?)\b"
+    r"|\b(?:seen|watched|read|played)\s+(?:all|everything)\s+(?:by|from)\s+(?P<by>[\w .'-]+?)" + CLAUSE_END,
+    re.IGNORECASE,
+)
+ZH_SEEN_ALL = re.compile(
+    r"(?P<who>(?![我你他她咱])[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z ·.]{0,20}?)的"
+    r"(?:片子|电影|书|小说|作品|游戏|剧)?(?:基本|几乎)?(?:都|全)?(?:看遍了|看过了|读过了|玩过了|看完了|读完了|玩遍了)"
 )
 # turning away for now ("tired of", "enough", "看腻了"): interest moves away and the genre is avoided softly
 EN_TURN_AWAY = re.compile(
@@ -56,6 +76,13 @@ ZH_TURN_AWAY = re.compile(
     r"(?:不想再看|不想再要|不想再读|厌倦了|受够了|看腻了|看够了|读腻了|看烦了|腻了)(?P<what>.+?)"
     r"(?=[,.;!?，。；！？、]|和|但|也|$)"
     r"|(?P<before>(?![我你他她咱])[\u4e00-\u9fff]{1,8}?)(?:看腻了|看够了|读腻了|看烦了|腻了|受够了)"
+    r"|(?:没那么|不那么|少一点|少点|别太|不要太)(?P<less>吓人|恐怖|黑暗|暴力|血腥|压抑|沉重|悲伤|虐)"
+)
+# "a lot less scary": turned away from for now, like "tired of"
+EN_LESS = re.compile(
+    r"\b(?:(?:a\s+)?(?:lot|bit|little|tad)\s+)?less\s+(?P<what>scary|dark|violent|gory|grim|sad|depressing|creepy|"
+    r"intense|bleak|disturbing|spooky)\b|\bnot\s+as\s+(?P<as>scary|dark|violent|gory|sad|creepy|intense)\b",
+    re.IGNORECASE,
 )
 QUESTION_LEAD = re.compile(
     r"\b(?:have|has|did|do)\s+you\s+(?:ever\s+)?(?:seen|watched|read|heard of|tried)\b|\bwhat about\b|\bhow about\b|"
@@ -380,7 +407,14 @@ TITLE_LEAD = re.compile(
     r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
 )
 # a 《title》 said as one the user knows or compares with; not one they order up ("只推荐《X》" is not said back)
-ZH_QUOTED_TITLE = re.compile(r"(?:像|类似|喜欢|爱看|看过|读过|玩过|比|和)\s*《(?P<title>[^》]{1,40})》")
+ZH_QUOTED_TITLE = re.compile(
+    r"(?:像|类似|喜欢|爱看|看过|读过|玩过|比|和|还有|以及|跟|与|、)\s*《(?P<title>[^》]{1,40})》"
+)
+# the next name of a list that began with a title ("Zodiac and Prisoners (the 2013 one), and Mindhunter too")
+LIST_NEXT = re.compile(
+    r"\s*(?:\([^)]{0,60}\))?\s*(?:,\s*(?:and\s+)?|\s+and\s+)"
+    r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
+)
 NOT_TITLES = frozenset(
     """i i'm im it its this that these those them he she they we you my me the a an something anything everything
     more some any one ones english chinese japanese french korean""".split()
@@ -391,7 +425,8 @@ def unknown_titles(text: str, spans: list[_Span], known_word: Callable[[str], bo
     """Titles the text names that are not in the catalog: a capitalised name after "like", "loved", "than" ... that
     no title span covers, or a 《title》; `known_word` says whether a phrase is a genre, a kind or a person."""
     found: list[str] = []
-    for m in [*TITLE_LEAD.finditer(text), *ZH_QUOTED_TITLE.finditer(text)]:
+    listed = [m for s in spans if (m := LIST_NEXT.match(text, s.end))]
+    for m in [*TITLE_LEAD.finditer(text), *ZH_QUOTED_TITLE.finditer(text), *listed]:
         start, end = m.span("title")
         title = m.group("title").strip(" .,:;!?'’")
         title = re.sub(r"\s+(?:and|or|but|for|to|in|on|of|the|a|an|&)$", "", title)
@@ -461,7 +496,8 @@ def split_turns(message: str) -> tuple[str, list[str], list[str]]:
 
         return cut
 
-    text = ZH_TURN_AWAY.sub(cut_into(soft), EN_TURN_AWAY.sub(cut_into(soft), message))
+    text = ZH_TURN_AWAY.sub(cut_into(soft), EN_TURN_AWAY.sub(cut_into(soft), EN_LESS.sub(cut_into(soft), message)))
+    text = EN_POST_NEGATION.sub(cut_into(hard), text)
     positive = ZH_NEGATION.sub(cut_into(hard), EN_NEGATION.sub(cut_into(hard), text))
     return " ".join(positive.split()), [p for p in hard if p], [p for p in soft if p]
 
@@ -583,6 +619,8 @@ class Understander:
         scalar = {n: f for n, f in self.facets.items() if f.type not in ("list", "string")}
         stated = read_facets(message, scalar)
         message_read = _cut(message, stated.spans)  # "not too heavy" is a bound, never an interest or a negation
+        done_with, spans_done = self._seen_all_of(message_read)
+        message_read = _cut(message_read, spans_done)
         positive, negated, turned = split_turns(message_read)
         listed = read_facets(positive, {n: f for n, f in self.facets.items() if n not in scalar})
         bounds = [*stated.bounds, *listed.bounds]
@@ -591,7 +629,7 @@ class Understander:
         rest = "".join(positive[a:b] for a, b in _gaps(spans, len(positive)))
         avoided_items: list[str] = []
         avoided_genres: list[str] = []
-        avoided_people: list[str] = []
+        avoided_people: list[str] = list(done_with)
         leftovers: list[str] = []
         for phrase in negated:
             core = core_words(phrase) or phrase
@@ -684,6 +722,17 @@ class Understander:
             other_creators=bool(OTHER_CREATORS.search(positive)),
             reset=bool(RESET.search(message)),
         )
+
+    def _seen_all_of(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        """People the user has seen or read all of ("seen every Miyazaki film"), and where the message says so."""
+        people: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for match in [*EN_SEEN_ALL.finditer(text), *ZH_SEEN_ALL.finditer(text)]:
+            found = self.people.find(next((g for g in match.groups() if g), ""))
+            if found:
+                people += found
+                spans.append(match.span())
+        return people, spans
 
     def _item_language(self, text: str) -> str | None:
         """The language of the items asked for, when the catalog has items in it ("用中文回答" asks for replies in
