@@ -88,6 +88,11 @@ def test_a_newer_bound_refines_the_older() -> None:
         ("we're usually 4", "players", {"includes": 4.0}),
         ("a cooperative game for me and my wife", "players", {"includes": 2.0}),
         ("适合新手的", "weight", {"max": 2.0}),
+        ("something meaty, medium-heavy or heavier", "weight", {"min": 2.8}),
+        ("这个太烧脑了", "weight", {"max": 2.5}),  # "too heavy" of what was named: lighter
+        ("there'll be 6 of us", "players", {"includes": 6.0}),
+        ("but max 1.5 hours", "minutes", {"max": 90.0}),
+        ("一局最好别超过45分钟", "minutes", {"max": 45.0}),
     ],
 )
 def test_facet_words(message: str, name: str, want: dict[str, object]) -> None:
@@ -98,6 +103,8 @@ def test_facet_words(message: str, name: str, want: dict[str, object]) -> None:
 
 def test_words_that_bound_nothing() -> None:
     assert read_facets("I love space operas", SPECS).bounds == ()
+    assert read_facets("two of us aren't native english speakers", SPECS).bounds == ()
+    assert read_facets("别一个人的推好几款", SPECS).bounds == ()  # one designer, not one player
 
 
 def test_the_sidecar_names_the_facets(tmp_path: Path) -> None:

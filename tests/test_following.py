@@ -186,6 +186,9 @@ def test_years_narrow_and_a_contradiction_starts_afresh() -> None:
         ("war movies made between 1960 and 1990", lambda u: (u.year_min, u.year_max) == (1960, 1990)),
         ("1995年到2005年之间的", lambda u: (u.year_min, u.year_max) == (1995, 2005)),
         ("after the 90s", lambda u: (u.year_min, u.year_max) == (2000, None)),
+        ("an older one tho, 70s or 80s", lambda u: (u.year_min, u.year_max) == (1970, 1989)),
+        ("newer stuff pls, like 2015 onwards", lambda u: (u.year_min, u.year_max) == (2015, None)),
+        ("horror isn't really my thing", lambda u: u.avoided_genres == ("horror",)),
         ("Something with that mystery feel but a LOT less scary?", lambda u: u.soft_avoided_genres == ("horror",)),
         ("别太吓人的", lambda u: u.soft_avoided_genres == ("horror",) and not u.liked_genres),
         ("孩子也一起看", lambda u: u.family),
@@ -224,6 +227,9 @@ def test_a_title_named_again_keeps_the_sense_named_before() -> None:
         ("I like comedies, not a fan of Will Ferrell though", ("Will Ferrell",), ("comedy",)),
         ("I've watched every single Christopher Nolan film, something else please", ("Christopher Nolan",), ()),
         ("Will Ferrell的就不用推了，全看过", ("Will Ferrell",), ()),
+        ("Jim Carrey的我们已经看了好几部，其他人的呢", ("Jim Carrey",), ()),
+        ("also will ferrell is overrated imo", ("Will Ferrell",), ()),
+        ("loved Nolan's films, anything by other directors?", ("Christopher Nolan",), ()),
         ("有Jim Carrey的也不要", ("Jim Carrey",), ()),
     ],
 )
@@ -235,3 +241,4 @@ def test_people_turned_away(message: str, avoided: tuple[str, ...], liked: tuple
 def test_an_unknown_title_in_a_list_is_noticed(reader: Understander) -> None:
     assert reader.read("I loved Memento and Interstellar, and Mindhunter too").unknown == ("Mindhunter",)
     assert reader.read("看过《Memento》，还有《不存在的片》也不错").unknown == ("不存在的片",)
+    assert reader.read("also big fan of Past Lives and Aftersun").unknown == ("Past Lives", "Aftersun")

@@ -63,7 +63,9 @@ _ZH = {
 CRITIQUE_PATTERNS = {name: re.compile(f"{_EN[name]}|{_ZH[name]}", re.IGNORECASE) for name in _EN}
 
 AFTER = re.compile(
-    r"\b(?:after|since|newer than|later than)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以后|之后|后)", re.I
+    r"\b(?:after|since|newer than|later than)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以后|之后|后)"
+    r"|\b(?P<on>(?:19|20)\d{2})\s*(?:onwards?|\+|and (?:later|after|newer|up))",
+    re.I,
 )
 BEFORE = re.compile(
     r"\b(?:before|older than|earlier than|prior to)\s+((?:19|20)\d{2})\b|((?:19|20)\d{2})\s*年?\s*(?:以前|之前|前)",
@@ -80,6 +82,7 @@ DECADE_ON = re.compile(  # the decade and later: "90年代以后", "from the 90s
     rf"|\b{_DECADE}\s+(?:onwards?|and (?:later|after|newer|up))\b",
     re.I,
 )
+DECADES = re.compile(rf"\b{_DECADE}\s*(?:or|and|to|-|–)\s*(?:the\s+)?{_DECADE}", re.I)  # "70s or 80s"
 DECADE_AFTER = re.compile(rf"\bafter the\s+{_DECADE}", re.I)  # "after the 90s": from 2000
 YEAR_RANGE = re.compile(
     r"\b(?:between|from)\s+((?:19|20)\d{2})\s*(?:and|to|until|till|-|–)\s*((?:19|20)\d{2})\b"
@@ -177,6 +180,9 @@ def find_years(text: str) -> tuple[int | None, int | None]:
     if m := YEAR_RANGE.search(text):
         first, last = sorted(int(y) for y in m.groups() if y)
         return first, last
+    if m := DECADES.search(text):
+        first, last = _decade(_five(m.groups()[:3], zh=False)), _decade(_five(m.groups()[3:], zh=False))
+        return min(first, last), max(first, last) + 9
     if m := DECADE_BEFORE.search(text):
         return None, _decade(_five(m.groups())) - 1
     if m := DECADE_ON.search(text):
@@ -184,8 +190,8 @@ def find_years(text: str) -> tuple[int | None, int | None]:
     if m := DECADE_AFTER.search(text):
         return _decade(_five(m.groups(), zh=False)) + 10, None
     if m := AFTER.search(text):
-        year = int(m.group(1) or m.group(2))
-        low = year if re.match(r"since", m.group(0), re.I) else year + 1
+        year = int(m.group(1) or m.group(2) or m.group("on"))
+        low = year if re.match(r"since", m.group(0), re.I) or m.group("on") else year + 1
     if m := BEFORE.search(text):
         high = int(m.group(1) or m.group(2)) - 1
     if THIS_CENTURY.search(text):

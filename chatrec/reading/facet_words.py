@@ -41,8 +41,11 @@ LOW_WORDS = ("light", "lighter", "simple", "easy", "casual", "breezy", "轻度",
 NOT_HIGH = re.compile(
     r"\b(?:not|nothing|never|no|isn'?t|without)\s+(?:too\s+|that\s+|so\s+|very\s+|overly\s+|super\s+)?"
     r"(?:heavy|complex|complicated|crunchy|deep|brainy)\b|\bless (?:heavy|complex)\b|"
-    r"(?:不要|不想|别|不能|不用)太?(?:重|复杂|烧脑|难)|不那么(?:重|复杂|烧脑)",
+    r"(?:不要|不想|别|不能|不用)太?(?:重|复杂|烧脑|难)|不那么(?:重|复杂|烧脑)|太(?:重|复杂|烧脑|难)了?",
     re.I,
+)
+MEDIUM_HIGH = re.compile(
+    r"\b(?:medium[- ]heavy|mid(?:dle)?[- ]weight or (?:more|heavier)|meaty|meatier)\b|中重度", re.I
 )
 HIGH = re.compile(r"\b(?:heavy|heavier|complex|crunchy|brain[- ]burners?|thinky)\b|重度|烧脑|硬核|复杂", re.I)
 LOW = re.compile(
@@ -54,9 +57,10 @@ LOW = re.compile(
 
 MINUTES = re.compile(
     r"\b(?:under|less than|within|at most|no more than|shorter than|below|max(?:imum)?|up to)\s+(?:an?\s+)?"
-    r"(\d{1,3}|half an|an|one|two|three)\s*(minutes?|mins?|hours?|hrs?|h)\b"
+    r"(\d{1,3}(?:\.\d)?|half an|an|one|two|three)\s*(minutes?|mins?|hours?|hrs?|h)\b"
     r"|\b(\d{1,3})\s*(minutes?|mins?)\s+(?:or less|max|tops|at most)\b"
-    r"|(半|一|两|\d{1,3})\s*(?:个)?\s*(小时|分钟)\s*(?:以内|之内|内|以下|左右)",
+    r"|(半|一|两|\d{1,3})\s*(?:个)?\s*(小时|分钟)\s*(?:以内|之内|内|以下|左右)"
+    r"|(?:别|不要|不能|不)超过\s*(半|一|两|\d{1,3})\s*(?:个)?\s*(小时|分钟)",
     re.I,
 )
 LONGER = re.compile(
@@ -67,7 +71,9 @@ LONGER = re.compile(
 QUICK = re.compile(r"\b(?:quick|short|fast|filler)\s+(?:games?|ones?|plays?)\b|\bquick\b|快速|很快|短一点|时间短", re.I)
 
 PLAYERS_EN = re.compile(
-    rf"\b(?:for\s+)?{_NUM}[- ]?(?:players?|people|persons?|of us|p)\b|\bplayer count of {_NUM}\b|"
+    rf"\b(?:for\s+)?{_NUM}[- ]?(?:players?|people|persons?|p)\b|\bplayer count of {_NUM}\b|"
+    rf"\b{_NUM}\s+of us\b(?!\s+(?:are|aren'?t|is|isn'?t|do|don'?t|can|can'?t|have|haven'?t|speak|like|love|hate|want|"
+    r"prefer|know|play chess))|"
     rf"\b(?:group|party|family|table) of {_NUM}\b|"
     r"\b(solo|single[- ]player|two[- ]player|2[- ]player|head[- ]to[- ]head)\b|\bfor (?:a )?(couple|pair)\b|"
     r"\b(?:for|with)\s+(?:me\s+and\s+)?(?:my\s+)?(?:wife|husband|partner|girlfriend|boyfriend|friend)\b|"
@@ -81,7 +87,9 @@ EXACT_PLAYERS = re.compile(
     rf"\bmade for (?:exactly )?{_NUM}(?: players?| people)?\b|专门给{_ZH_NUM}个?人|只能{_ZH_NUM}个?人|{_ZH_NUM}人专属",
     re.I,
 )
-PLAYERS_ZH = re.compile(rf"{_ZH_NUM}\s*(?:个)?\s*(?:人|玩家)(?:玩|游戏|桌游|局|的)?|(单人|双人|两人|二人)")
+PLAYERS_ZH = re.compile(
+    rf"(?<![别同])(?<!同一){_ZH_NUM}\s*(?:个)?\s*(?:人|玩家)(?:玩|游戏|桌游|局|的)?|(单人|双人|两人|二人)"
+)
 AGE_EN = re.compile(
     r"\bfor (?:a |my |an )?(\d{1,2})[- ]?(?:year[- ]?olds?|yo)\b|\b(\d{1,2})[- ]?year[- ]?olds?\b|"
     r"\bages? (\d{1,2})\+?|\bkids? (?:aged|of) (\d{1,2})\b",
@@ -167,6 +175,8 @@ def _as_minutes(amount: str, unit: str) -> int | None:
     hours = unit.lower().startswith(("h", "小"))
     if amount in ("half an", "半"):
         return 30
+    if re.fullmatch(r"\d{1,3}\.\d", amount):  # "1.5 hours"
+        return round(float(amount) * (60 if hours else 1))
     n = 1 if amount in ("an", "a", "one", "一") else _number(amount)
     if n is None:
         return None
@@ -207,6 +217,8 @@ def _scale(text: str, spec: FacetSpec) -> tuple[Bound, list[tuple[int, int]]] | 
         return Bound(spec.name, max=round(low + 0.375 * (high - low), 2)), [m.span()]
     if m := LOW.search(text):  # "light", "lighter": the lower quarter
         return Bound(spec.name, max=round(low + 0.25 * (high - low), 2)), [m.span()]
+    if m := MEDIUM_HIGH.search(text):  # "medium-heavy", "meaty": from a little above the middle
+        return Bound(spec.name, min=round(low + 0.45 * (high - low), 2)), [m.span()]
     if m := HIGH.search(text):
         return Bound(spec.name, min=round(low + 0.625 * (high - low), 2)), [m.span()]
     return None
@@ -234,9 +246,12 @@ def _values(text: str, spec: FacetSpec) -> tuple[Bound, list[tuple[int, int]]] |
     return (Bound(spec.name, any=tuple(found)), []) if found else None
 
 
-LIGHTER_THAN = re.compile(r"\b(?:lighter|simpler|easier|less (?:heavy|complex))\b|比.{0,20}?(?:更)?(?:轻|简单)", re.I)
+LIGHTER_THAN = re.compile(
+    r"\b(?:lighter|simpler|easier|less (?:heavy|complex))\b|比.{0,20}?(?:更)?(?:轻|简单)|轻一点|轻点|简单一点|简单点",
+    re.I,
+)
 HEAVIER_THAN = re.compile(r"\b(?:heavier|more complex|deeper|meatier)\b|比.{0,20}?(?:更)?(?:重|复杂|烧脑)", re.I)
-SHORTER_THAN = re.compile(r"\b(?:shorter|quicker|faster)\b|比.{0,20}?(?:更)?(?:短|快)", re.I)
+SHORTER_THAN = re.compile(r"\b(?:shorter|quicker|faster)\b|比.{0,20}?(?:更)?(?:短|快)|短一点|短点|快一点", re.I)
 LONGER_THAN = re.compile(r"\b(?:longer)\b|比.{0,20}?(?:更)?长", re.I)
 
 

@@ -48,14 +48,17 @@ ZH_NEGATION = re.compile(
 EN_POST_NEGATION = re.compile(
     r"(?:^|(?<=[.!?;]\s))(?P<object>[\w][\w .'’-]{1,40}?)\s*(?:too|as well|either)?\s*[,:;?!-]+\s*"
     r"(?:(?:i'?m\s+)?not a (?:big )?fan|no thanks|hard pass|pass|not for me|can'?t stand (?:him|her|them|it))\b"
-    r"(?!\s+(?:of|on|for)\b)",
+    r"(?!\s+(?:of|on|for)\b)"
+    r"|(?:^|(?<=[.!?;,]\s)|\b(?:also|and|but|plus)\s+)(?P<said>[\w][\w .'’-]{1,40}?)\s+(?:is|are)(?:n'?t|\s+not)?\s+"
+    r"(?:(?:so|way|totally|really|kinda|a bit)\s+)?(?:overrated|(?:really\s+)?(?:my|our)\s+(?:thing|cup of tea|jam))\b",
     re.IGNORECASE,
 )
 # a person the user has read or seen all of ("seen every Miyazaki film", "张艺谋的片子基本都看遍了"): not theirs
 EN_SEEN_ALL = re.compile(
     r"\b(?:seen|watched|read|played)\s+(?:every(?:thing)?|all)(?:\s+single)?(?:\s+of)?\s+(?:the\s+)?"
     r"(?P<who>[\w .'-]+?)(?:['’]s)?\s+(?:films?|movies?|books?|novels?|stuff|games?|work|shows?)\b"
-    r"|\b(?:seen|watched|read|played)\s+(?:all|everything)\s+(?:by|from)\s+(?P<by>[\w .'-]+?)" + CLAUSE_END,
+    r"|\b(?:seen|watched|read|played|own|have)\s+(?:(?:pretty much|basically|almost|nearly)\s+)?"
+    r"(?:all|everything)\s+(?:by|from)\s+(?P<by>[\w .'-]+?)(?:\s+already)?" + CLAUSE_END,
     re.IGNORECASE,
 )
 ZH_SEEN_ALL = re.compile(
@@ -182,6 +185,8 @@ class TitleIndex:
                 self.short_titles.setdefault(norm(head), []).append(item)
         for key, named in self.short_titles.items():
             self.by_title.setdefault(key, named)
+        for key in [k for k in self.by_title if " " in k and CJK.search(k)]:  # "七大奇迹：对决" typed "七大奇迹对决"
+            self.by_title.setdefault(key.replace(" ", ""), self.by_title[key])
         self.max_words = max((len(k.split()) for k in self.by_title), default=1)
         self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
         # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
@@ -321,7 +326,8 @@ class PeopleIndex:
 
     def find(self, text: str, full_names_only: bool = False) -> list[str]:
         """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
-        key = norm(text)
+        text = re.sub(r"(?<=[A-Za-z])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z])", " ", text)  # "Cathala的"
+        key = norm(re.sub(r"['’]s\b", "", text))  # "Spielberg's films"
         words = key.split()
         found: list[str] = []
         used = [False] * len(words)
@@ -434,6 +440,10 @@ def unknown_titles(text: str, spans: list[_Span], known_word: Callable[[str], bo
         longer = inside and re.search(r"\s[A-Z0-9]", text[max(s.end for s in inside) : start + len(title)])
         if (inside and not longer) or not title:  # "Monopoly Deal" holds the title Monopoly, and is more
             continue
+        first, _, second = title.partition(" and ")
+        if second[:1].isupper() and len(first.split()) >= 2 and not inside:  # "Past Lives and Aftersun": two
+            found += [t for t in (first, second) if not known_word(t)]
+            continue
         if norm(title) in NOT_TITLES or known_word(title) or len(norm(title)) < 2:
             continue
         found.append(title)
@@ -465,7 +475,7 @@ RESET = re.compile(
 OTHER_CREATORS = re.compile(
     r"\b(?:other|different|another|new)\s+(?:directors?|authors?|writers?|creators?|designers?|filmmakers?)\b|"
     r"\bby (?:someone|somebody|anyone) else\b|\bnot by (?:him|her|them|the same)\b|"
-    r"(?:别的|其他|其它|换个|换别的|不同的)(?:导演|作者|作家|设计师)",
+    r"(?:别的|其他|其它|换个|换别的|不同的)(?:导演|作者|作家|设计师)|(?:其他|其它|别)人的",
     re.I,
 )
 
@@ -639,7 +649,7 @@ class Understander:
             avoided_genres += hits_g
             avoided_people += hits_p
             avoided_items += hits_i
-            if not (hits_g or hits_p or hits_i) and len(core) >= 3:
+            if not (hits_g or hits_p or hits_i) and len(core) >= 3 and norm(core) not in NOT_TITLES:
                 leftovers.append(core)
         soft_genres: list[str] = []
         for phrase in turned:
@@ -683,6 +693,8 @@ class Understander:
             year_min = datetime.date.today().year - RECENT_YEARS
         language = detect_language(message)
         people = [p for p in self.people.find(rest, full_names_only=True) if p not in avoided_people]
+        if OTHER_CREATORS.search(positive):  # "like Spielberg's, but from other directors": not theirs
+            avoided_people, people = [*avoided_people, *self.people.find(rest)], []
         kind = find_kind(positive, self.kinds)
         if (
             kind is None and not core_words(positive).strip(" ,.;!?，。！？") and negated
