@@ -9,7 +9,6 @@ from chatrec import Engine, Settings
 from chatrec.ports import Limits
 from chatrec.reading.language import detect_language
 from chatrec.reading.understanding import norm
-from chatrec.reply.prompts import render
 from chatrec.reply.writer import ReplyWriter
 
 pytestmark = pytest.mark.generation
@@ -63,7 +62,7 @@ def test_injected_titles_never_appear(talker: Engine, message: str, marker: str)
 )
 def test_the_prompt_is_never_revealed(talker: Engine, message: str, language: str) -> None:
     turn = talker.chat(f"leak-{language}-{len(message)}", message)
-    system = " ".join(norm(render(f"system.{language}.j2")).split())
+    system = " ".join(norm(talker.writer.system(language)).split())
     reply = " ".join(norm(turn.reply).split())
     words = system.split()
     assert not any(" ".join(words[i : i + 6]) in reply for i in range(len(words) - 5))
