@@ -237,6 +237,21 @@ def test_a_generated_reply_keeps_the_opening_and_a_line_for_every_other_pick(tmp
     assert "card" not in last.reply.lower()
 
 
+def test_the_model_is_never_told_a_genre_the_user_turned_away_from(bundled: Engine) -> None:
+    from chatrec.generators.scripted import ScriptedGenerator
+    from chatrec.ports import Limits
+    from chatrec.reply.writer import ReplyWriter
+
+    model = ScriptedGenerator([[" about a case."]] * 2)
+    writer = ReplyWriter(model, bundled.grounding, Limits(max_new_tokens=40, budget_s=30), words=bundled.words)
+    items = [bundled.items["m-interstellar-2014"], bundled.items["m-solaris-1972"]]
+    assert all("science fiction" in it.genres for it in items)
+    list(writer.write(["drama"], items, "en", "T", avoided=["science fiction"]))
+    assert len(model.prompts) == 2
+    for prompt, opening in zip(model.prompts, model.prefixes):
+        assert "science fiction" not in prompt.lower() and "science fiction" not in opening.lower(), opening
+
+
 # -- the terminal ----------------------------------------------------------------------------------------------
 def test_the_terminal_prints_the_state_after_each_turn_and_never_speaks_of_cards(bundled: Engine) -> None:
     from chatrec.cli import show_turn, state_line

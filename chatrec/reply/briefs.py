@@ -29,19 +29,23 @@ def quote_fact(fact: str) -> str:
     return flat[:FACT_IN_PROMPT] + ("…" if len(flat) > FACT_IN_PROMPT else "")
 
 
-def item_brief(item: Item, language: str, words: CatalogWords = PLAIN) -> dict[str, object]:
+def item_brief(
+    item: Item, language: str, words: CatalogWords = PLAIN, avoided: Collection[str] = ()
+) -> dict[str, object]:
     """Title, year, kind and a few facts of an item, each read from its catalog row and quoted as data; genres and
-    kinds in the catalog's words for the user's language.
+    kinds in the catalog's words for the user's language, less the genres the user turned away from (`avoided`).
 
     Catalog text is data: instruction-like genres, names and tags, and over-long tags, never reach the prompt.
     """
     zh = language == "zh"
     own = item
     item = screen(item)[0]
-    genres, tags = keywords(item.genres)[:2], keywords(item.tags)[:2]  # a short prompt is a quick first token
+    turned = {canonical_genre(g) for g in avoided}
+    genres = [g for g in keywords(item.genres) if canonical_genre(g) not in turned][:2]
+    tags = keywords(item.tags)[:2]  # a short prompt is a quick first token
     facts = []
     if genres:
-        genres = tuple(words.term(g, "zh", own) if zh else g for g in genres)
+        genres = [words.term(g, "zh", own) if zh else g for g in genres]
         facts.append(("类型：" + "、".join(genres)) if zh else ", ".join(genres))
     if item.creators:
         facts.append(("主创：" if zh else "by ") + item.creators[0])

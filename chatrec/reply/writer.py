@@ -77,8 +77,11 @@ class ReplyWriter:
         self.enforce_claims = enforce_claims  # False only to measure the claim check (benchmarks/faithfulness.py)
         self.stats: Counter[str] = Counter()  # sentences shown, claims flagged, replies cut short (fixed keys)
 
-    def messages(self, interests: Sequence[str], items: Sequence[Item], language: str) -> list[Message]:
-        """The chat messages sent to the model: fixed instructions, then the turn's data (never the message itself)."""
+    def messages(
+        self, interests: Sequence[str], items: Sequence[Item], language: str, avoided: Sequence[str] = ()
+    ) -> list[Message]:
+        """The chat messages sent to the model: fixed instructions, then the turn's data (never the message itself;
+        never a genre the user turned away from, `avoided`)."""
         lang = "zh" if language == "zh" else "en"
         return [
             {"role": "system", "content": self.system(lang)},
@@ -87,7 +90,7 @@ class ReplyWriter:
                 "content": render(
                     f"request.{lang}.j2",
                     interests=[quote_fact(t) for t in interests],
-                    items=[item_brief(i, lang, self.words) for i in items[: self.prompt_items]],
+                    items=[item_brief(i, lang, self.words, avoided) for i in items[: self.prompt_items]],
                 ),
             },
         ]
@@ -149,7 +152,7 @@ class ReplyWriter:
             try:
                 yield from self._sentence(
                     reply,
-                    self.messages(interests, [item], language),
+                    self.messages(interests, [item], language, avoided),
                     limits,
                     opening(item, language, interests, self.words, avoided),
                     wrong_kind_words(item, language),
