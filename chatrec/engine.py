@@ -351,8 +351,8 @@ class Engine:
     ) -> tuple[list[Recommendation], Frame, Request]:
         """Chat's recommendations, and the reply's frame around them (the request as understood, what gave way, a
         line per pick): nothing until the user says what they like or what to leave out."""
-        request = self.explainer.request(state)
         if not (state.dialogue and self._says_something(state)):
+            request = self.explainer.request(state)
             return [], self.explainer.frame([], request, u.unknown), request
         chosen, given = self.ranker.recommend(state, self.settings.k)
         query = given.query if given.query is not None and np.any(given.query) else state.short

@@ -79,6 +79,14 @@ def test_a_term_said_only_negated_is_never_a_want_even_when_an_old_profile_holds
     assert "heavy" in understood(state, later, CatalogWords()).wants, "asked for plainly later, it is a want again"
 
 
+def test_the_facets_own_words_are_constraints_not_interests_but_a_genre_stays_a_genre(games: Engine) -> None:
+    """ "heavy" names the weight facet (the sidecar's words): never a want; "children" is one of the age facet's
+    words and also a genre of the catalog: a want when asked for."""
+    state = InterestState(dim=4, terms={"heavy": 2.0, "children": 1.0})
+    request = understood(state, [], games.words)
+    assert "heavy" not in request.wants and "children" in request.genres
+
+
 def test_tired_of_scifi_no_reason_credits_science_fiction(bundled: Engine) -> None:
     turn = talk(bundled, "shift", "I love science fiction films", "I'm tired of sci-fi, give me a good crime thriller")
     assert turn.recommendations and every_title_in(turn)

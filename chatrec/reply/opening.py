@@ -11,6 +11,7 @@ from chatrec.reply.facet_text import bound_text, reading_order
 from chatrec.reply.request import Request
 from chatrec.reply.words import CatalogWords, joined, plural
 
+MOST_TOPICS = 2  # themes the opening line names (a reason may credit any)
 CRITIQUE_ZH = {
     "funnier": "更搞笑",
     "lighter": "更轻松",
@@ -91,7 +92,7 @@ def _en(req: Request, words: CatalogWords) -> str:
     else:
         head = " ".join(filter(None, [" ".join(req.critiques), joined(genres, "en"), noun]))
     if req.topics:
-        head += " about " + joined(req.topics, "en")
+        head += " about " + joined(req.topics[:MOST_TOPICS], "en")
     if req.people:
         head += " by " + joined(req.people, "en")
     if req.named and not (genres or req.topics or req.people):
@@ -123,7 +124,7 @@ def _zh(req: Request, words: CatalogWords) -> str:
     mods = [bound_text(b, words.facets, "zh") for b in _ordered(req.facets, words)]
     mods += [years_text(req.year_min, req.year_max, "zh"), language_text(req.item_language, "zh")]
     mods += ["适合全家" if req.family else ""]
-    mods += [f"关于{joined([words.term(t, 'zh') for t in req.topics], 'zh')}" if req.topics else ""]
+    mods += [f"关于{joined([words.term(t, 'zh') for t in req.topics[:MOST_TOPICS]], 'zh')}" if req.topics else ""]
     mods += [f"出自{joined(req.people, 'zh')}之手" if req.people else ""]
     mods += [CRITIQUE_ZH.get(c, c) for c in req.critiques]
     if req.named and not (genres or req.topics or req.people):

@@ -18,7 +18,6 @@ from chatrec.reply.words import CatalogWords
 from chatrec.users.interests import InterestState
 
 MOST_GENRES = 3  # genres the opening line names
-MOST_TOPICS = 2  # other interest terms it names
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,6 @@ class Request:
     family: bool = False
     facets: tuple[Bound, ...] = ()
     cut: tuple[tuple[str, str], ...] = ()  # (text, its positive part) of each message: what was said negated
-    constraint_words: frozenset[str] = frozenset()  # the facets' own words (heavy, light, player): never wants
 
     @property
     def wants(self) -> tuple[str, ...]:
@@ -80,12 +78,10 @@ class Request:
 
     def negated(self, term: str) -> bool:
         """The term was cut from what a message asks for ("not too heavy": heavy) and no later message asks for it
-        plainly; or it is one of the facets' own words."""
+        plainly."""
         key = norm(term)
         if not key:
             return False
-        if key in self.constraint_words:
-            return True
         verdict = False
         for text, positive in self.cut:
             if _has(norm(positive), key):
@@ -142,14 +138,14 @@ def understood(
         family=state.family,
         facets=tuple(Bound.from_dict({"name": n, **b}) for n, b in state.facets.items()),
         cut=tuple((s.text, s.u.positive_text) for s in said),
-        constraint_words=frozenset(norm(w) for spec in words.facets.values() for w in spec.words),
     )
     terms = [t for t in (latest.terms if leaves and latest else state.terms) if shown(t)]
     terms = [t for t in terms if not base.turned_away(t) and t not in people]
     genres = [canonical_genre(g) for g in topic] if topic else [canonical_genre(t) for t in terms if words.is_genre(t)]
     genres = [g for g in dict.fromkeys(genres) if not base.turned_away(g)]
     genres = sorted(genres, key=_said_order(said[-1].text if said else "", [canonical_genre(t) for t in terms]))
-    topics = [t for t in terms if not words.is_genre(t)][:MOST_TOPICS]
+    facet_words = {norm(w) for spec in words.facets.values() for w in spec.words}  # heavy, player: constraints
+    topics = [t for t in terms if not words.is_genre(t) and norm(t) not in facet_words]
     return replace(base, genres=tuple(genres[:MOST_GENRES]), topics=tuple(topics))
 
 
