@@ -261,3 +261,16 @@ def test_in_a_frame_the_template_is_the_frame_alone(catalog: Catalog) -> None:
     assert_never_withdrawn(drafts)
     assert drafts[-1].text == FRAME.text() and drafts[-1].source == "template"
     assert all(line in drafts[-1].text for line in LINES)
+
+
+def test_a_titles_own_exclamation_mark_ends_no_sentence(tmp_path: Path) -> None:
+    """ "Roll for It! (2011) is ...": the sentence is the whole clause, never the bare title."""
+    row = {"id": "r", "title": "Roll for It!", "year": 2011, "kind": "board game", "genres": ["party"],
+           "description": "Roll dice to match cards.", "tags": ["dice"]}  # fmt: skip
+    from conftest import write_jsonl
+
+    catalog = load_catalog(write_jsonl(tmp_path / "games.jsonl", [row]))
+    model = ScriptedGenerator([[" about matching dice."]])
+    writer = ReplyWriter(model, Grounding(catalog), Limits(max_new_tokens=80, budget_s=30))
+    last = list(writer.write([], [catalog.items["r"]], "en", "TEMPLATE"))[-1]
+    assert last.source == "generator" and last.text == "Roll for It! (2011) is a party board game about matching dice."

@@ -62,6 +62,13 @@ def item_brief(
     return {"title": item.title, "year": item.year, "kind": kind, "facts": [quote_fact(f) for f in facts]}
 
 
+def title_text(item: Item, language: str) -> str:
+    """The title as a sentence opens with it: 'Roll for It! (2011)', '《英雄》（2002）'."""
+    if language == "zh":
+        return f"《{item.title}》" + (f"（{item.year}）" if item.year else "")
+    return item.title + (f" ({item.year})" if item.year else "")
+
+
 def opening(
     item: Item,
     language: str,
@@ -77,8 +84,7 @@ def opening(
     zh = language == "zh"
     own = item
     item = screen(item)[0]
-    year = (f"（{item.year}）" if zh else f" ({item.year})") if item.year else ""
-    title = f"《{item.title}》{year}" if zh else f"{item.title}{year}"
+    title = title_text(item, language)
     wanted = {canonical_genre(term) for term in interests} - {""}
     avoided = {canonical_genre(g) for g in avoided}
     genres = [g for g in keywords(item.genres) if canonical_genre(g) not in avoided]

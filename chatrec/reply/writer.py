@@ -26,11 +26,12 @@ from chatrec.catalog.items import Item
 from chatrec.errors import GeneratorBusy
 from chatrec.ports import Generator, Limits, Message
 from chatrec.reading.language import detect_language
-from chatrec.reply.briefs import item_brief, opening, quote_fact, short_plot, wrong_kind_words
+from chatrec.reply.briefs import item_brief, opening, quote_fact, short_plot, title_text, wrong_kind_words
 from chatrec.reply.claims import ClaimCheck, example_facts
 from chatrec.reply.frame import Frame
 from chatrec.reply.grounding import Allowed, Grounding, StreamGuard, Verdict
 from chatrec.reply.prompts import render
+from chatrec.reply.untrusted import screen
 from chatrec.reply.words import CatalogWords
 
 __all__ = ["Draft", "ReplyWriter", "item_brief", "opening", "quote_fact", "short_plot", "wrong_kind_words"]
@@ -149,12 +150,14 @@ class ReplyWriter:
                 max_new_tokens=min(self.limits.max_new_tokens, SENTENCE_TOKENS),
             )
             reply = self._reply(interests, allowed, system, item, language)
+            prefix = opening(item, language, interests, self.words, avoided)
+            reply.floor = len(title_text(screen(item)[0], language))  # a title's own "!" ends no sentence
             try:
                 yield from self._sentence(
                     reply,
                     self.messages(interests, [item], language, avoided),
                     limits,
-                    opening(item, language, interests, self.words, avoided),
+                    prefix,
                     wrong_kind_words(item, language),
                     lambda sentence: frame.partial([*told, sentence]),
                 )
@@ -246,6 +249,7 @@ class _Reply:
         self.shown = ""  # text the user sees; only ever grows
         self.end = 0  # where `shown` ends in the guard's text
         self.problem = ""
+        self.floor = 0  # no sentence ends before this: the item's title ("Roll for It! (2011)")
 
     def feed(self, piece: str) -> bool:
         """Take a piece of the stream; True when one or more sentences were released."""
@@ -254,7 +258,7 @@ class _Reply:
             self.problem = self.guard.verdict.problem
             return False
         released = self.guard.text[: self.guard.released]
-        ends = [m.end() for m in SENTENCE_END.finditer(released, self.end)]
+        ends = [m.end() for m in SENTENCE_END.finditer(released, self.end) if m.end() > self.floor]
         return self._release(ends[-1]) if ends else False
 
     def finish(self) -> bool:
@@ -270,12 +274,13 @@ class _Reply:
         cut = len(text.rstrip())
         if not re.search(r"[.!?。！？]$", text[:cut]):  # no sentence end: the stream was cut off mid-sentence
             return False
-        return cut > self.end and self._release(cut)
+        return cut > max(self.end, self.floor) and self._release(cut)
 
     def _release(self, cut: int) -> bool:
         """Check each sentence up to `cut` in turn; show those that pass, stop at the first that fails."""
         released = False
-        for sentence_end in [m.end() for m in SENTENCE_END.finditer(self.guard.text[:cut], self.end)] or [cut]:
+        ends = [m.end() for m in SENTENCE_END.finditer(self.guard.text[:cut], self.end) if m.end() > self.floor]
+        for sentence_end in ends or [cut]:
             sentence = self.guard.text[self.end : sentence_end]
             verdict = self._check(sentence)
             if not verdict.ok:
