@@ -180,6 +180,27 @@ def test_the_ranker_lets_go_of_one_facet_before_all_of_them() -> None:
     assert found == ["a", "b"] and relaxed == ("minutes",) and "players" in relaxed_state.facets
 
 
+def test_the_latest_messages_bounds_and_what_an_item_is_give_way_last() -> None:
+    from chatrec.ranking.pipeline import relax
+
+    facets = {
+        "weight": {"name": "weight", "max": 2.5},  # said earlier
+        "mechanics": {"name": "mechanics", "any": ["worker placement"]},  # said now: what the game is
+        "minutes": {"name": "minutes", "max": 15.0},  # said now: how long
+    }
+
+    def gather(within: InterestState, kind: str | None) -> list[str]:
+        return ["a"] if len(within.facets) < 3 else []
+
+    _, _, relaxed = relax(InterestState(dim=4, facets=facets), None, 1, gather, latest={"mechanics", "minutes"})
+    assert relaxed == ("weight",), "an older bound gives way first"
+    _, _, relaxed = relax(
+        InterestState(dim=4, facets=facets), None, 1, lambda w, k: ["a"] if "minutes" not in w.facets else [],
+        latest={"mechanics", "minutes"},
+    )  # fmt: skip
+    assert relaxed == ("minutes",), "how long gives way before what the game is"
+
+
 # -- the catalog's words ---------------------------------------------------------------------------------------
 def test_the_prompts_name_the_catalogs_own_kinds(games: Engine, bundled: Engine) -> None:
     for language, kind in (("en", "board games"), ("zh", "桌游")):

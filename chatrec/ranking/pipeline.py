@@ -8,7 +8,7 @@ same pipeline on a fresh state fed the context, so offline evaluation scores exa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -65,12 +65,20 @@ def genre_counts(items: Iterable[Item]) -> tuple[dict[str, int], bool]:
 
 
 def relax(
-    state: InterestState, kind: str | None, k: int, gather: Callable[[InterestState, str | None], list[str]]
+    state: InterestState,
+    kind: str | None,
+    k: int,
+    gather: Callable[[InterestState, str | None], list[str]],
+    latest: Collection[str] = (),
 ) -> tuple[InterestState, list[str], tuple[str, ...]]:
     """The candidates that fit the conversation's constraints, and what had to give way for there to be any: the
-    kind when fewer than `k` items of it fit ("kind"); when nothing fits, one facet bound at a time, the oldest
-    first, then all of them (their names); then the years ("years"), the language ("language") and the family
-    filter ("family"). Returns the state the candidates fit, the candidates, and what was let go, in that order."""
+    kind when fewer than `k` items of it fit ("kind"); when nothing fits, one facet bound at a time, then all of
+    them (their names); then the years ("years"), the language ("language") and the family filter ("family").
+    Returns the state the candidates fit, the candidates, and what was let go, in that order.
+
+    The bounds the latest message states (`latest`, facet names) give way after the older ones, and a bound on
+    what an item is ("with worker placement") after a bound on how much ("under 15 minutes"): the newest words
+    and what is asked for win."""
     relaxed: list[str] = []
 
     def found_in(within: InterestState) -> list[str]:
@@ -84,7 +92,8 @@ def relax(
 
     found = found_in(state)
     if not found and state.facets:  # nothing fits every facet bound: the facets give way, not the answer
-        for name in [*state.facets, ""]:  # one at a time, oldest first; "" drops them all
+        order = sorted(state.facets, key=lambda n: (n in latest, bool(state.facets[n].get("any"))))
+        for name in [*order, ""]:  # one at a time; "" drops them all
             fewer = {n: b for n, b in state.facets.items() if name and n != name}
             found = found_in(replace(state, facets=fewer))
             if found:
@@ -218,7 +227,8 @@ class Ranker:
                 cand.constrained(self.items, within, kind, self.popular()),
             )
 
-        state, found, relaxed = relax(state, kind, s.k, gather)
+        said = next((self.read(e.get("text", "")) for e in reversed(state.dialogue) if e["side"] == "seeker"), None)
+        state, found, relaxed = relax(state, kind, s.k, gather, {b.name for b in said.facet_bounds} if said else ())
         if not found:
             return RankInput(
                 [], {}, view.mentioned, hard, np.zeros((0, self.store.dim), np.float32), q, relaxed=relaxed
