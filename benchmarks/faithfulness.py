@@ -7,7 +7,8 @@ Two sets of turns: the scripted dialogues below on the bundled catalog, and (wit
 utterances from ReDial's validation turns, each from a new user, on ReDial's 6,583 films. For every turn it
 measures, without trusting the validator it is checking:
   - foreign titles: catalog titles in the final reply that belong to no recommended item (must be 0);
-  - true reasons: `why` texts whose cited fact (genre, theme, creator, cast) is really in the item's catalog row;
+  - true reasons: `why` texts that cite a fact of the item's own row (genre, theme, creator, cast) and no genre,
+    theme or person of the catalog that the item lacks (read from the text, whatever its wording);
   - kept share: turns whose reply keeps generated text, among those where the model was asked (the rest got
     the template: the reasons are counted);
   - claims flagged: sentences the unsupported-claim check stopped, against the sentences shown; with
@@ -38,7 +39,7 @@ os.environ.setdefault("CHATREC_MODELS_DIR", str(ROOT / ".chatrec" / "models"))  
 from chatrec import Engine, Settings  # noqa: E402
 from chatrec.catalog.items import Item  # noqa: E402
 from chatrec.reading.language import detect_language  # noqa: E402
-from chatrec.reading.lexicon import GENRE_ZH  # noqa: E402
+from chatrec.reading.lexicon import canonical_genre  # noqa: E402
 from chatrec.reading.understanding import norm  # noqa: E402
 
 DIALOGUES: list[list[str]] = [
@@ -90,35 +91,43 @@ DIALOGUES: list[list[str]] = [
     ["Feel-good sports movies", "Based on a true story", "About football", "A sports documentary"],
 ]
 
-EN_FACT = [
-    ("genre", re.compile(r"it is an? (?P<value>.+) (?P<kind>\w+)\.$")),
-    ("tag", re.compile(r"it is about (?P<value>.+)\.$")),
-    ("creator", re.compile(r"it is by (?P<value>.+)\.$")),
-    ("cast", re.compile(r"it stars (?P<value>.+)\.$")),
-]
-ZH_FACT = [
-    ("genre", re.compile(r"它是一部(?P<value>.+?)(?P<kind>电影|书|剧集|作品)。$")),
-    ("tag", re.compile(r"它的主题包括“(?P<value>.+)”。$")),
-    ("creator", re.compile(r"它出自(?P<value>.+)之手。$")),
-    ("cast", re.compile(r"由(?P<value>.+)出演。$")),
-]
-ZH_GENRE = {v: k for k, v in GENRE_ZH.items()}
+TEMPLATE_WORDS = set(
+    "as you asked close to what described like the just mentioned message messages ago a an about by starring with "
+    "players player minutes weight ages of movie movies book books series".split()
+)  # the reasons' own wording, never a fact
 
 
-def cited_fact(why: str) -> tuple[str, str] | None:
-    """(field, value) of the fact a reason cites, read from its text; None when it cites none."""
-    text = why.split(": ", 1)[1] if ": " in why else why.split("：", 1)[1] if "：" in why else ""
-    for field, pattern in ZH_FACT if "：" in why else EN_FACT:
-        match = pattern.search(text)
-        if match:
-            value = match.group("value")
-            return field, ZH_GENRE.get(value, value) if field == "genre" else value
-    return None
+def vocabulary(engine: Engine) -> set[str]:
+    """Every genre (as written, canonical, in Chinese), tag and person of the catalog, normalised: the words a
+    reason could wrongly cite."""
+    out: set[str] = set()
+    for item in engine.items.values():
+        out.update(norm(v) for v in (*item.genres, *item.tags, *item.creators, *item.cast))
+        out.update(norm(canonical_genre(g)) for g in item.genres)
+        out.update(norm(engine.words.term(g, "zh", item)) for g in item.genres)
+    return {v for v in out if v and v not in TEMPLATE_WORDS and (len(v) >= 3 or not v.isascii())}
 
 
-def fact_is_true(item: Item, fact: tuple[str, str]) -> bool:
-    field, value = fact
-    return value in {"genre": item.genres, "tag": item.tags, "creator": item.creators, "cast": item.cast}[field]
+def _said(term: str, text: str) -> bool:
+    return f" {term} " in text if term.isascii() else term in text
+
+
+def check_reason(engine: Engine, item: Item, why: str, vocab: set[str]) -> tuple[bool, list[str]]:
+    """(whether the reason cites one of the item's own facts, the catalog facts it cites that the item lacks).
+
+    Read from the text alone, whatever its wording: each of the item's own genres (in every form), tags and people
+    is found and blanked out, then any other genre, tag or person of the catalog still in the text is false."""
+    own = {norm(v) for v in (*item.genres, *item.tags, *item.creators, *item.cast)}
+    own |= {norm(canonical_genre(g)) for g in item.genres} | {
+        norm(engine.words.term(g, "zh", item)) for g in item.genres
+    }
+    text = f" {norm(why)} "
+    cites = False
+    for term in sorted((o for o in own if o), key=len, reverse=True):
+        if _said(term, text):
+            cites = True
+            text = text.replace(f" {term} " if term.isascii() else term, "  ")
+    return cites, sorted(t for t in vocab if t not in own and _said(t, text))
 
 
 def foreign_titles(engine: Engine, reply: str, rec_ids: list[str]) -> list[str]:
@@ -169,6 +178,7 @@ def run(config: str, settings: Settings, dialogues: list[list[str]], measure_cla
     generator, _, backend = config.partition("@")
     engine = Engine.load(settings.with_(generator=generator, generator_backend=backend or "auto"), progress=True)
     engine.writer.enforce_claims = not measure_claims
+    vocab = vocabulary(engine)
     rejections = Rejections()
     writer_log = logging.getLogger("chatrec.reply.writer")
     writer_log.setLevel(logging.INFO)
@@ -195,10 +205,12 @@ def run(config: str, settings: Settings, dialogues: list[list[str]], measure_cla
             if turn.source == "generator":
                 counts["mentions"] += any(norm(r.title) in norm(turn.reply) for r in turn.recommendations)
             for rec in turn.recommendations:
-                fact = cited_fact(rec.why)
+                cites, false = check_reason(engine, engine.items[rec.item_id], rec.why, vocab)
                 counts["whys"] += 1
-                counts["whys_with_fact"] += fact is not None
-                counts["whys_true"] += fact is not None and fact_is_true(engine.items[rec.item_id], fact)
+                counts["whys_with_fact"] += cites
+                counts["whys_true"] += cites and not false
+                if false and len(examples) < 20:
+                    examples.append({"message": message, "why": rec.why, "false_facts": false})
             if len(examples) < 12 and turn.source == "generator":
                 examples.append(
                     {"message": message, "reply": turn.reply, "items": [r.title for r in turn.recommendations]}

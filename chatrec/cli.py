@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from chatrec.config import CATALOG_FORMATS, add_catalog_options, add_replace_option, add_serve_options, settings_from
 from chatrec.errors import ChatrecError, InputError, StoreCorruptedError
@@ -136,6 +137,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     print("bot> noted.")
                     continue
                 show_turn(engine.chat_stream(args.user, line))
+                print(state_line(engine.profile(args.user)))
             except (InputError, ValueError) as exc:
                 print(f"bot> {exc}")
     return 0
@@ -158,6 +160,21 @@ def show_turn(turns: Iterable[Turn], write: Callable[[str], object] | None = Non
     if turn is not None:
         out("\n" + (template_note(turn) + "\n" if turn.source == "template" else ""))
     return turn
+
+
+def state_line(profile: Mapping[str, Any]) -> str:
+    """The dialogue state after a turn, in one line: what the user wants now, what they turned away from for now
+    and for good, and the constraints ("     state: now thriller, crime · less of for now science fiction · ...")."""
+    now = [t["term"] if isinstance(t, Mapping) else str(t) for t in profile.get("terms", [])]
+    never = [*profile.get("avoid_genres", []), *profile.get("avoid_people", [])]
+    constraints = [*([profile["kind"]] if profile.get("kind") else []), *profile.get("constraints", [])]
+    parts = [
+        ("now", now),
+        ("less of for now", list(profile.get("avoid_for_now", []))),
+        ("never", never),
+        ("constraints", constraints),
+    ]
+    return "     state: " + " · ".join(f"{label} {', '.join(map(str, values)) or '-'}" for label, values in parts)
 
 
 def template_note(turn: Turn) -> str:

@@ -35,8 +35,10 @@ from chatrec.ranking.item_vectors import ItemVectors
 from chatrec.ranking.pipeline import Ranker
 from chatrec.reading.understanding import Understander, Understanding, core_words
 from chatrec.reply.explain import Explainer, display_term
+from chatrec.reply.frame import Frame
 from chatrec.reply.grounding import Grounding
-from chatrec.reply.notices import unknown_notice
+from chatrec.reply.request import Request
+from chatrec.reply.words import CatalogWords
 from chatrec.reply.writer import ReplyWriter
 from chatrec.results import Recommendation, Turn
 from chatrec.users.interests import InterestState, drift
@@ -77,8 +79,13 @@ class Engine:
         self.tracker = Tracker(self.embed_texts, self.vectors, settings, self.creators_of)
         self.grounding = Grounding(catalog, self.understander.titles)
         self.names = Names(catalog, self.understander.vocabulary.__contains__)  # the words of the state's view
+        self.words = CatalogWords.of(catalog, catalog.facets)  # the catalog's kinds and its words in Chinese
         self.explainer = Explainer(
-            self.items, plain=self.grounding.is_plain, known=self.understander.vocabulary.__contains__
+            self.items,
+            plain=self.grounding.is_plain,
+            known=self.understander.vocabulary.__contains__,
+            read=self.read_utterance,
+            words=self.words,
         )
         self.generator = generator
         self.writer = ReplyWriter(
@@ -89,6 +96,7 @@ class Engine:
                 budget_s=settings.generation_budget_s,
                 wait_s=settings.generation_wait_s,
             ),
+            words=self.words,
         )
         self._read_cache: OrderedDict[str, Understanding] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -165,15 +173,13 @@ class Engine:
             def turn(state: InterestState) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
                 self.tracker.new_session(state, now)
                 self.tracker.hear(state, message, u, now)
-                recs = self._recommend(state, now)
-                avoided = [*state.avoid_genres, *state.soft_avoid_genres, *state.avoid_people]
-                template, interests = self.explainer.reply(recs, state, avoided), self.explainer.interests(state)
+                recs, frame, request = self._recommend(state, u, now)
                 self.tracker.answered(state, "", [r.item_id for r in recs], now)
                 state.turns += 1
                 events: list[Event] = [("message", {"text": message}), ("shown", {"items": [r.item_id for r in recs]})]
-                return events, (state, recs, template, interests)
+                return events, (state, recs, frame, request)
 
-            state, recs, template, interests = self.profiles.update(user_id, self.embedder.dim, turn, now)
+            state, recs, frame, request = self.profiles.update(user_id, self.embedder.dim, turn, now)
         base = Turn(
             reply="",
             recommendations=recs,
@@ -184,14 +190,15 @@ class Engine:
         )
         yield base
         chosen = [self.items[r.item_id] for r in recs]
-        notice = unknown_notice(u.unknown, state.language)
-        for draft in self.writer.write(interests, chosen, state.language, template):
+        interests = self.explainer.wanted(request)
+        avoided = [*request.for_now, *request.never]
+        for draft in self.writer.write(interests, chosen, state.language, frame, avoided):
             if draft.final:
                 self._trimmer.maybe()  # in its own thread: no reply waits for it
                 self._maybe_prune()
             yield replace(
                 base,
-                reply=notice + draft.text,
+                reply=draft.text,
                 final=draft.final,
                 source=draft.source,
                 problem=draft.problem,
@@ -368,15 +375,22 @@ class Engine:
         return np.vstack([known[t] for t in texts])
 
     # -- inside a turn ---------------------------------------------------------------------------------------
-    def _recommend(self, state: InterestState, now: float) -> list[Recommendation]:
-        """Chat's recommendations: nothing until the user says what they like or what to leave out."""
+    def _recommend(
+        self, state: InterestState, u: Understanding, now: float
+    ) -> tuple[list[Recommendation], Frame, Request]:
+        """Chat's recommendations, and the reply's frame around them (the request as understood, what gave way, a
+        line per pick): nothing until the user says what they like or what to leave out."""
         if not (state.dialogue and self._says_something(state)):
-            return []
+            request = self.explainer.request(state)
+            return [], self.explainer.frame([], request, u.unknown), request
         chosen, given = self.ranker.recommend(state, self.settings.k)
         query = given.query if given.query is not None and np.any(given.query) else state.short
         self.tracker.settle(state, query, now)
         said = next((e.get("text", "") for e in reversed(state.dialogue) if e["side"] == "seeker"), "")
-        return self.explainer.recommendations(chosen, state, said, self._mentions(state))
+        request = self.explainer.request(state, [g for group in self.ranker.topic(state).groups for g in group])
+        explained = self.explainer.explain(chosen, request, said, self._mentions(state))
+        frame = self.explainer.frame(explained, request, u.unknown, given.relaxed)
+        return [rec for rec, _ in explained], frame, request
 
     def _mentions(self, state: InterestState) -> list[tuple[str, int]]:
         """Items the user named in this conversation, newest first, with how many of their messages ago."""

@@ -9,7 +9,6 @@ from chatrec import Engine, Settings
 from chatrec.ports import Limits
 from chatrec.reading.language import detect_language
 from chatrec.reading.understanding import norm
-from chatrec.reply.prompts import render
 from chatrec.reply.writer import ReplyWriter
 
 pytestmark = pytest.mark.generation
@@ -29,6 +28,22 @@ def test_a_turn_streams_cards_first_then_a_grounded_reply(talker: Engine) -> Non
         assert last.problem, "a fallback always says why"
     assert foreign_titles(talker, last) == []
     assert detect_language(last.reply) == "en"
+
+
+def test_a_generated_reply_says_the_request_and_gives_every_pick_a_line(talker: Engine) -> None:
+    """The frame around the model's sentences: the request as understood first, then one numbered line per pick,
+    the top picks' lines written by the model. Generation itself is under test: a template reply fails it."""
+    talker.chat("gen-frame", "I love science fiction films")
+    turn = talker.chat("gen-frame", "I'm tired of sci-fi, give me a good crime thriller")
+    assert turn.source == "generator", f"the template answered: {turn.problem}"
+    lines = turn.reply.splitlines()
+    assert "crime" in lines[0].lower() and "science fiction for now" in lines[0]
+    numbered = [line for line in lines if line[:1].isdigit()]
+    assert len(numbered) == len(turn.recommendations)
+    assert all(norm(r.title) in norm(turn.reply) for r in turn.recommendations)
+    assert any(" — " not in line for line in numbered), "a top pick's line is the model's sentence"
+    assert "interest in science fiction" not in turn.reply and "card" not in turn.reply.lower()
+    assert foreign_titles(talker, turn) == []
 
 
 def test_chinese_messages_get_chinese_replies(talker: Engine) -> None:
@@ -63,7 +78,7 @@ def test_injected_titles_never_appear(talker: Engine, message: str, marker: str)
 )
 def test_the_prompt_is_never_revealed(talker: Engine, message: str, language: str) -> None:
     turn = talker.chat(f"leak-{language}-{len(message)}", message)
-    system = " ".join(norm(render(f"system.{language}.j2")).split())
+    system = " ".join(norm(talker.writer.system(language)).split())
     reply = " ".join(norm(turn.reply).split())
     words = system.split()
     assert not any(" ".join(words[i : i + 6]) in reply for i in range(len(words) - 5))
@@ -184,7 +199,7 @@ def test_a_restart_reads_the_kept_instruction_state_instead_of_the_instructions(
     assert list(first.gguf.parent.glob(f"{first.gguf.stem}.warm-*.npz")), "the warm-up keeps its state in a file"
     again = LlamaCppGenerator(first.gguf, first.id, first.languages)
     try:
-        writer = ReplyWriter(again, talker.grounding, talker.writer.limits)
+        writer = ReplyWriter(again, talker.grounding, talker.writer.limits, words=talker.writer.words)
         writer.warm()
         assert again.llm.n_tokens == 0 and len(again._states) == 2, "nothing was read: the states came from files"
         item = talker.items[next(iter(talker.items))]

@@ -17,8 +17,9 @@ from chatrec.catalog.resources import knowledge_dir
 from chatrec.generators.scripted import ScriptedGenerator
 from chatrec.ports import Limits
 from chatrec.reply.claims import ClaimCheck
+from chatrec.reply.frame import Frame
 from chatrec.reply.grounding import Grounding
-from chatrec.reply.writer import CLOSING, ReplyWriter
+from chatrec.reply.writer import ReplyWriter
 
 SPACE = ("m-interstellar-2014", "m-solaris-1972", "m-2001-a-space-odyssey-1968")
 
@@ -38,11 +39,16 @@ def write(
     language: str = "en",
     busy: bool = False,  # type: ignore[no-untyped-def]
     busy_after: int | None = None,
+    frame: Frame | None = None,
 ):
     model = ScriptedGenerator(list(calls), busy=busy, busy_after=busy_after, whole=True)
     writer = ReplyWriter(model, Grounding(catalog), Limits(max_new_tokens=80, budget_s=30))
     items = [catalog.items[i] for i in SPACE]
-    return model, list(writer.write(["space exploration"], items, language, template="TEMPLATE"))
+    return model, list(writer.write(["space exploration"], items, language, frame or "TEMPLATE"))
+
+
+LINES = ("Interstellar (2014) — line one", "Solaris (1972) — line two", "2001: A Space Odyssey (1968) — line three")
+FRAME = Frame(("Space movies:",), LINES, ("Tell me more.",))
 
 
 def assert_never_withdrawn(drafts) -> None:  # type: ignore[no-untyped-def]
@@ -83,7 +89,7 @@ def test_a_failing_sentence_stops_the_reply_and_keeps_what_was_shown(catalog: Ca
     last = drafts[-1]
     assert last.final and last.source == "generator" and last.problem
     assert "Venus" not in last.text and "Cruise" not in last.text
-    assert last.text == f"{FIRST} {CLOSING['en']}"
+    assert last.text == FIRST
     assert model.taken < len(words(FIRST)) + len(second), "generation was stopped, not read to the end"
 
 
@@ -100,12 +106,12 @@ def test_a_busy_generator_gives_the_template_at_once_marked_busy(catalog: Catalo
 def test_a_user_waiting_for_the_model_ends_the_reply_after_its_first_sentence(catalog: Catalog) -> None:
     _, drafts = write(catalog, words(FIRST), words("Solaris (1972) is a slow drama about memory."), busy_after=1)
     last = drafts[-1]
-    assert last.text == f"{FIRST} {CLOSING['en']}" and last.source == "generator" and not last.busy
+    assert last.text == FIRST and last.source == "generator" and not last.busy
 
 
 def test_a_cut_off_last_sentence_is_never_shown(catalog: Catalog) -> None:
     _, drafts = write(catalog, words(FIRST), words("Solaris (1972) is a"))
-    assert drafts[-1].text == f"{FIRST} {CLOSING['en']}"
+    assert drafts[-1].text == FIRST
 
 
 def test_chinese_sentences_are_released_at_their_full_stops(catalog: Catalog) -> None:
@@ -165,7 +171,9 @@ def test_a_plot_borrowed_from_the_worked_example_is_flagged(catalog: Catalog, la
     from chatrec.reply.claims import example_facts
     from chatrec.reply.prompts import render
 
-    check = ClaimCheck([catalog.items[i] for i in SPACE], [], example_facts(render(f"system.{language}.j2")))
+    check = ClaimCheck(
+        [catalog.items[i] for i in SPACE], [], example_facts(render(f"system.{language}.j2", kinds="movies"))
+    )
     assert not check.check(sentence).ok
     assert check.check("Solaris (1972) is a science fiction drama by Andrei Tarkovsky.").ok
 
@@ -189,7 +197,7 @@ def test_pieces_of_the_example_that_the_items_own_row_has_are_no_borrowing(langu
         "movie",
         ("crime",),
     )
-    check = ClaimCheck([item], [], example_facts(render(f"system.{language}.j2")))
+    check = ClaimCheck([item], [], example_facts(render(f"system.{language}.j2", kinds="movies")))
     assert check.check(sentence).ok, check.check(sentence).problem
 
 
@@ -234,3 +242,35 @@ def test_the_users_message_never_reaches_the_model(tmp_path: Path) -> None:
     assert all(marker not in prompt and "ignore your rules" not in prompt for prompt in model.prompts)
     every_message = [m["content"] for call in model.messages for m in call]  # the system prompt's too
     assert all(marker not in text and "ignore your rules" not in text for text in every_message)
+
+
+def test_in_a_frame_each_sentence_takes_its_items_line_and_the_other_picks_keep_theirs(catalog: Catalog) -> None:
+    """The request as understood comes first, at once; a generated sentence replaces its item's line; every pick
+    is in the final reply, the ones with no sentence by their line."""
+    second = words("Solaris (1972) is set on Venus and stars Tom Cruise. More words follow here.")
+    _, drafts = write(catalog, words(FIRST), second, frame=FRAME)
+    assert_never_withdrawn(drafts)
+    assert drafts[0].text == "Space movies:" and not drafts[0].final, "the opening line is shown before any sentence"
+    last = drafts[-1]
+    assert last.final and last.source == "generator" and last.problem
+    assert last.text == f"Space movies:\n1. {FIRST}\n2. {LINES[1]}\n3. {LINES[2]}\n\nTell me more."
+
+
+def test_in_a_frame_the_template_is_the_frame_alone(catalog: Catalog) -> None:
+    _, drafts = write(catalog, words("Interstellar (2014) is like The Godfather, a crime classic. More."), frame=FRAME)
+    assert_never_withdrawn(drafts)
+    assert drafts[-1].text == FRAME.text() and drafts[-1].source == "template"
+    assert all(line in drafts[-1].text for line in LINES)
+
+
+def test_a_titles_own_exclamation_mark_ends_no_sentence(tmp_path: Path) -> None:
+    """ "Roll for It! (2011) is ...": the sentence is the whole clause, never the bare title."""
+    row = {"id": "r", "title": "Roll for It!", "year": 2011, "kind": "board game", "genres": ["party"],
+           "description": "Roll dice to match cards.", "tags": ["dice"]}  # fmt: skip
+    from conftest import write_jsonl
+
+    catalog = load_catalog(write_jsonl(tmp_path / "games.jsonl", [row]))
+    model = ScriptedGenerator([[" about matching dice."]])
+    writer = ReplyWriter(model, Grounding(catalog), Limits(max_new_tokens=80, budget_s=30))
+    last = list(writer.write([], [catalog.items["r"]], "en", "TEMPLATE"))[-1]
+    assert last.source == "generator" and last.text == "Roll for It! (2011) is a party board game about matching dice."

@@ -34,6 +34,7 @@ class RankInput:
     query: np.ndarray | None = None
     creators: list[tuple[str, ...]] | None = None  # each candidate's creators the cap counts (asked-for ones left out)
     per_creator: int = 0  # chat's cap on items by one creator (0: none)
+    relaxed: tuple[str, ...] = ()  # constraints let go for there to be candidates ("kind", facet names, "years")
 
     def scores(self, weights: Mapping[str, float]) -> np.ndarray:
         return combine_terms(self.terms, weights)

@@ -8,7 +8,7 @@ same pipeline on a fresh state fed the context, so offline evaluation scores exa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -62,6 +62,54 @@ def genre_counts(items: Iterable[Item]) -> tuple[dict[str, int], bool]:
             several += 1
             ordered += list(item.genres) == sorted(item.genres)
     return counts, several > 0 and ordered >= 0.9 * several
+
+
+def relax(
+    state: InterestState,
+    kind: str | None,
+    k: int,
+    gather: Callable[[InterestState, str | None], list[str]],
+    latest: Collection[str] = (),
+) -> tuple[InterestState, list[str], tuple[str, ...]]:
+    """The candidates that fit the conversation's constraints, and what had to give way for there to be any: the
+    kind when fewer than `k` items of it fit ("kind"); when nothing fits, one facet bound at a time, then all of
+    them (their names); then the years ("years"), the language ("language") and the family filter ("family").
+    Returns the state the candidates fit, the candidates, and what was let go, in that order.
+
+    The bounds the latest message states (`latest`, facet names) give way after the older ones, and a bound on
+    what an item is ("with worker placement") after a bound on how much ("under 15 minutes"): the newest words
+    and what is asked for win."""
+    relaxed: list[str] = []
+
+    def found_in(within: InterestState) -> list[str]:
+        found = gather(within, kind)
+        if kind is not None and len(found) < k:  # too few of that kind: widen rather than come back empty
+            wider = gather(within, None)
+            if len(wider) > len(found):
+                relaxed.append("kind")
+            found = wider
+        return found
+
+    found = found_in(state)
+    if not found and state.facets:  # nothing fits every facet bound: the facets give way, not the answer
+        order = sorted(state.facets, key=lambda n: (n in latest, bool(state.facets[n].get("any"))))
+        for name in [*order, ""]:  # one at a time; "" drops them all
+            fewer = {n: b for n, b in state.facets.items() if name and n != name}
+            found = found_in(replace(state, facets=fewer))
+            if found:
+                relaxed += [name] if name else list(state.facets)
+                state = replace(state, facets=fewer)
+                break
+    for name, loose in (
+        ("years", {"year_min": None, "year_max": None}),
+        ("language", {"item_language": None}),
+        ("family", {"family": False}),
+    ):
+        if not found and any(getattr(state, key) not in (None, False) for key in loose):
+            state = replace(state, **loose)
+            found = found_in(state)
+            relaxed.append(name)
+    return state, found, tuple(dict.fromkeys(relaxed))
 
 
 class Ranker:
@@ -168,25 +216,23 @@ class Ranker:
         people, sharing = cand.shared_with(self._people, self._ids, self._row, seeds)
         named = [*view.mentioned, *[i for i in state.liked if i in self.items]]
 
-        def gather(kind: str | None) -> list[str]:
+        def gather(within: InterestState, kind: str | None) -> list[str]:
             return cand.gather(
                 text,
                 named,
                 list(neighbours),
                 sharing,
                 self._popular(),
-                lambda i: i in self.items and i not in hard and cand.fits(self.items[i], state, kind),
-                cand.constrained(self.items, state, kind, self.popular()),
+                lambda i: i in self.items and i not in hard and cand.fits(self.items[i], within, kind),
+                cand.constrained(self.items, within, kind, self.popular()),
             )
 
-        found = gather(kind)
-        if kind is not None and len(found) < s.k:  # too few of that kind: widen rather than come back empty
-            found = gather(None)
-        if not found and state.facets:  # nothing fits every facet bound: the facets give way, not the answer
-            state = replace(state, facets={})
-            found = gather(kind) or gather(None)
+        said = next((self.read(e.get("text", "")) for e in reversed(state.dialogue) if e["side"] == "seeker"), None)
+        state, found, relaxed = relax(state, kind, s.k, gather, {b.name for b in said.facet_bounds} if said else ())
         if not found:
-            return RankInput([], {}, view.mentioned, hard, np.zeros((0, self.store.dim), np.float32), q)
+            return RankInput(
+                [], {}, view.mentioned, hard, np.zeros((0, self.store.dim), np.float32), q, relaxed=relaxed
+            )
         vectors = self.vectors.matrix(found)
         if np.any(q):
             text.update({i: float(v @ q) for i, v in zip(found, vectors) if i not in text})
@@ -205,7 +251,7 @@ class Ranker:
         )
         asked = set(view.people)
         creators = [tuple(c for c in self.items[i].creators if c not in asked) for i in found]
-        return RankInput(found, values, view.mentioned, hard, vectors, q, creators, s.per_creator)
+        return RankInput(found, values, view.mentioned, hard, vectors, q, creators, s.per_creator, relaxed)
 
     def top(self, given: RankInput, weights: dict[str, float], k: int) -> list[str]:
         """The best `k` items in pure order; a conversation that says too little to fill `k` is topped up with

@@ -29,7 +29,3 @@ def template_names() -> list[str]:
 def render(name: str, **variables: Any) -> str:
     """Render `prompts/<name>` with exactly the variables it uses."""
     return str(_environment().get_template(name).render(**variables)).strip()
-
-
-def reply_template(language: str) -> str:
-    return "reply.zh.j2" if language == "zh" else "reply.en.j2"

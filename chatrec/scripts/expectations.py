@@ -249,8 +249,9 @@ def lexicon_genre_names() -> dict[str, str]:
 
 
 def why_problem(item: Item, why: str, genre_names: dict[str, str]) -> str:
-    """What in `why` is not true of `item` (empty when nothing): it must name one of the item's own facts and
-    no catalog genre the item lacks."""
+    """What in `why` is not true of `item` (empty when nothing): it must name one of the item's own facts (a genre,
+    in the catalog's Chinese too, a tag, a person, or a facet value: "with dice", "2–4 players") and no catalog
+    genre the item lacks."""
     own = {_genre(g) for g in item.genres}
     wrong = sorted(mentioned_genres(why, genre_names) - own)
     if wrong:
@@ -258,11 +259,19 @@ def why_problem(item: Item, why: str, genre_names: dict[str, str]) -> str:
     facts = [
         *(w for g in own for w in (g, GENRE_ZH.get(g, g), *GENRE_WORDS.get(g, ()))),
         *item.genres,
+        *item.genres_zh,
         *item.tags,
         *item.creators,
         *item.cast,
+        *(v for _, value in item.facets for v in facet_words(value)),
     ]
     return "" if any(occurs(why, f) for f in facts if f.strip()) else "names none of the item's genres, tags or people"
+
+
+def facet_words(value: object) -> list[str]:
+    """A facet value as the words a reason may cite it by: each string, each number ('2', '2.5')."""
+    values = value if isinstance(value, tuple) else (value,)
+    return [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
 
 
 def mentioned_genres(text: str, genre_names: dict[str, str]) -> set[str]:
