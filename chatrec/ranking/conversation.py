@@ -148,7 +148,7 @@ def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -
     if new and moves_on:
         return Topic(own, new)
     named = next((u.named_genres for u in reversed(earlier) if u.named_genres), ())
-    refines = bool(latest.critiques or latest.facet_bounds or latest.year_min or latest.year_max or latest.more_like)
+    refines = bool(latest.critiques or latest.facet_bounds or latest.year_min or latest.year_max)
     old = frozenset(named) or (_shared(seed_genres) if refines else frozenset())
     if not new:
         return Topic((old,), old) if old else Topic()
