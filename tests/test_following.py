@@ -153,7 +153,8 @@ def said(**kw: Any) -> Any:
         ([said(named_genres=("crime",), kind="movie"), said(kind="series", shifts=True)], [], [{"crime"}]),
         ([said(named_genres=("crime",)), said(reset=True, liked_genres=("horror",))], [], [{"horror"}]),
         ([said(named_genres=("crime",)), said(reset=True)], [], []),
-        ([said(mentioned=("a",)), said(more_like=True)], [["science fiction"]], []),  # "like it" alone sets none (ReDial)
+        # "more like it" alone sets no topic from the named titles' genres (ReDial recall)
+        ([said(mentioned=("a",)), said(more_like=True)], [["science fiction"]], []),
     ],
 )
 def test_the_topic_a_conversation_keeps(messages: list[Any], seeds: list[list[str]], groups: list[set[str]]) -> None:
