@@ -187,6 +187,7 @@ class Engine:
             notes=tuple(_notes(u)),
             final=False,
             unknown=u.unknown,
+            relaxed=frame.relaxed,
         )
         yield base
         chosen = [self.items[r.item_id] for r in recs]

@@ -31,3 +31,4 @@ class Turn:
     problem: str = ""  # why generation stopped early or was not used (for logs, never for the user)
     busy: bool = False  # the template answered at once: the generator was serving other users
     unknown: tuple[str, ...] = ()  # titles the message named that the catalog does not have (the reply says so)
+    relaxed: tuple[str, ...] = ()  # constraints let go for there to be picks: "kind", "years", facet names

@@ -92,7 +92,7 @@ def test_chat_answers_the_turn_as_json(api: str) -> None:
     answer = httpx.post(api + "/chat", json={"message": SPACE}, headers=new_user(api), timeout=60)
     assert answer.status_code == 200, answer.text
     turn = answer.json()
-    assert set(turn) == {"reply", "language", "source", "recommendations", "busy", "notes", "unknown"}
+    assert set(turn) == {"reply", "language", "source", "recommendations", "busy", "notes", "unknown", "relaxed"}
     assert turn["busy"] is False
     assert isinstance(turn["notes"], list)
     assert turn["language"] == "en" and turn["source"] == "template" and turn["reply"]

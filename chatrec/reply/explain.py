@@ -226,7 +226,8 @@ class Explainer:
         head = [notice, opening_line(request, self.words, "." if notes else ":"), *notes]
         lines = tuple(f"{self._title(rec, lang)}{'——' if lang == 'zh' else ' — '}{why}" for rec, why in explained)
         asked = request.wants or request.named or request.facets or request.critiques
-        return Frame(tuple(filter(None, head)), lines, () if asked else (INVITE[lang],), lang)
+        tail = () if asked else (INVITE[lang],)
+        return Frame(tuple(filter(None, head)), lines, tail, lang, relaxed=tuple(relaxed))
 
     @staticmethod
     def _title(rec: Recommendation, language: str) -> str:

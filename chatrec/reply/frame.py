@@ -19,6 +19,7 @@ class Frame:
     tail: tuple[str, ...] = ()  # after the list: an invitation to say more
     language: str = "en"
     fallback: str | None = None  # a whole template text to answer with instead of head, lines and tail
+    relaxed: tuple[str, ...] = ()  # constraints let go for there to be picks ("kind", "years", facet names)
 
     def partial(self, sentences: Sequence[str] = ()) -> str:
         """The head and the first picks told by their generated sentences: a draft while the rest is written."""

@@ -116,6 +116,10 @@ class ChatOut(BaseModel):
     unknown: list[str] = Field(
         default_factory=list, description="titles the message named that the catalog does not have (the reply says so)"
     )
+    relaxed: list[str] = Field(
+        default_factory=list,
+        description='constraints let go for there to be picks: "kind", "years" or a facet name (the reply says so)',
+    )
 
 
 class FeedbackRequest(BaseModel):

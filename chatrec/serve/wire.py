@@ -22,7 +22,7 @@ __all__ = [
 
 REC_FIELDS = ("item_id", "title", "year", "kind", "description", "why", "score")  # the contract's (CONTRACT.md)
 FACT_FIELDS = ("genres", "creators", "cast", "tags", "aliases")  # the item's catalog facts, beyond the contract
-TURN_FIELDS = ("reply", "language", "source", "recommendations", "busy", "notes", "unknown")
+TURN_FIELDS = ("reply", "language", "source", "recommendations", "busy", "notes", "unknown", "relaxed")
 MAX_HISTORY_TURNS = 100  # the most recent turns a history gives (a widget shows no more)
 
 
@@ -63,6 +63,7 @@ def turn(answer: Turn, items: Mapping[str, Item]) -> dict[str, Any]:
         "busy": answer.busy,
         "notes": list(answer.notes),
         "unknown": list(answer.unknown),
+        "relaxed": list(answer.relaxed),
     }
 
 
@@ -77,6 +78,7 @@ def turn_from_wire(answer: Mapping[str, Any]) -> tuple[Turn, list[Item], frozens
         notes=tuple(answer.get("notes") or ()),
         busy=bool(answer.get("busy", False)),
         unknown=tuple(answer.get("unknown") or ()),
+        relaxed=tuple(answer.get("relaxed") or ()),
     )
     return back, [_item_from_wire(r) for r in recs], frozenset(f for f in FACT_FIELDS if any(f not in r for r in recs))
 
