@@ -40,7 +40,7 @@ from chatrec import Engine, Settings  # noqa: E402
 from chatrec.catalog.items import Item  # noqa: E402
 from chatrec.reading.language import detect_language  # noqa: E402
 from chatrec.reading.lexicon import canonical_genre  # noqa: E402
-from chatrec.reading.understanding import norm  # noqa: E402
+from chatrec.reading.titles import norm  # noqa: E402
 
 DIALOGUES: list[list[str]] = [
     [

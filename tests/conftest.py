@@ -341,7 +341,7 @@ def app_url(talker: Engine) -> Iterator[str]:
 def foreign_titles(engine: Engine, turn: Any) -> list[str]:
     """Catalog titles in a reply that belong to no recommended item, found by the title matcher the understanding
     layer uses (not by the grounding validator, which is what is being checked)."""
-    from chatrec.reading.understanding import norm
+    from chatrec.reading.titles import norm
 
     allowed = [norm(t) for r in turn.recommendations for t in (r.title, *engine.items[r.item_id].aliases)]
     bad = []

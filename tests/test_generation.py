@@ -8,7 +8,7 @@ from conftest import foreign_titles
 from chatrec import Engine, Settings
 from chatrec.ports import Limits
 from chatrec.reading.language import detect_language
-from chatrec.reading.understanding import norm
+from chatrec.reading.titles import norm
 from chatrec.reply.writer import ReplyWriter
 
 pytestmark = pytest.mark.generation

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-
-from rapidfuzz import fuzz, process
 
 from chatrec.catalog.facets import Bound, FacetSpec
 from chatrec.catalog.items import Item
@@ -20,15 +17,12 @@ from chatrec.reading.lexicon import (
     GENRE_WORDS,
     KIND_PATTERNS,
     KIND_WORDS,
-    PEOPLE_NAMES,
     ZH_FILLERS,
     canonical_genre,
 )
+from chatrec.reading.titles import NOT_TITLES, PeopleIndex, Span, TitleIndex, norm, unknown_titles
 
 RECENT_YEARS = 20  # "something newer", with no title to compare with, means from the last 20 years
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-LATIN_WORD = re.compile(r"[^\W_\u3400-\u9fff\uf900-\ufaff]+(?:['’][^\W_\u3400-\u9fff\uf900-\ufaff]+)?")
-YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
 CLAUSE_END = r"(?=[,.;:!?，。；：！？、]|\s+(?:and|but|or|please|though)\b|和|但|也|$)"
 EN_NEGATION = re.compile(
     r"\b(?:not(?!\s+(?:yet|seen|heard|watched|read|sure|been|had|have|done|able|really|quite|much|many|that|very|so|too|only|just|bad)\b)|"
@@ -102,7 +96,6 @@ INSTEAD = re.compile(
     r"改看|换成|就好|没时间|不想追",
     re.I,
 )
-LISTED_BEFORE = re.compile(r"\b(?:like|love|loved|liked|enjoyed|played|seen|watched|and|or|than|as)\s+$", re.I)
 REFERENCE = re.compile(r"\b(?:the|that|this)\s+(?:book|novel|movie|film|series|show)\b|那部电影|那本书", re.I)
 WANTS_NEW = re.compile(
     r"\b(?:more|other|others|another|else|different|new ones?|anything new|instead)\b|"
@@ -116,13 +109,6 @@ FILLER_EN = re.compile(
     r"with|by|from|about|starring|featuring|too|please|again|at all|really|very|so)\b",
     re.IGNORECASE,
 )
-
-
-def norm(text: str) -> str:
-    """Lower case, accents and punctuation folded, spaces collapsed: the form titles are matched in."""
-    text = unicodedata.normalize("NFKC", text).lower().replace("&", " and ")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(WORD.findall(text.replace("'", "").replace("’", "")))
 
 
 @dataclass(frozen=True)
@@ -158,189 +144,6 @@ class Understanding:
     either: bool = False  # names genres as alternatives ("horror or comedy"), not together ("a funny horror")
     more_like: bool = False  # asks for more like what was named or shown ("more like it", "类似的"): refines
     shifts: bool = False  # says it moves on ("now", "instead", "现在", "换成"): what it names replaces the topic
-
-
-@dataclass
-class _Span:
-    start: int
-    end: int
-    item_id: str
-
-
-class TitleIndex:
-    """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos."""
-
-    def __init__(self, items: Iterable[Item]) -> None:
-        self.all_items = list(items)
-        self.by_title: dict[str, list[Item]] = {}
-        self.short_titles: dict[str, list[Item]] = {}
-        for item in self.all_items:
-            for title in (item.title, *item.aliases):
-                key = norm(title)
-                if key:
-                    self.by_title.setdefault(key, []).append(item)
-        for item in self.all_items:  # "Caverna" names "Caverna: The Cave Farmers" when no title is just that
-            head = item.title.split(":")[0]
-            if head != item.title and len(norm(head)) >= 4 and norm(head) not in self.by_title:
-                self.short_titles.setdefault(norm(head), []).append(item)
-        for key, named in self.short_titles.items():
-            self.by_title.setdefault(key, named)
-        for key in [k for k in self.by_title if " " in k and CJK.search(k)]:  # "七大奇迹：对决" typed "七大奇迹对决"
-            self.by_title.setdefault(key.replace(" ", ""), self.by_title[key])
-        self.max_words = max((len(k.split()) for k in self.by_title), default=1)
-        self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
-        # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
-        # character, a genre word, or two characters that other items' descriptions use as a plain word.
-        genre_words = {w for words in GENRE_WORDS.values() for w in words}
-        self.bracket_only = {
-            k
-            for k in self.cjk_titles
-            if len(k) == 1 or k in genre_words or (len(k) == 2 and self._used_as_word(k) >= 2)
-        }
-        self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
-
-    def _used_as_word(self, key: str) -> int:
-        """How many descriptions of items not titled with `key` contain it."""
-        return sum(
-            key in unicodedata.normalize("NFKC", it.description)
-            for it in self.all_items
-            if not any(key in norm(t) for t in (it.title, *it.aliases))
-        )
-
-    def find(self, text: str, fuzzy: bool = True) -> list[str]:
-        """Item ids mentioned in `text`, in order of appearance, each once."""
-        return list(dict.fromkeys(s.item_id for s in self.spans(text, fuzzy)))
-
-    def spans(self, text: str, fuzzy: bool = True) -> list[_Span]:
-        """Where titles stand in `text`, in order."""
-        spans = self._exact(text)
-        spans += self._cjk(text, spans)
-        if fuzzy:
-            spans += self._fuzzy(text, spans)
-        return sorted(spans, key=lambda s: s.start)
-
-    def _pick(self, key: str, year: int | None) -> Item | None:
-        items = self.by_title.get(key, [])
-        if year is not None:
-            same = [it for it in items if it.year == year]
-            return same[0] if same else None
-        if not items:
-            return None
-        return max(items, key=lambda it: it.popularity or 0.0)
-
-    def _words(self, text: str) -> list[re.Match[str]]:
-        """The words of `text` not in Chinese script ("我很喜欢Blade Runner" has "Blade" and "Runner")."""
-        return list(LATIN_WORD.finditer(text))
-
-    def _exact(self, text: str) -> list[_Span]:
-        words = self._words(text)
-        spans: list[_Span] = []
-        i = 0
-        while i < len(words):
-            for n in range(min(self.max_words, len(words) - i), 0, -1):
-                start, end = words[i].start(), words[i + n - 1].end()
-                key = norm(text[start:end])
-                year_match = YEAR_AFTER.match(text[end:])
-                year = int(year_match.group(1)) if year_match else None
-                inside = bool(LISTED_BEFORE.search(text[:start]))
-                if key not in self.by_title or not self._plausible(text[start:end], n, year, inside):
-                    continue
-                item = self._pick(key, year) or (self._pick(key, None) if year else None)
-                if item:
-                    spans.append(_Span(start, end, item.id))
-                    i += n - 1
-                    break
-            i += 1
-        return spans
-
-    @staticmethod
-    def _plausible(span: str, n_words: int, year: int | None, inside: bool = False) -> bool:
-        """A one-word title counts only when capitalised or dated, so 'it' or 'up' in a sentence are not films; a
-        two-letter one ('Go') only where a title is expected ("games like Go and Chess"), not in "Go see it"."""
-        if n_words > 1 or year is not None:
-            return True
-        long_enough = len(span) >= 3 or (inside and len(span) == 2)
-        return span[:1].isupper() and long_enough and span.lower() not in EN_STOPWORDS
-
-    def _cjk(self, text: str, taken: list[_Span]) -> list[_Span]:
-        spans: list[_Span] = []
-        lowered = unicodedata.normalize("NFKC", text).lower()
-        for key in self.cjk_titles:
-            at = lowered.find(key)
-            if key in self.bracket_only:
-                at = next((m.start() + 1 for m in re.finditer(rf"[《“「『\"]{re.escape(key)}[》”」』\"]", lowered)), -1)
-            if at < 0 or any(s.start <= at < s.end for s in [*taken, *spans]):
-                continue
-            year_match = YEAR_AFTER.match(lowered[at + len(key) :])
-            item = self._pick(key, int(year_match.group(1)) if year_match else None) or self._pick(key, None)
-            if item:
-                spans.append(_Span(at, at + len(key), item.id))
-        return spans
-
-    def _fuzzy(self, text: str, taken: list[_Span]) -> list[_Span]:
-        words = self._words(text)
-        free = [w for w in words if not any(s.start <= w.start() < s.end for s in taken)]
-        spans: list[_Span] = []
-        for n in range(min(self.max_words, 6), 0, -1):
-            for i in range(len(free) - n + 1):
-                chunk = free[i : i + n]
-                if chunk[-1].start() - chunk[0].end() > 40 * n:
-                    continue
-                start, end = chunk[0].start(), chunk[-1].end()
-                if any(s.start < end and start < s.end for s in spans):
-                    continue
-                key = norm(text[start:end])
-                if len(key) < 8:
-                    continue
-                found = process.extractOne(key, self.fuzzy_keys, scorer=fuzz.ratio, score_cutoff=88)
-                if found:
-                    item = self._pick(found[0], None)
-                    if item:
-                        spans.append(_Span(start, end, item.id))
-        return spans
-
-
-class PeopleIndex:
-    """Creators and cast by full name and, when unambiguous enough, by surname ('Nolan')."""
-
-    def __init__(self, items: Iterable[Item]) -> None:
-        self.names: dict[str, str] = {}
-        self.cjk: dict[str, str] = {}
-        for item in items:
-            for person in (*item.creators, *item.cast):
-                full = norm(person)
-                if not full:
-                    continue
-                if CJK.search(full):
-                    self.cjk.setdefault(full, person)
-                    continue
-                self.names.setdefault(full, person)
-                parts = full.split()
-                if len(parts) > 1 and len(parts[-1]) >= 4 and parts[-1] not in EN_STOPWORDS:
-                    self.names.setdefault(parts[-1], person)
-        for zh, en in PEOPLE_NAMES:  # the other language's name for a person the catalog has
-            if norm(en) in self.names:
-                self.cjk.setdefault(norm(zh), self.names[norm(en)])
-            elif norm(zh) in self.cjk:
-                self.names.setdefault(norm(en), self.cjk[norm(zh)])
-
-    def find(self, text: str, full_names_only: bool = False) -> list[str]:
-        """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
-        text = re.sub(r"(?<=[A-Za-z])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z])", " ", text)  # "Cathala的"
-        key = norm(re.sub(r"['’]s\b", "", text))  # "Spielberg's films"
-        words = key.split()
-        found: list[str] = []
-        used = [False] * len(words)
-        for n in (4, 3, 2) if full_names_only else (4, 3, 2, 1):
-            for i in range(len(words) - n + 1):
-                if any(used[i : i + n]):
-                    continue
-                person = self.names.get(" ".join(words[i : i + n]))
-                if person is not None:
-                    found.append(person)
-                    used[i : i + n] = [True] * n
-        found += [person for name, person in self.cjk.items() if name in key]
-        return list(dict.fromkeys(found))
 
 
 DECADE = re.compile(r"(?<![\w'’])(?:19([5-9])0|20([01])0|['’]?([5-9])0)['’]?s\b", re.IGNORECASE)
@@ -406,50 +209,6 @@ def _last_at(key: str, kind: str) -> int:
     return max(((key.rfind(w) if CJK.search(w) else key.rfind(f" {w} ")) for w in KIND_WORDS.get(kind, ())), default=-1)
 
 
-_LATIN = r"(?:[^\W\u3400-\u9fff]|['’:.-])"  # a character of a Latin-script title
-TITLE_LEAD = re.compile(
-    r"(?:\b(?i:like|love|loved|liked|enjoyed|adore|adored|seen|watched|read|played|similar to|as good as|fan of|"
-    r"than|such as|reminds? me of|in the vein of)\s+|(?:像|类似|喜欢|比)\s*)"
-    r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
-)
-# a 《title》 said as one the user knows or compares with; not one they order up ("只推荐《X》" is not said back)
-ZH_QUOTED_TITLE = re.compile(
-    r"(?:像|类似|喜欢|爱看|看过|读过|玩过|比|和|还有|以及|跟|与|、)\s*《(?P<title>[^》]{1,40})》"
-)
-# the next name of a list that began with a title ("Zodiac and Prisoners (the 2013 one), and Mindhunter too")
-LIST_NEXT = re.compile(
-    r"\s*(?:\([^)]{0,60}\))?\s*(?:,\s*(?:and\s+)?|\s+and\s+)"
-    r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
-)
-NOT_TITLES = frozenset(
-    """i i'm im it its this that these those them he she they we you my me the a an something anything everything
-    more some any one ones english chinese japanese french korean""".split()
-)
-
-
-def unknown_titles(text: str, spans: list[_Span], known_word: Callable[[str], bool]) -> list[str]:
-    """Titles the text names that are not in the catalog: a capitalised name after "like", "loved", "than" ... that
-    no title span covers, or a 《title》; `known_word` says whether a phrase is a genre, a kind or a person."""
-    found: list[str] = []
-    listed = [m for s in spans if (m := LIST_NEXT.match(text, s.end))]
-    for m in [*TITLE_LEAD.finditer(text), *ZH_QUOTED_TITLE.finditer(text), *listed]:
-        start, end = m.span("title")
-        title = m.group("title").strip(" .,:;!?'’")
-        title = re.sub(r"\s+(?:and|or|but|for|to|in|on|of|the|a|an|&)$", "", title)
-        inside = [s for s in spans if s.start < end and start < s.end]
-        longer = inside and re.search(r"\s[A-Z0-9]", text[max(s.end for s in inside) : start + len(title)])
-        if (inside and not longer) or not title:  # "Monopoly Deal" holds the title Monopoly, and is more
-            continue
-        first, _, second = title.partition(" and ")
-        if second[:1].isupper() and len(first.split()) >= 2 and not inside:  # "Past Lives and Aftersun": two
-            found += [t for t in (first, second) if not known_word(t)]
-            continue
-        if norm(title) in NOT_TITLES or known_word(title) or len(norm(title)) < 2:
-            continue
-        found.append(title)
-    return list(dict.fromkeys(found))
-
-
 # said of a title the user knows, even in a question that asks for more ("I loved X, anything similar?")
 KNOWN_MARK = re.compile(
     r"\b(?:loved|love|liked|enjoyed|adored|seen|watched|read|finished|favou?rites?|is the best|was great|is great)\b|"
@@ -480,7 +239,7 @@ OTHER_CREATORS = re.compile(
 )
 
 
-def asked_about(text: str, spans: list[_Span]) -> list[str]:
+def asked_about(text: str, spans: list[Span]) -> list[str]:
     """Items named in a question or as not yet seen ("Have you seen X?", "I haven't read X"): the user does not know
     them, so they may be recommended."""
     asked: list[str] = []
@@ -601,7 +360,7 @@ def _with_values(specs: dict[str, FacetSpec], items: list[Item]) -> dict[str, Fa
     return out
 
 
-def _gaps(spans: list[_Span], length: int) -> list[tuple[int, int]]:
+def _gaps(spans: list[Span], length: int) -> list[tuple[int, int]]:
     """The stretches of text between title spans."""
     gaps, at = [], 0
     for span in spans:

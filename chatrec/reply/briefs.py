@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from chatrec.catalog.items import Item
 from chatrec.reading.language import CJK
 from chatrec.reading.lexicon import EN_STOPWORDS, KIND_WORDS, canonical_genre
-from chatrec.reading.understanding import norm
+from chatrec.reading.titles import norm
 from chatrec.reply.untrusted import keywords, screen
 from chatrec.reply.words import KIND_ZH, CatalogWords
 

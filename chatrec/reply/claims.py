@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from chatrec.catalog.items import Item
 from chatrec.reading.language import CJK
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS, canonical_genre
-from chatrec.reading.understanding import norm
+from chatrec.reading.titles import norm
 from chatrec.reply.grounding import GENERIC, OK, Verdict
 
 # places and planets a small model likes to add; each entry: its spellings in both languages

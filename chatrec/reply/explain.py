@@ -13,7 +13,8 @@ from chatrec.catalog.items import Item
 from chatrec.ranking.order import Scored
 from chatrec.reading.language import CJK
 from chatrec.reading.lexicon import EN_STOPWORDS, canonical_genre
-from chatrec.reading.understanding import Understanding, norm
+from chatrec.reading.titles import norm
+from chatrec.reading.understanding import Understanding
 from chatrec.reply.facet_text import reading_order
 from chatrec.reply.frame import Frame
 from chatrec.reply.notices import INVITE, NOTHING, relaxed_notices, unknown_notice

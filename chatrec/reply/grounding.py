@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 from chatrec.catalog.items import Item
 from chatrec.reading.language import CJK, detect_language
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS
-from chatrec.reading.understanding import TitleIndex, norm
+from chatrec.reading.titles import TitleIndex, norm
 from chatrec.reply.untrusted import links, screen
 
 CONNECTORS = frozenset("of the a an and in on to for with at from de la le du des del von van y or vs".split())

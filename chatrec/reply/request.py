@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 
 from chatrec.catalog.facets import Bound
 from chatrec.reading.lexicon import GENRE_WORDS, canonical_genre
-from chatrec.reading.understanding import Understanding, norm
+from chatrec.reading.titles import norm
+from chatrec.reading.understanding import Understanding
 from chatrec.reply.words import CatalogWords
 from chatrec.users.interests import InterestState
 

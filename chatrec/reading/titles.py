@@ -1,0 +1,256 @@
+"""Finding titles and people in a message: catalog titles (exact, Chinese, small typos), names, unknown titles."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from chatrec.catalog.items import Item
+from chatrec.reading.language import CJK
+from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, PEOPLE_NAMES
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+LATIN_WORD = re.compile(r"[^\W_\u3400-\u9fff\uf900-\ufaff]+(?:['’][^\W_\u3400-\u9fff\uf900-\ufaff]+)?")
+
+YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
+
+LISTED_BEFORE = re.compile(r"\b(?:like|love|loved|liked|enjoyed|played|seen|watched|and|or|than|as)\s+$", re.I)
+
+
+def norm(text: str) -> str:
+    """Lower case, accents and punctuation folded, spaces collapsed: the form titles are matched in."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("&", " and ")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(WORD.findall(text.replace("'", "").replace("’", "")))
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+    item_id: str
+
+
+class TitleIndex:
+    """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.all_items = list(items)
+        self.by_title: dict[str, list[Item]] = {}
+        self.short_titles: dict[str, list[Item]] = {}
+        for item in self.all_items:
+            for title in (item.title, *item.aliases):
+                key = norm(title)
+                if key:
+                    self.by_title.setdefault(key, []).append(item)
+        for item in self.all_items:  # "Caverna" names "Caverna: The Cave Farmers" when no title is just that
+            head = item.title.split(":")[0]
+            if head != item.title and len(norm(head)) >= 4 and norm(head) not in self.by_title:
+                self.short_titles.setdefault(norm(head), []).append(item)
+        for key, named in self.short_titles.items():
+            self.by_title.setdefault(key, named)
+        for key in [k for k in self.by_title if " " in k and CJK.search(k)]:  # "七大奇迹：对决" typed "七大奇迹对决"
+            self.by_title.setdefault(key.replace(" ", ""), self.by_title[key])
+        self.max_words = max((len(k.split()) for k in self.by_title), default=1)
+        self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
+        # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
+        # character, a genre word, or two characters that other items' descriptions use as a plain word.
+        genre_words = {w for words in GENRE_WORDS.values() for w in words}
+        self.bracket_only = {
+            k
+            for k in self.cjk_titles
+            if len(k) == 1 or k in genre_words or (len(k) == 2 and self._used_as_word(k) >= 2)
+        }
+        self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
+
+    def _used_as_word(self, key: str) -> int:
+        """How many descriptions of items not titled with `key` contain it."""
+        return sum(
+            key in unicodedata.normalize("NFKC", it.description)
+            for it in self.all_items
+            if not any(key in norm(t) for t in (it.title, *it.aliases))
+        )
+
+    def find(self, text: str, fuzzy: bool = True) -> list[str]:
+        """Item ids mentioned in `text`, in order of appearance, each once."""
+        return list(dict.fromkeys(s.item_id for s in self.spans(text, fuzzy)))
+
+    def spans(self, text: str, fuzzy: bool = True) -> list[Span]:
+        """Where titles stand in `text`, in order."""
+        spans = self._exact(text)
+        spans += self._cjk(text, spans)
+        if fuzzy:
+            spans += self._fuzzy(text, spans)
+        return sorted(spans, key=lambda s: s.start)
+
+    def _pick(self, key: str, year: int | None) -> Item | None:
+        items = self.by_title.get(key, [])
+        if year is not None:
+            same = [it for it in items if it.year == year]
+            return same[0] if same else None
+        if not items:
+            return None
+        return max(items, key=lambda it: it.popularity or 0.0)
+
+    def _words(self, text: str) -> list[re.Match[str]]:
+        """The words of `text` not in Chinese script ("我很喜欢Blade Runner" has "Blade" and "Runner")."""
+        return list(LATIN_WORD.finditer(text))
+
+    def _exact(self, text: str) -> list[Span]:
+        words = self._words(text)
+        spans: list[Span] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self.max_words, len(words) - i), 0, -1):
+                start, end = words[i].start(), words[i + n - 1].end()
+                key = norm(text[start:end])
+                year_match = YEAR_AFTER.match(text[end:])
+                year = int(year_match.group(1)) if year_match else None
+                inside = bool(LISTED_BEFORE.search(text[:start]))
+                if key not in self.by_title or not self._plausible(text[start:end], n, year, inside):
+                    continue
+                item = self._pick(key, year) or (self._pick(key, None) if year else None)
+                if item:
+                    spans.append(Span(start, end, item.id))
+                    i += n - 1
+                    break
+            i += 1
+        return spans
+
+    @staticmethod
+    def _plausible(span: str, n_words: int, year: int | None, inside: bool = False) -> bool:
+        """A one-word title counts only when capitalised or dated, so 'it' or 'up' in a sentence are not films; a
+        two-letter one ('Go') only where a title is expected ("games like Go and Chess"), not in "Go see it"."""
+        if n_words > 1 or year is not None:
+            return True
+        long_enough = len(span) >= 3 or (inside and len(span) == 2)
+        return span[:1].isupper() and long_enough and span.lower() not in EN_STOPWORDS
+
+    def _cjk(self, text: str, taken: list[Span]) -> list[Span]:
+        spans: list[Span] = []
+        lowered = unicodedata.normalize("NFKC", text).lower()
+        for key in self.cjk_titles:
+            at = lowered.find(key)
+            if key in self.bracket_only:
+                at = next((m.start() + 1 for m in re.finditer(rf"[《“「『\"]{re.escape(key)}[》”」』\"]", lowered)), -1)
+            if at < 0 or any(s.start <= at < s.end for s in [*taken, *spans]):
+                continue
+            year_match = YEAR_AFTER.match(lowered[at + len(key) :])
+            item = self._pick(key, int(year_match.group(1)) if year_match else None) or self._pick(key, None)
+            if item:
+                spans.append(Span(at, at + len(key), item.id))
+        return spans
+
+    def _fuzzy(self, text: str, taken: list[Span]) -> list[Span]:
+        words = self._words(text)
+        free = [w for w in words if not any(s.start <= w.start() < s.end for s in taken)]
+        spans: list[Span] = []
+        for n in range(min(self.max_words, 6), 0, -1):
+            for i in range(len(free) - n + 1):
+                chunk = free[i : i + n]
+                if chunk[-1].start() - chunk[0].end() > 40 * n:
+                    continue
+                start, end = chunk[0].start(), chunk[-1].end()
+                if any(s.start < end and start < s.end for s in spans):
+                    continue
+                key = norm(text[start:end])
+                if len(key) < 8:
+                    continue
+                found = process.extractOne(key, self.fuzzy_keys, scorer=fuzz.ratio, score_cutoff=88)
+                if found:
+                    item = self._pick(found[0], None)
+                    if item:
+                        spans.append(Span(start, end, item.id))
+        return spans
+
+
+class PeopleIndex:
+    """Creators and cast by full name and, when unambiguous enough, by surname ('Nolan')."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.names: dict[str, str] = {}
+        self.cjk: dict[str, str] = {}
+        for item in items:
+            for person in (*item.creators, *item.cast):
+                full = norm(person)
+                if not full:
+                    continue
+                if CJK.search(full):
+                    self.cjk.setdefault(full, person)
+                    continue
+                self.names.setdefault(full, person)
+                parts = full.split()
+                if len(parts) > 1 and len(parts[-1]) >= 4 and parts[-1] not in EN_STOPWORDS:
+                    self.names.setdefault(parts[-1], person)
+        for zh, en in PEOPLE_NAMES:  # the other language's name for a person the catalog has
+            if norm(en) in self.names:
+                self.cjk.setdefault(norm(zh), self.names[norm(en)])
+            elif norm(zh) in self.cjk:
+                self.names.setdefault(norm(en), self.cjk[norm(zh)])
+
+    def find(self, text: str, full_names_only: bool = False) -> list[str]:
+        """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
+        text = re.sub(r"(?<=[A-Za-z])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z])", " ", text)  # "Cathala的"
+        key = norm(re.sub(r"['’]s\b", "", text))  # "Spielberg's films"
+        words = key.split()
+        found: list[str] = []
+        used = [False] * len(words)
+        for n in (4, 3, 2) if full_names_only else (4, 3, 2, 1):
+            for i in range(len(words) - n + 1):
+                if any(used[i : i + n]):
+                    continue
+                person = self.names.get(" ".join(words[i : i + n]))
+                if person is not None:
+                    found.append(person)
+                    used[i : i + n] = [True] * n
+        found += [person for name, person in self.cjk.items() if name in key]
+        return list(dict.fromkeys(found))
+
+
+_LATIN = r"(?:[^\W\u3400-\u9fff]|['’:.-])"  # a character of a Latin-script title
+TITLE_LEAD = re.compile(
+    r"(?:\b(?i:like|love|loved|liked|enjoyed|adore|adored|seen|watched|read|played|similar to|as good as|fan of|"
+    r"than|such as|reminds? me of|in the vein of)\s+|(?:像|类似|喜欢|比)\s*)"
+    r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
+)
+# a 《title》 said as one the user knows or compares with; not one they order up ("只推荐《X》" is not said back)
+ZH_QUOTED_TITLE = re.compile(
+    r"(?:像|类似|喜欢|爱看|看过|读过|玩过|比|和|还有|以及|跟|与|、)\s*《(?P<title>[^》]{1,40})》"
+)
+# the next name of a list that began with a title ("Zodiac and Prisoners (the 2013 one), and Mindhunter too")
+LIST_NEXT = re.compile(
+    r"\s*(?:\([^)]{0,60}\))?\s*(?:,\s*(?:and\s+)?|\s+and\s+)"
+    r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
+)
+NOT_TITLES = frozenset(
+    """i i'm im it its this that these those them he she they we you my me the a an something anything everything
+    more some any one ones english chinese japanese french korean""".split()
+)
+
+
+def unknown_titles(text: str, spans: list[Span], known_word: Callable[[str], bool]) -> list[str]:
+    """Titles the text names that are not in the catalog: a capitalised name after "like", "loved", "than" ... that
+    no title span covers, or a 《title》; `known_word` says whether a phrase is a genre, a kind or a person."""
+    found: list[str] = []
+    listed = [m for s in spans if (m := LIST_NEXT.match(text, s.end))]
+    for m in [*TITLE_LEAD.finditer(text), *ZH_QUOTED_TITLE.finditer(text), *listed]:
+        start, end = m.span("title")
+        title = m.group("title").strip(" .,:;!?'’")
+        title = re.sub(r"\s+(?:and|or|but|for|to|in|on|of|the|a|an|&)$", "", title)
+        inside = [s for s in spans if s.start < end and start < s.end]
+        longer = inside and re.search(r"\s[A-Z0-9]", text[max(s.end for s in inside) : start + len(title)])
+        if (inside and not longer) or not title:  # "Monopoly Deal" holds the title Monopoly, and is more
+            continue
+        first, _, second = title.partition(" and ")
+        if second[:1].isupper() and len(first.split()) >= 2 and not inside:  # "Past Lives and Aftersun": two
+            found += [t for t in (first, second) if not known_word(t)]
+            continue
+        if norm(title) in NOT_TITLES or known_word(title) or len(norm(title)) < 2:
+            continue
+        found.append(title)
+    return list(dict.fromkeys(found))
