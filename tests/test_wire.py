@@ -78,6 +78,7 @@ def scripted(tmp_path_factory: pytest.TempPathFactory) -> Scripted:
         source="generator",
         busy=True,
         unknown=("Heat",),
+        relaxed=("years",),
     )
     return scripted
 
@@ -112,6 +113,7 @@ def expected(scripted: Scripted) -> dict[str, Any]:
         "busy": True,
         "notes": ["avoiding horror"],
         "unknown": list(turn.unknown),
+        "relaxed": list(turn.relaxed),
     }
 
 
