@@ -275,3 +275,21 @@ def test_the_examples_follow_the_catalog() -> None:
     assert examples("en", ["board game"], genres)[0] == "Some strategy board games, please"
     assert examples("zh", ["board game"], genres[:2])[0] == "推荐一些桌游"  # too few genres named in both languages
     assert not set(examples("en", ["board game"], [])) & set(EXAMPLES["en"])
+
+
+def test_an_interest_removed_in_the_panel_no_longer_steers_the_next_list(games: Engine) -> None:
+    user = "unwant-user"
+
+    def fantasy(turn: Any) -> int:
+        return sum("fantasy" in games.items[r.item_id].genres for r in turn.recommendations)
+
+    first = games.chat(user, "a fantasy game for 3 players")
+    wants = [w["value"] for w in games.profile(user)["state"]["now"]["wants"]]
+    assert "fantasy" in wants and fantasy(first) >= 4, wants
+    games.edit_profile(user, {"remove": {"wants": ["fantasy"]}})
+    after = games.chat(user, "show me some others")
+    assert "fantasy" not in [w["value"] for w in games.profile(user)["state"]["now"]["wants"]]
+    assert fantasy(after) <= 2, [r.title for r in after.recommendations]
+    assert all(games.items[r.item_id].facet("players") for r in after.recommendations)
+    again = games.chat(user, "actually fantasy after all")
+    assert fantasy(again) >= 4, "saying it again brings it back"

@@ -7,8 +7,9 @@ Every entry of the view has a `value` (what an edit names it by), a `text` (as s
     edit(state, {"remove": {"less_of": ["horror"], "constraints": ["facet:players"], "items": ["m-alien"]}})
 
 What each removal does (nothing else changes):
-- `wants`: the interest word leaves the interests (the panel, the reasons). The messages already said are kept, and
-  the ranker reads them again every turn, so a topic named there still steers until the conversation moves on.
+- `wants`: the interest word leaves the interests (the panel, the reasons), and the messages already said are marked
+  so that the ranker reads them without it (its words cut from the text, out of the topic); saying it again brings
+  it back.
 - `kind`: no kind is asked for any more; `constraints`: the bound is lifted ("years", "language", "family",
   "facet:NAME"); `less_of`, `never_genres`, `never_people`: the genre or person is no longer turned away.
 - `items`: what the user said of the item is forgotten (liked, disliked, seen): it may be recommended again. Its
@@ -262,6 +263,7 @@ def edit(
         seen=[i for i in state.seen if i not in gone],
         negatives=_without(state.negatives, [v for i, v in (vectors or {}).items() if i in gone]),
         facets=facets,
+        dialogue=_unwanted(state.dialogue, remove.get("wants", ())),
     )
     if "years" in lifted:
         new.year_min = new.year_max = None
@@ -270,6 +272,13 @@ def edit(
     if "family" in lifted:
         new.family = False
     return new
+
+
+def _unwanted(dialogue: list[dict[str, Any]], wants: Sequence[str]) -> list[dict[str, Any]]:
+    """The dialogue with each message so far marked as no longer saying `wants` (the ranker reads them so)."""
+    if not wants:
+        return dialogue
+    return [{**e, "unwanted": list(dict.fromkeys([*e.get("unwanted", ()), *wants]))} for e in dialogue]
 
 
 def removal(change: Mapping[str, Any]) -> dict[str, list[str]]:
