@@ -93,6 +93,12 @@ def test_a_newer_bound_refines_the_older() -> None:
         ("there'll be 6 of us", "players", {"includes": 6.0}),
         ("but max 1.5 hours", "minutes", {"max": 90.0}),
         ("一局最好别超过45分钟", "minutes", {"max": 45.0}),
+        ("我们一家四口一起玩", "players", {"includes": 4.0}),
+        ("games for two, me and my roommate", "players", {"includes": 2.0}),
+        ("it's just me and my wife tonight", "players", {"includes": 2.0}),
+        ("and not too long, an hour tops", "minutes", {"max": 60.0}),
+        ("一局别超过一个半小时", "minutes", {"max": 90.0}),
+        ("两个半小时以内", "minutes", {"max": 150.0}),
     ],
 )
 def test_facet_words(message: str, name: str, want: dict[str, object]) -> None:
@@ -105,6 +111,8 @@ def test_words_that_bound_nothing() -> None:
     assert read_facets("I love space operas", SPECS).bounds == ()
     assert read_facets("two of us aren't native english speakers", SPECS).bounds == ()
     assert read_facets("别一个人的推好几款", SPECS).bounds == ()  # one designer, not one player
+    assert [b.name for b in read_facets("for two hours max", SPECS).bounds] == ["minutes"]  # not two players
+    assert read_facets("me and my wife and the kids", SPECS).bounds == ()  # more than two, how many unsaid
 
 
 def test_the_sidecar_names_the_facets(tmp_path: Path) -> None:

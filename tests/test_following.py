@@ -53,6 +53,12 @@ def test_a_title_takes_its_sense_from_context_and_names_every_sense(reader: Unde
         ("I loved The Martian", ()),
         ("I like Christopher Nolan", ()),
         ("I like sci-fi", ()),
+        ("interstellar 和 tenet 也都看过了", ("tenet",)),  # lower case, beside a known title
+        ("oh and i already tried ex machina", ("ex machina",)),
+        ("oh and perfect blue too, what a film", ("perfect blue",)),
+        ("do you have the zone of interest?", ("the zone of interest",)),
+        ("do you have any comedies?", ()),
+        ("and something funny too", ()),
     ],
 )
 def test_unknown_titles_are_noticed(reader: Understander, message: str, unknown: tuple[str, ...]) -> None:
@@ -153,14 +159,22 @@ def said(**kw: Any) -> Any:
         ([said(named_genres=("crime",), kind="movie"), said(kind="series", shifts=True)], [], [{"crime"}]),
         ([said(named_genres=("crime",)), said(reset=True, liked_genres=("horror",))], [], [{"horror"}]),
         ([said(named_genres=("crime",)), said(reset=True)], [], []),
-        # "more like it" alone sets no topic from the named titles' genres (ReDial recall)
-        ([said(mentioned=("a",)), said(more_like=True)], [["science fiction"]], []),
+        ([said(mentioned=("a",)), said(more_like=True)], [["science fiction"]], [{"science fiction"}]),
+        ([said(mentioned=("a",)), said(avoided_genres=("superhero",))], [["science fiction"]], [{"science fiction"}]),
+        ([said(mentioned=("a",)), said(wants_new=True)], [["science fiction"]], []),  # "any others?" alone: none
     ],
 )
 def test_the_topic_a_conversation_keeps(messages: list[Any], seeds: list[list[str]], groups: list[set[str]]) -> None:
     from chatrec.ranking.conversation import topic
 
     assert [set(g) for g in topic(messages, seeds).groups] == groups
+
+
+def test_more_like_it_reads_no_topic_where_the_catalog_lists_genres_alphabetically() -> None:
+    from chatrec.ranking.conversation import topic
+
+    messages = [said(mentioned=("a",)), said(more_like=True)]
+    assert topic(messages, [["science fiction"]], like_refines=False).groups == ()  # ReDial: recall fell with it
 
 
 def test_years_narrow_and_a_contradiction_starts_afresh() -> None:
@@ -198,6 +212,17 @@ def test_years_narrow_and_a_contradiction_starts_afresh() -> None:
         ("犯罪题材的也别推了", lambda u: u.avoided_genres == ("crime",)),
         ("no kiddie family stuff", lambda u: u.avoided_genres == ("family",)),
         ("thriller? hard pass", lambda u: u.avoided_genres == ("thriller",)),
+        ("nothing too grown-up, so no horror or thrillers", lambda u: set(u.avoided_genres) == {"horror", "thriller"}),
+        ("no horror, or maybe a comedy", lambda u: u.avoided_genres == ("horror",) and u.liked_genres == ("comedy",)),
+        ("oh and she really can't do horror", lambda u: u.avoided_genres == ("horror",)),
+        ("算了，今晚不想被吓到，换成喜剧吧", lambda u: u.soft_avoided_genres == ("horror",) and u.shifts),
+        ("movies only btw, we don't have time to start a series", lambda u: u.kind == "movie"),
+        ("documentaries please, series are fine too", lambda u: u.kind is None),
+        ("a cozy whodunit to read on the train", lambda u: u.kind == "book"),
+        ("ok but older than Interstellar, the newer ones feel too slick", lambda u: u.critiques == ("older",)),
+        ("Jim Carrey的那几部都看过了，换点别的导演", lambda u: u.other_creators and not u.shifts),
+        ("Jim Carrey的我基本都看过了", lambda u: u.avoided_people == ("Jim Carrey",)),
+        ("jim carrey 的先不要了", lambda u: u.avoided_people == ("Jim Carrey",)),
     ],
 )
 def test_requests_read_right(message: str, check: Any) -> None:
@@ -237,6 +262,25 @@ def test_a_title_named_again_keeps_the_sense_named_before() -> None:
 def test_people_turned_away(message: str, avoided: tuple[str, ...], liked: tuple[str, ...]) -> None:
     u = Understander(PEOPLE).read(message)
     assert (u.avoided_people, u.liked_genres, u.liked_people) == (avoided, liked, ())
+
+
+def test_lower_case_one_word_titles_count_only_where_titles_are_listed(reader: Understander) -> None:
+    assert reader.read("seen memento and interstellar too").mentioned == ("m-memento", "m-inter")
+    assert reader.read("比 memento 新一点的").mentioned == ("m-memento",)
+    assert reader.read("no memento of the trip").mentioned == ()  # a word in a sentence, not a title
+
+
+def test_the_last_word_of_a_title_names_it_in_a_list_of_titles() -> None:
+    items = [*ITEMS, Item("m-totoro", "My Neighbor Totoro", "Forest spirits.", 1988, "movie", ("animation",))]
+    read = Understander(items).read
+    assert read("we've seen Interstellar, Totoro and Memento").mentioned == ("m-inter", "m-totoro", "m-memento")
+    assert read("Totoro is a name I like").mentioned == ()  # a sentence's first word
+    assert read("a film set in Totoro").mentioned == ()  # no list of titles around it
+
+
+def test_a_compared_title_is_the_measure_not_a_question(reader: Understander) -> None:
+    u = reader.read("想看科幻片，要比 memento 老一点的")
+    assert u.mentioned == ("m-memento",) and u.asked == () and u.year_max == 1999
 
 
 def test_an_unknown_title_in_a_list_is_noticed(reader: Understander) -> None:

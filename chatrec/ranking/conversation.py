@@ -7,10 +7,12 @@ utterances' `Understanding`s, so chat and `rank` read the same conversation the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from chatrec.ranking.signals import mention_weights
+from chatrec.reading.lexicon import GENRE_WORDS, canonical_genre
 from chatrec.reading.understanding import Understanding
 
 TOPIC_SEEDS = 3  # the titles named last that say what the conversation is about when no genre was named
@@ -125,7 +127,7 @@ class Topic:
     fallback: frozenset[str] = frozenset()
 
 
-def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -> Topic:
+def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]], like_refines: bool = True) -> Topic:
     """The topic after the latest message (`said[-1]`). Its genres, each a group ("a funny horror": both) unless
     given as alternatives ("horror or comedy"); joined to the earlier topic when the message only refines ("sci-fi
     from the 80s", then "only ones with a lot of action", or "funnier"), alone when it moves on ("now", "instead",
@@ -134,7 +136,8 @@ def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -
     else, for a message that refines ("funnier", "newer", "under an hour", "more like it"), the first genre of the
     titles named last (`seed_genres`, each item's rarest first), when at least half share it. Titles alone set no
     topic: "I loved Heat" asks for what is like Heat, which the ranking finds (ReDial's replay lost 0.02 of recall
-    when they did, docs/evaluation.md)."""
+    when they did, docs/evaluation.md). "More like it" refines only where `like_refines` (a catalog that lists each
+    item's genres most telling first; ReDial lists them alphabetically, and its replay lost recall when it did)."""
     if not said:
         return Topic()
     latest, earlier = said[-1], said[:-1]
@@ -148,13 +151,40 @@ def topic(said: Sequence[Understanding], seed_genres: Sequence[Sequence[str]]) -
     if new and moves_on:
         return Topic(own, new)
     named = next((u.named_genres for u in reversed(earlier) if u.named_genres), ())
-    refines = bool(latest.critiques or latest.facet_bounds or latest.year_min or latest.year_max)
+    refines = bool(
+        latest.critiques
+        or latest.facet_bounds
+        or latest.year_min
+        or latest.year_max
+        or latest.avoided_genres
+        or latest.avoided_people
+        or (latest.more_like and like_refines)
+    )  # "older than Inception", "and no superhero stuff", "类似的书": the same topic, narrowed
     old = frozenset(named) or (_shared(seed_genres) if refines else frozenset())
     if not new:
         return Topic((old,), old) if old else Topic()
     if old and not new <= old:
         return Topic((old, *own), new)
     return Topic(own, new)
+
+
+def without_terms(said: Understanding, unwanted: Sequence[str]) -> Understanding:
+    """A message as read, less interest words the user took away in the panel after saying it: out of its genres
+    and terms, and their words (a genre's every spelling) cut from the text that is embedded."""
+    if not unwanted:
+        return said
+    gone = {canonical_genre(t) for t in unwanted} | set(unwanted)
+    words = sorted({w for t in gone for w in (t, *GENRE_WORDS.get(t, ()))}, key=len, reverse=True)
+    pattern = re.compile(
+        "|".join(rf"(?<!\w){re.escape(w)}(?!\w)" if w.isascii() else re.escape(w) for w in words), re.I
+    )
+    return replace(
+        said,
+        positive_text=" ".join(pattern.sub(" ", said.positive_text).split()),
+        liked_genres=tuple(g for g in said.liked_genres if g not in gone),
+        named_genres=tuple(g for g in said.named_genres if g not in gone),
+        terms=tuple(t for t in said.terms if t not in gone),
+    )
 
 
 def _shared(seed_genres: Sequence[Sequence[str]]) -> frozenset[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -33,10 +34,17 @@ Observer = Callable[[RankInput, set[str]], None]  # a chat turn's inputs and wha
 
 
 def chat_order(
-    given: RankInput, weights: dict[str, float], k: int, lam: float, drop: set[str], first: set[str] | None = None
+    given: RankInput,
+    weights: dict[str, float],
+    k: int,
+    lam: float,
+    drop: set[str],
+    first: set[str] | None = None,
+    never: Collection[str] = (),
 ) -> list[Scored]:
     """Chat's order of the inputs: MMR-diversified, `first` (the items that match the whole topic) before the
-    rest, without `drop` while other items remain (then shown again rather than nothing)."""
+    rest, without `drop` while other items remain (then shown again rather than nothing), never `never` (what the
+    user named as seen or liked)."""
     chosen: list[Scored] = []
     if first:
         chosen = given.diverse(weights, k, lam, drop | (set(given.candidates) - first))
@@ -45,7 +53,8 @@ def chat_order(
         chosen += [c for c in given.diverse(weights, k, lam, drop | taken) if c.item_id not in taken][: k - len(chosen)]
     if len(chosen) < k and drop:
         taken = {c.item_id for c in chosen}
-        chosen += [c for c in given.diverse(weights, k, lam) if c.item_id not in taken][: k - len(chosen)]
+        again = given.diverse(weights, k, lam, set(never))
+        chosen += [c for c in again if c.item_id not in taken][: k - len(chosen)]
     return chosen
 
 
@@ -170,11 +179,15 @@ class Ranker:
 
     # -- the pipeline ----------------------------------------------------------------------------------------
     def view(self, state: InterestState) -> conversation.View:
-        read = conversation.same_senses([self.read(e.get("text", "")) for e in state.dialogue])
+        read = conversation.same_senses([self.read_entry(e) for e in state.dialogue])
         utterances = [
             conversation.Utterance(e["side"], u, tuple(e.get("shown", ()))) for e, u in zip(state.dialogue, read)
         ]
         return conversation.read(utterances, self.settings.mention_recency, self.settings.topic_restart)
+
+    def read_entry(self, entry: dict[str, Any]) -> Understanding:
+        """One stored message as read, less the interest words taken away in the panel since it was said."""
+        return conversation.without_terms(self.read(entry.get("text", "")), entry.get("unwanted", ()))
 
     def query(self, state: InterestState, view: conversation.View, use_adapter: bool = True) -> np.ndarray:
         """The query vector: the conversation's recent text and the items it names (recent ones weigh more) and
@@ -271,13 +284,19 @@ class Ranker:
         if self.observe is not None:
             self.observe(given, drop)
         s = self.settings
-        chosen = chat_order(given, s.term_weights, k, s.mmr_lambda, drop, first)
-        again = drop - (set(state.shown) - off)  # "more like those" when fewer new ones fit: earlier ones fill up
+        known = (set(state.seen) | set(state.liked)) - set(self._asked(state)) if s.exclude_known else set()
+        chosen = chat_order(given, s.term_weights, k, s.mmr_lambda, drop, first, known)
+        again = drop - (set(state.shown) - off - known)  # "more like those" when fewer new ones fit: earlier ones fill
         if len(chosen) < k and again != drop:
             have = {c.item_id for c in chosen}
-            more = chat_order(given, s.term_weights, k, s.mmr_lambda, again, first)
+            more = chat_order(given, s.term_weights, k, s.mmr_lambda, again, first, known)
             chosen += [c for c in more if c.item_id not in have][: k - len(chosen)]
         return chosen, given
+
+    def _asked(self, state: InterestState) -> tuple[str, ...]:
+        """The items the latest message asks about (they may be shown though the user named them)."""
+        latest = next((self.read(e.get("text", "")) for e in reversed(state.dialogue) if e["side"] == "seeker"), None)
+        return latest.asked if latest else ()
 
     def chat_drop(self, state: InterestState, given: RankInput) -> set[str]:
         """What chat leaves out beyond the exclusions (the policy measured in docs/evaluation.md, "Replay"): items
@@ -293,10 +312,10 @@ class Ranker:
 
     def topic(self, state: InterestState) -> conversation.Topic:
         """What the conversation is about now (`conversation.topic`), less the genres the user turned from."""
-        said = conversation.same_senses([self.read(e.get("text", "")) for e in state.dialogue if e["side"] == "seeker"])
+        said = conversation.same_senses([self.read_entry(e) for e in state.dialogue if e["side"] == "seeker"])
         named = [i for u in said for i in u.mentioned if i not in u.asked and i in self.items]
         seeds = [self._by_rarity(self.items[i].genres) for i in named[-conversation.TOPIC_SEEDS :]]
-        found = conversation.topic(said, seeds)
+        found = conversation.topic(said, seeds, like_refines=not self._alphabetical)
         avoided = {*state.avoid_genres, *state.soft_avoid_genres}
         groups = tuple(g - avoided for g in found.groups if g - avoided)
         return conversation.Topic(groups, found.fallback - avoided)

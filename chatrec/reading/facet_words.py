@@ -58,7 +58,7 @@ LOW = re.compile(
 MINUTES = re.compile(
     r"\b(?:under|less than|within|at most|no more than|shorter than|below|max(?:imum)?|up to)\s+(?:an?\s+)?"
     r"(\d{1,3}(?:\.\d)?|half an|an|one|two|three)\s*(minutes?|mins?|hours?|hrs?|h)\b"
-    r"|\b(\d{1,3})\s*(minutes?|mins?)\s+(?:or less|max|tops|at most)\b"
+    r"|\b(\d{1,3}(?:\.\d)?|half an|an|one|two|three)\s*(minutes?|mins?|hours?|hrs?)\s+(?:or less|max|tops|at most)\b"
     r"|(半|一|两|\d{1,3})\s*(?:个)?\s*(小时|分钟)\s*(?:以内|之内|内|以下|左右)"
     r"|(?:别|不要|不能|不)超过\s*(半|一|两|\d{1,3})\s*(?:个)?\s*(小时|分钟)",
     re.I,
@@ -76,7 +76,10 @@ PLAYERS_EN = re.compile(
     r"prefer|know|play chess))|"
     rf"\b(?:group|party|family|table) of {_NUM}\b|"
     r"\b(solo|single[- ]player|two[- ]player|2[- ]player|head[- ]to[- ]head)\b|\bfor (?:a )?(couple|pair)\b|"
-    r"\b(?:for|with)\s+(?:me\s+and\s+)?(?:my\s+)?(?:wife|husband|partner|girlfriend|boyfriend|friend)\b|"
+    r"\b(?:for|with)\s+(?:me\s+and\s+)?(?:my\s+)?(?:wife|husband|partner|girlfriend|boyfriend|friend)\b(?!\s+and\b)|"
+    r"\bme\s+and\s+my\s+(?:wife|husband|partner|girlfriend|boyfriend|friend|roommate|flatmate|brother|sister|son|"
+    r"daughter|kid|dad|mom|mum)\b(?!\s+and\b)|"
+    rf"\b(?:games?\s+)?for\s+{_NUM}\b(?!\s*(?:min|hour|hrs|year|days?|weeks?|nights?|\.\d))|"
     r"\bwe(?:'re|’re| are)\s+(?:usually\s+|normally\s+|often\s+|mostly\s+|typically\s+|always\s+)?"
     rf"{_NUM}\b(?!\s*(?:min|hour|year))|"
     rf"\bthere(?:'s|’s| are| will be)\s+{_NUM}\s+of us\b",
@@ -88,6 +91,7 @@ EXACT_PLAYERS = re.compile(
     re.I,
 )
 PLAYERS_ZH = re.compile(
+    rf"一家{_ZH_NUM}口|"
     rf"(?<![别同])(?<!同一){_ZH_NUM}\s*(?:个)?\s*(?:人|玩家)(?:玩|游戏|桌游|局|的)?|(单人|双人|两人|二人)"
 )
 AGE_EN = re.compile(
@@ -183,7 +187,19 @@ def _as_minutes(amount: str, unit: str) -> int | None:
     return n * 60 if hours else n
 
 
+def _half_hours(text: str) -> str:
+    """ "一个半小时" written as "90 分钟" (as long, so that what the text's spans point at stays put)."""
+
+    def minutes(m: re.Match[str]) -> str:
+        n = _number(m.group(1))
+        said = f"{round(((n or 0) + 0.5) * 60)}分钟"
+        return said.rjust(len(m.group(0))) if n else m.group(0)
+
+    return re.sub(r"(一|两|二|三|\d)\s*个半\s*小时", minutes, text)
+
+
 def _minutes(text: str, name: str) -> tuple[Bound, list[tuple[int, int]]] | None:
+    text = _half_hours(text)
     if m := MINUTES.search(text):
         groups = [g for g in m.groups() if g]
         n = _as_minutes(groups[0], groups[1]) if len(groups) >= 2 else None

@@ -10,7 +10,23 @@ from chatrec.reading.language import CJK
 # canonical genre (as in catalogs) -> words that name it, in `understanding.norm` form
 GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "science fiction": ("science fiction", "sci fi", "scifi", "sf", "科幻"),
-    "horror": ("horror", "horrors", "scary", "spooky", "creepy", "slasher", "slashers", "恐怖", "鬼片", "吓人"),
+    "horror": (
+        "horror",
+        "horrors",
+        "scary",
+        "spooky",
+        "creepy",
+        "slasher",
+        "slashers",
+        "恐怖",
+        "鬼片",
+        "吓人",
+        "吓到",
+        "吓着",
+        "被吓",
+        "害怕",
+        "噩梦",
+    ),
     "thriller": ("thriller", "thrillers", "suspense", "惊悚"),
     "mystery": ("mystery", "mysteries", "whodunit", "detective", "悬疑", "推理", "侦探"),
     "comedy": ("comedy", "comedies", "funny", "hilarious", "喜剧", "搞笑"),
@@ -79,7 +95,9 @@ KIND_WORDS: dict[str, tuple[str, ...]] = {
 KIND_PATTERNS: dict[str, re.Pattern[str]] = {
     "movie": re.compile(r"(?![照图名唱卡芯刀鸦相薯])[\u4e00-\u9fff]片(?![段刻])"),
     "book": re.compile(
-        r"\b(?:a|something|anything|some)\s+(?:good\s+|light\s+|quick\s+)?(?:to\s+)?read\b|\breads\b|本书|部书", re.I
+        r"\b(?:a|something|anything|some)\s+(?:good\s+|light\s+|quick\s+)?(?:to\s+)?read\b|\breads\b|"
+        r"\b(?:to|can|could|i'?d)\s+read\b(?!\s+(?:the|a)\s+(?:subtitles|reviews?))|本书|部书|读的|可以读|能读",
+        re.I,
     ),
     "series": re.compile(
         r"\bshows?\b(?!\s+(?:me|us|him|her|them)\b)|(?![喜悲戏闹歌京话默编导])[\u4e00-\u9fff]剧(?!情|院|场|本)", re.I

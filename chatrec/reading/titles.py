@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 
 from chatrec.catalog.items import Item
 from chatrec.reading.language import CJK
-from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, PEOPLE_NAMES
+from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS, PEOPLE_NAMES
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -19,7 +19,13 @@ LATIN_WORD = re.compile(r"[^\W_\u3400-\u9fff\uf900-\ufaff]+(?:['’][^\W_\u3400-
 
 YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
 
-LISTED_BEFORE = re.compile(r"\b(?:like|love|loved|liked|enjoyed|played|seen|watched|and|or|than|as)\s+$", re.I)
+LISTED_BEFORE = re.compile(
+    r"\b(?:like|love|loved|liked|enjoyed|played|seen|watched|read|tried|binged|and|or|than|as)\s+$|(?:比|和|跟|与|像|、)\s*$",
+    re.I,
+)
+SENTENCE_START = re.compile(r"(?:^|[.!?。！？]\s*)[\"'“‘(]*$")  # nothing but the start of a sentence before
+# what may follow a lower-case one-word title: the end of a clause or of a list item ("seen stalker and solaris too")
+LISTED_AFTER = re.compile(r"\s*(?:$|[,.;:!?，。；：！？、)]|(?:and|or|too|also|as well)\b|和|也|都|跟|与|老|新)", re.I)
 
 
 def norm(text: str) -> str:
@@ -54,6 +60,9 @@ class TitleIndex:
                 self.short_titles.setdefault(norm(head), []).append(item)
         for key, named in self.short_titles.items():
             self.by_title.setdefault(key, named)
+        self.tails = self._tails()
+        for key, item in self.tails.items():
+            self.by_title.setdefault(key, [item])
         for key in [k for k in self.by_title if " " in k and CJK.search(k)]:  # "七大奇迹：对决" typed "七大奇迹对决"
             self.by_title.setdefault(key.replace(" ", ""), self.by_title[key])
         self.max_words = max((len(k.split()) for k in self.by_title), default=1)
@@ -67,6 +76,40 @@ class TitleIndex:
             if len(k) == 1 or k in genre_words or (len(k) == 2 and self._used_as_word(k) >= 2)
         }
         self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
+        self.plain_words = {norm(w) for words in (*GENRE_WORDS.values(), *KIND_WORDS.values()) for w in words}
+
+    def _tails(self) -> dict[str, Item]:
+        """The last word of a title, where people say it alone ("Totoro" for My Neighbor Totoro, "Gump"): a
+        capitalised name of 5 letters or more in no other title, no title itself, no common word and no person's
+        name."""
+        people = {w for it in self.all_items for p in (*it.creators, *it.cast) for w in norm(p).split()}
+        ends: dict[str, list[Item]] = {}
+        for item in self.all_items:
+            words = re.sub(r"\s*\(\d{4}\)$", "", item.title).split()
+            last = words[-1].strip(".,:;!?'’\"") if len(words) >= 2 else ""
+            if len(last) >= 5 and last[:1].isupper() and last.isalpha() and not CJK.search(last):
+                ends.setdefault(norm(last), []).append(item)
+        in_titles: dict[str, int] = {}
+        for title in {norm(it.title) for it in self.all_items}:
+            for word in set(title.split()):
+                in_titles[word] = in_titles.get(word, 0) + 1
+        return {
+            key: named[0]
+            for key, named in ends.items()
+            if len({it.title for it in named}) == 1
+            and in_titles.get(key, 0) == 1  # a word of one title only: "Totoro", not "Horse" or "South"
+            and key not in self.by_title
+            and key not in EN_STOPWORDS
+            and key not in people
+            and key not in {norm(w) for words in GENRE_WORDS.values() for w in words}
+        }
+
+    @staticmethod
+    def _tail_said(text: str, start: int, inside: bool) -> bool:
+        """A title's last word stands for it only capitalised, in a list of titles ("seen Spirited Away, Totoro and
+        Toy Story"), never at a sentence's start ("Mexico" in "set in Mexico" is no title)."""
+        listed = inside or bool(re.search(r",\s*$", text[:start]))
+        return text[start].isupper() and listed and not SENTENCE_START.search(text[:start])
 
     def _used_as_word(self, key: str) -> int:
         """How many descriptions of items not titled with `key` contain it."""
@@ -112,7 +155,11 @@ class TitleIndex:
                 year_match = YEAR_AFTER.match(text[end:])
                 year = int(year_match.group(1)) if year_match else None
                 inside = bool(LISTED_BEFORE.search(text[:start]))
+                if inside and n == 1 and not LISTED_AFTER.match(text[end:]):
+                    inside = False
                 if key not in self.by_title or not self._plausible(text[start:end], n, year, inside):
+                    continue
+                if key in self.tails and not self._tail_said(text, start, inside):
                     continue
                 item = self._pick(key, year) or (self._pick(key, None) if year else None)
                 if item:
@@ -122,14 +169,19 @@ class TitleIndex:
             i += 1
         return spans
 
-    @staticmethod
-    def _plausible(span: str, n_words: int, year: int | None, inside: bool = False) -> bool:
+    def _plausible(self, span: str, n_words: int, year: int | None, inside: bool = False) -> bool:
         """A one-word title counts only when capitalised or dated, so 'it' or 'up' in a sentence are not films; a
-        two-letter one ('Go') only where a title is expected ("games like Go and Chess"), not in "Go see it"."""
+        two-letter one ('Go') only where a title is expected ("games like Go and Chess"), not in "Go see it"; a
+        lower-case one ("seen stalker and solaris too") only where a list of titles stands, and never a genre's or a
+        kind's word."""
         if n_words > 1 or year is not None:
             return True
         long_enough = len(span) >= 3 or (inside and len(span) == 2)
-        return span[:1].isupper() and long_enough and span.lower() not in EN_STOPWORDS
+        if span.lower() in EN_STOPWORDS or not long_enough:
+            return False
+        if span[:1].isupper():
+            return True
+        return inside and len(span) >= 4 and norm(span) not in self.plain_words
 
     def _cjk(self, text: str, taken: list[Span]) -> list[Span]:
         spans: list[Span] = []
@@ -227,6 +279,23 @@ LIST_NEXT = re.compile(
     r"\s*(?:\([^)]{0,60}\))?\s*(?:,\s*(?:and\s+)?|\s+and\s+)"
     r"(?P<title>(?:the\s+)?[A-Z0-9]" + _LATIN + r"*(?:\s+(?:of|the|and|a|an|in|on|to|for|&|[A-Z0-9]" + _LATIN + r"*))*)"
 )
+# a lower-case name listed beside a found title ("interstellar 和 tenet 也都看过了", "heat and tenet too")
+LIST_NEXT_LOWER = re.compile(
+    r"\s*(?:和|跟|与|、|,\s*(?:and\s+)?|\s+and\s+)\s*(?P<title>[a-z0-9][\w'’:.-]*(?:\s+[a-z0-9][\w'’:.-]*){0,3}?)"
+    r"(?=\s*(?:$|[,.;:!?，。；：！？、]|(?:too|also|as well)\b|也|都))"
+)
+# a lower-case title said as known ("i already tried ex machina", "oh and perfect blue too")
+KNOWN_LOWER = re.compile(
+    r"\balready\s+(?:tried|seen|watched|read|played|finished|binged)\s+"
+    r"(?P<title>[a-z0-9][\w'’:.-]*(?:\s+[a-z0-9][\w'’:.-]*){0,4}?)(?=\s*(?:$|[,.;!?]|\s+(?:too|also|and|but)\b))"
+    r"|\b(?:and|also)\s+(?P<too>[a-z0-9][\w'’:.-]*(?:\s+[a-z0-9][\w'’:.-]*){0,3}?)\s+too\b"
+)
+# a title asked for by name ("do you have the zone of interest?"), in any case
+ASKED_FOR = re.compile(
+    r"\b(?:do you (?:have|carry|know)|have you got|you got|is there|got)\s+"
+    r"(?P<title>(?!(?:any|some|anything|something|more|other|others|a|an|one|ones|stuff|time|it|that|this|them)\b)[\w'’:.-]+(?:\s+[\w'’:.-]+){0,5}?)\s*[?？]",
+    re.I,
+)
 NOT_TITLES = frozenset(
     """i i'm im it its this that these those them he she they we you my me the a an something anything everything
     more some any one ones english chinese japanese french korean""".split()
@@ -237,10 +306,12 @@ def unknown_titles(text: str, spans: list[Span], known_word: Callable[[str], boo
     """Titles the text names that are not in the catalog: a capitalised name after "like", "loved", "than" ... that
     no title span covers, or a 《title》; `known_word` says whether a phrase is a genre, a kind or a person."""
     found: list[str] = []
-    listed = [m for s in spans if (m := LIST_NEXT.match(text, s.end))]
-    for m in [*TITLE_LEAD.finditer(text), *ZH_QUOTED_TITLE.finditer(text), *listed]:
-        start, end = m.span("title")
-        title = m.group("title").strip(" .,:;!?'’")
+    listed = [m for s in spans if (m := LIST_NEXT.match(text, s.end) or LIST_NEXT_LOWER.match(text, s.end))]
+    lower = [m for m in KNOWN_LOWER.finditer(text) if not set(norm(m.group(m.lastgroup or "")).split()) & EN_STOPWORDS]
+    for m in [*TITLE_LEAD.finditer(text), *ZH_QUOTED_TITLE.finditer(text), *listed, *ASKED_FOR.finditer(text), *lower]:
+        group = m.lastgroup if m.re is KNOWN_LOWER and m.lastgroup else "title"
+        start, end = m.span(group)
+        title = m.group(group).strip(" .,:;!?'’")
         title = re.sub(r"\s+(?:and|or|but|for|to|in|on|of|the|a|an|&)$", "", title)
         inside = [s for s in spans if s.start < end and start < s.end]
         longer = inside and re.search(r"\s[A-Z0-9]", text[max(s.end for s in inside) : start + len(title)])

@@ -28,14 +28,15 @@ EN_NEGATION = re.compile(
     r"\b(?:not(?!\s+(?:yet|seen|heard|watched|read|sure|been|had|have|done|able|really|quite|much|many|that|very|so|too|only|just|bad)\b)|"
     r"no(?:\s+more)?|nothing(?:\s+(?:with|by|from|starring|featuring|about|like))?|without|except|"
     r"anything\s+but|none\s+of|avoid|skip|hate|dislike|(?:do\s+not|don't|dont)\s+(?:want|like|need|show\s+me)|"
-    r"not\s+(?:a\s+(?:big\s+)?fan\s+of|into|big\s+on|keen\s+on)|can'?t\s+stand|cannot\s+stand)\s+"
-    r"(?P<what>.+?)" + CLAUSE_END,
+    r"not\s+(?:a\s+(?:big\s+)?fan\s+of|into|big\s+on|keen\s+on)|can'?t\s+stand|cannot\s+stand|"
+    r"(?:can'?t|cannot|won'?t|doesn'?t|don'?t|dont)\s+(?:really\s+)?(?:do|handle|stomach|deal\s+with))\s+"
+    r"(?P<what>.+?(?:\s+n?or\s+[^,.;:!?，。；：！？]+?)?)" + CLAUSE_END,  # "no horror or thrillers": both
     re.IGNORECASE,
 )
 ZH_NEGATION = re.compile(
     r"(?:不要|不想要|不想看|不看|别再?给我|别推荐|别再|不喜欢|讨厌|除了|不需要)(?P<what>.+?)(?=[,.;!?，。；！？、]|和|但|也|$)"
-    r"|(?P<object>(?![我你他她咱])[\u4e00-\u9fffA-Za-z\d][\u4e00-\u9fffA-Za-z\d ·.'-]{0,30}?)(?:的)?(?:也|都|就)?先?"
-    r"(?:不要|不想看|不看|免了|算了|(?:别|不用)推(?:荐)?了?|不用了|不考虑了?|无感|不感兴趣|不太感冒)"
+    r"|(?P<object>(?![我你他她咱])[\u4e00-\u9fffA-Za-z\d][\u4e00-\u9fffA-Za-z\d ·.'-]{0,30}?)(?:的)?"
+    r"(?:也|都|就)?(?:先|暂时)?(?:不要了?|不想看|不看|免了|算了|(?:别|不用)推(?:荐)?了?|不用了|不考虑了?|无感|不感兴趣|不太感冒)"
     r"(?=[,.;!?，。；！？]|$)"
 )
 # an English object before its refusal: "jim carrey too, not a fan", "horror? hard pass"
@@ -57,7 +58,7 @@ EN_SEEN_ALL = re.compile(
 )
 ZH_SEEN_ALL = re.compile(
     r"(?P<who>(?![我你他她咱])[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z ·.]{0,20}?)的"
-    r"(?:片子|电影|书|小说|作品|游戏|剧)?(?:基本|几乎)?(?:都|全)?(?:看遍了|看过了|读过了|玩过了|看完了|读完了|玩遍了)"
+    r"(?:片子|电影|书|小说|作品|游戏|剧)?(?:我们?)?(?:基本上?|几乎|差不多)?(?:都|全)?(?:看遍了|看过了|读过了|玩过了|看完了|读完了|玩遍了)"
 )
 # turning away for now ("tired of", "enough", "看腻了"): interest moves away and the genre is avoided softly
 EN_TURN_AWAY = re.compile(
@@ -74,6 +75,7 @@ ZH_TURN_AWAY = re.compile(
     r"(?=[,.;!?，。；！？、]|和|但|也|$)"
     r"|(?P<before>(?![我你他她咱])[\u4e00-\u9fff]{1,8}?)(?:看腻了|看够了|读腻了|看烦了|腻了|受够了)"
     r"|(?:没那么|不那么|少一点|少点|别太|不要太)(?P<less>吓人|恐怖|黑暗|暴力|血腥|压抑|沉重|悲伤|虐)"
+    r"|(?:今晚|今天|这次|暂时|先)?不想(?:被)?(?P<scared>吓到|吓着|被吓|害怕|做噩梦)"  # "今晚不想被吓到": for now
 )
 # "a lot less scary": turned away from for now, like "tired of"
 EN_LESS = re.compile(
@@ -199,9 +201,43 @@ def find_kind(text: str, known: set[str]) -> str | None:
         if kind in known and any((w in key) if CJK.search(w) else (f" {w} " in key) for w in words)
     }
     kinds |= {kind for kind, pattern in KIND_PATTERNS.items() if kind in known and pattern.search(text)}
+    only = {k for k in kinds for w in KIND_WORDS.get(k, ()) if not CJK.search(w) and ONLY_KIND(w).search(key)}
+    if len(only) == 1:  # "movies only btw, we don't have time to start a series"
+        return only.pop()
+    if ANY_KIND.search(text):  # "documentaries; series are fine too"
+        return None
     if len(kinds) > 1 and INSTEAD.search(text):  # "no time for a whole series: a single film" asks for the last
         return max(kinds, key=lambda kind: _last_at(key, kind))
     return kinds.pop() if len(kinds) == 1 else None
+
+
+def ONLY_KIND(word: str) -> re.Pattern[str]:  # noqa: N802 - a pattern made per word
+    """A kind's word said as the only one wanted ("movies only", "just books")."""
+    return re.compile(rf" (?:{re.escape(word)} only|only {re.escape(word)}|just {re.escape(word)}) ")
+
+
+ANY_KIND = re.compile(
+    r"\b(?:movies?|films?|books?|novels?|series|shows?|tv)\s+(?:is|are)\s+(?:fine|ok|okay|good)\s+too\b|"
+    r"\b(?:a|either)\s+(?:movie|film|book|show|series)\s+or\s+(?:a\s+)?(?:movie|film|book|show|series)\b|"
+    r"\beither (?:is|works)\b|电影(?:或|和|还是)剧都(?:行|可以)|(?:剧|电影|书)也(?:行|可以)",
+    re.I,
+)
+
+
+COMPARED = {
+    "older": re.compile(r"\b(?:older|earlier)\s+than\b|比.{1,30}?(?:老|早|旧)", re.I),
+    "newer": re.compile(r"\b(?:newer|more recent|later)\s+than\b|比.{1,30}?(?:新|晚)", re.I),
+}
+
+
+def _anchored(critiques: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """Critiques, less "newer" when the message asks for older than something (and the reverse): "older than
+    Jurassic World, the newer ones feel too CGI" asks for older ones only."""
+    said = {c for c, pattern in COMPARED.items() if pattern.search(text)}
+    if len(said) != 1:
+        return critiques
+    other = "newer" if said == {"older"} else "older"
+    return tuple(c for c in critiques if c != other)
 
 
 def _last_at(key: str, kind: str) -> int:
@@ -211,8 +247,9 @@ def _last_at(key: str, kind: str) -> int:
 
 # said of a title the user knows, even in a question that asks for more ("I loved X, anything similar?")
 KNOWN_MARK = re.compile(
-    r"\b(?:loved|love|liked|enjoyed|adored|seen|watched|read|finished|favou?rites?|is the best|was great|is great)\b|"
-    r"看过|读过|玩过|喜欢|爱看|看完|读完|最好看|最爱|神作|太好看",
+    r"\b(?:loved|love|liked|enjoyed|adored|seen|watched|read|finished|favou?rites?|is the best|was great|is great|"
+    r"binged|binge-?watched|rewatched|already|tried|played|own)\b|"
+    r"看过|读过|玩过|喜欢|爱看|看完|读完|最好看|最爱|神作|太好看|刷过|追过|玩腻",
     re.I,
 )
 REPLY_LANGUAGE = re.compile(
@@ -239,12 +276,19 @@ OTHER_CREATORS = re.compile(
 )
 
 
+COMPARED_WITH = re.compile(r"(?:\bthan|比)\s*$", re.I)  # "older than Titanic": the measure, not asked about
+
+
 def asked_about(text: str, spans: list[Span]) -> list[str]:
     """Items named in a question or as not yet seen ("Have you seen X?", "I haven't read X"): the user does not know
     them, so they may be recommended."""
     asked: list[str] = []
     for sentence in SENTENCE.finditer(text):
-        inside = [s.item_id for s in spans if sentence.start() <= s.start < sentence.end()]
+        inside = [
+            s.item_id
+            for s in spans
+            if sentence.start() <= s.start < sentence.end() and not COMPARED_WITH.search(text[: s.start])
+        ]
         said = sentence.group()
         question = said.rstrip().endswith(("?", "？")) and not KNOWN_MARK.search(said)
         if inside and (question or QUESTION_LEAD.search(said)):
@@ -417,7 +461,7 @@ class Understander:
             soft_genres += found
             if not found and len(core) >= 2:
                 leftovers.append(core)
-        critiques = find_critiques(positive)
+        critiques = _anchored(find_critiques(positive), positive)
         liked_genres = [
             g
             for g in find_genres(positive, self.genres, self.genre_words)
@@ -469,7 +513,7 @@ class Understander:
             avoided_items=tuple(dict.fromkeys(avoided_items)),
             liked_genres=tuple(liked_genres),
             named_genres=tuple(named_genres),
-            shifts=bool(SHIFT.search(message)),
+            shifts=bool(SHIFT.search(message)) and not (OTHER_CREATORS.search(positive) and not named_genres),
             more_like=bool(MORE_LIKE.search(positive)),
             either=bool(EITHER.search(positive)),
             avoided_genres=tuple(dict.fromkeys(avoided_genres)),

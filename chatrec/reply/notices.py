@@ -21,10 +21,22 @@ INVITE = {
 }
 
 
+SMALL_WORDS = frozenset("a an and at by for in of on or the to".split())
+
+
+def _as_title(said: str) -> str:
+    """A title typed all in lower case, written as a title ("the zone of interest" -> "The Zone of Interest")."""
+    if said != said.lower() or not said.isascii():
+        return said
+    words = said.split()
+    return " ".join(w if i and w in SMALL_WORDS else w[:1].upper() + w[1:] for i, w in enumerate(words))
+
+
 def unknown_notice(titles: Sequence[str], language: str) -> str:
     """'Heat isn't in this catalog, so I went by the rest of what you said. ' (empty when there are none)."""
     if not titles:
         return ""
+    titles = [_as_title(t) for t in titles]
     if language == "zh":
         named = "、".join(f"《{t}》" for t in titles)
         return f"目录里没有{named}，我按你说的其他内容来推荐。"
