@@ -86,5 +86,9 @@ class StoreLockedError(StoreError):
     """Another process holds the writer lock of the data folder."""
 
 
+class ProfilesUnavailableError(StoreError):
+    """The profile database cannot be reached (a PostgreSQL server down or refusing); nothing was saved."""
+
+
 class StoreCorruptedError(StoreError):
     """The store is damaged or incompatible; `chatrec ingest --rebuild` rebuilds it from the catalog."""

@@ -253,6 +253,15 @@ def run_chroma(path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for this test session (tests/pg_server.py); each test takes a database of its own."""
+    from pg_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Chroma server for the session's tests of the store port (each test uses its own collection)."""
     with run_chroma(tmp_path_factory.mktemp("chroma-server")) as url:

@@ -1,4 +1,5 @@
-"""The `ProfileStore` contract (chatrec/ports.py), run on every implementation: the in-memory double and SQLite."""
+"""The `ProfileStore` contract (chatrec/ports.py), run on every implementation: the in-memory double, SQLite and
+PostgreSQL (a real server started by the tests on loopback, tests/pg_server.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ from chatrec.ports import Event, ProfileStore
 from chatrec.users.interests import InterestState
 
 DIM = 4
-IMPLEMENTATIONS = ["memory:", "sqlite"]
+IMPLEMENTATIONS = ["memory:", "sqlite", "postgresql"]
 
 
 @pytest.fixture(params=IMPLEMENTATIONS)
 def profiles(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileStore]:
     url = None if request.param == "sqlite" else request.param
+    if request.param == "postgresql":
+        from pg_server import fresh_database
+
+        url = fresh_database(request.getfixturevalue("postgres_url"))
     store = open_profiles(Settings(data_dir=tmp_path, profiles_url=url))
     try:
         yield store
@@ -106,7 +111,25 @@ def test_the_profiles_url_picks_the_backend_and_a_wrong_one_is_a_clear_error(tmp
     assert isinstance(elsewhere, SQLiteProfiles) and (tmp_path / "other.db").exists()
     elsewhere.close()
     assert isinstance(open_profiles(Settings(data_dir=tmp_path, profiles_url="memory:")), MemoryProfiles)
-    with pytest.raises(ConfigError, match="not supported by this version"):
-        open_profiles(Settings(data_dir=tmp_path, profiles_url="postgresql://db/chatrec"))
     with pytest.raises(ConfigError, match="profiles_url must start with"):
         Settings(profiles_url="mysql://db")
+
+
+def test_a_postgres_url_opens_postgres_and_a_server_that_is_down_is_a_clear_error(postgres_url: str) -> None:
+    from pg_server import free_port, fresh_database
+
+    from chatrec.backends.postgres_profiles import PostgresProfiles
+    from chatrec.errors import ProfilesUnavailableError, StoreError
+
+    url = fresh_database(postgres_url)
+    store = open_profiles(Settings(profiles_url=url))
+    assert isinstance(store, PostgresProfiles) and store.location == url
+    store.close()
+    again = PostgresProfiles(url)  # a second start (another process) applies no step twice
+    with again._transaction() as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM chatrec_migrations ORDER BY version")] == [1, 2]
+    again.close()
+    down = f"postgresql://chatrec:secret@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(ProfilesUnavailableError, match="cannot be used right now") as caught:
+        PostgresProfiles(down, timeout_s=2)
+    assert isinstance(caught.value, StoreError) and "secret" not in str(caught.value)  # the API's 503

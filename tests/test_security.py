@@ -23,6 +23,7 @@ from conftest import ROOT, free_port, memory_engine, run_chroma, serve, wait_htt
 
 from chatrec import Engine
 from chatrec.backends.sqlite_profiles import SQLiteProfiles
+from chatrec.errors import StoreCorruptedError
 from chatrec.serve.identity import COOKIE, Identity
 
 PYTHON = sys.executable
@@ -197,8 +198,27 @@ def test_profiles_of_schema_1_migrate_forward(tmp_path: Path) -> None:
     db.close()
     store = SQLiteProfiles(path)
     columns = [row[1] for row in store._db.execute("PRAGMA table_info(users)")]
-    assert "version" in columns and store._db.execute("PRAGMA user_version").fetchone()[0] == 2
+    steps = [row[0] for row in store._db.execute("SELECT version FROM chatrec_migrations ORDER BY version")]
+    assert "version" in columns and steps == [1, 2]
+    store.update("u", 4, lambda state: ([("message", {"text": "hi"})], None), now=1.0)
+    assert store.events("u") == [(1.0, "message", {"text": "hi"})]  # the events table came with step 1
     store.close()
+    again = SQLiteProfiles(path)  # a second start applies nothing more
+    assert [row[0] for row in again._db.execute("SELECT version FROM chatrec_migrations")] == [1, 2]
+    again.close()
+
+
+def test_a_profile_database_from_a_newer_chatrec_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.sqlite"
+    SQLiteProfiles(path).close()
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO chatrec_migrations VALUES (3, 'from the future', 0)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreCorruptedError, match="newer chatrec"):
+        SQLiteProfiles(path)
 
 
 # -- many processes, one user -----------------------------------------------------------------------------------

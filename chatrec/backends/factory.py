@@ -1,5 +1,5 @@
 """Opening the configured store parts: the vector store (embedded Chroma, or a Chroma server) and the profile store
-named by `profiles_url` (SQLite by default, or in memory). A new backend is one class and one line here."""
+named by `profiles_url` (SQLite by default, PostgreSQL, or in memory). A new backend is one class and one line here."""
 
 from __future__ import annotations
 
@@ -25,7 +25,11 @@ def open_profiles(settings: Settings) -> ProfileStore:
         return SQLiteProfiles(Path(url.removeprefix("sqlite:///")))
     if url.startswith("memory:"):
         return MemoryProfiles()
+    if url.startswith("postgresql://"):
+        from chatrec.backends.postgres_profiles import PostgresProfiles
+
+        return PostgresProfiles(url)
     raise ConfigError(
         f"profiles_url {url.split('://')[0]}://… is not supported by this version of chatrec; "
-        "use sqlite:///PATH (the default) or memory:"
+        "use sqlite:///PATH (the default), postgresql://… or memory:"
     )

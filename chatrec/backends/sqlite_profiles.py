@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from chatrec.backends.migrations import Migration, pending
 from chatrec.errors import ProfileBusyError, StoreCorruptedError
 from chatrec.ports import Event, StoredEvent
 from chatrec.users.interests import InterestState
@@ -26,19 +27,21 @@ from chatrec.users.stored import state_from_json, state_to_json
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SCHEMA_VERSION = 2  # 1: no version column; 2: users.version (optimistic concurrency)
 ATTEMPTS = 50  # of one update racing other processes for the same user
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    user_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL, version INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_user ON events (user_id, ts);
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-"""
+MIGRATIONS = (
+    Migration(
+        1,
+        "users and events",
+        (
+            "CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, "
+            "ts REAL NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS events_user ON events (user_id, ts)",
+            "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
+        ),
+    ),
+    Migration(2, "row versions", ("ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 0",)),
+)
 
 
 class SQLiteProfiles:
@@ -52,7 +55,6 @@ class SQLiteProfiles:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
             self._migrate()
             self._db.execute("SELECT count(*) FROM users").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -62,12 +64,39 @@ class SQLiteProfiles:
             ) from exc
 
     def _migrate(self) -> None:
-        """Bring an older file forward (never reinterpret it): schema 1 had no version column."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
-        if "version" not in columns:
-            self._db.execute("ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
-        if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        """Bring the file forward by the steps it lacks, in one transaction (never reinterpret it). A file from
+        before the `chatrec_migrations` table is read for the steps it already has."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS chatrec_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                "applied REAL NOT NULL)"
+            )
+            applied = {row[0] for row in self._db.execute("SELECT version FROM chatrec_migrations")}
+            if not applied:
+                applied = self._found_steps()
+                self._record(MIGRATIONS, applied)
+            for step in pending(MIGRATIONS, applied, self.location):
+                for statement in step.statements:
+                    self._db.execute(statement)
+                self._record(MIGRATIONS, {step.version})
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _found_steps(self) -> set[int]:
+        """The steps a file made before the migrations table already has: its tables, then the version column."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")} if "users" in tables else set()
+        return ({1} if {"users", "events"} <= tables else set()) | ({2} if "version" in columns else set())
+
+    def _record(self, steps: tuple[Migration, ...], versions: set[int]) -> None:
+        self._db.executemany(
+            "INSERT INTO chatrec_migrations (version, name, applied) VALUES (?, ?, ?)",
+            [(m.version, m.name, time.time()) for m in steps if m.version in versions],
+        )
 
     def load(self, user_id: str, dim: int) -> InterestState | None:
         return self._read(user_id, dim)[0]
