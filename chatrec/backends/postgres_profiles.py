@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from chatrec.backends import versioned
 from chatrec.backends.migrations import Migration, pending
-from chatrec.errors import ProfileBusyError, ProfilesUnavailableError
+from chatrec.errors import ProfilesUnavailableError
 from chatrec.ports import Event, StoredEvent
 from chatrec.users.interests import InterestState
 from chatrec.users.stored import state_from_json, state_to_json
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ATTEMPTS = 50  # of one update racing other processes for the same user
 MIGRATION_LOCK = 7_302_114  # pg_advisory_xact_lock key: one process migrates at a time
 MIGRATIONS = (
     Migration(
@@ -124,14 +123,7 @@ class PostgresProfiles:
         """Apply `change` to the user's state and save it with its events in one transaction, over the row version
         it read (optimistic concurrency, as SQLite does): when another process saved the user in between, read
         again and apply `change` again. No lock is held while `change` runs."""
-        for attempt in range(ATTEMPTS):
-            state, version = self._read(user_id, dim)
-            state = state or InterestState(dim=dim)
-            events, result = change(state)
-            if self._write(user_id, state, version, now, events):
-                return result
-            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # jittered back-off: let the other writer finish
-        raise ProfileBusyError(f"the profile of {user_id!r} changed {ATTEMPTS} times while this update was applied")
+        return versioned.update(self._read, self._write, user_id, dim, change, now)
 
     def _read(self, user_id: str, dim: int) -> tuple[InterestState | None, int | None]:
         with self._transaction() as conn:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import sqlite3
 import threading
 import time
@@ -19,15 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from chatrec.backends import versioned
 from chatrec.backends.migrations import Migration, pending
-from chatrec.errors import ProfileBusyError, StoreCorruptedError
+from chatrec.errors import StoreCorruptedError
 from chatrec.ports import Event, StoredEvent
 from chatrec.users.interests import InterestState
 from chatrec.users.stored import state_from_json, state_to_json
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ATTEMPTS = 50  # of one update racing other processes for the same user
 MIGRATIONS = (
     Migration(
         1,
@@ -110,14 +109,7 @@ class SQLiteProfiles:
     def update(self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]], now: float) -> T:
         """Apply `change` to the user's current state and save it with its events, as one atomic step across
         processes: if another process saved the user in between, read again and apply `change` again."""
-        for attempt in range(ATTEMPTS):
-            state, version = self._read(user_id, dim)
-            state = state or InterestState(dim=dim)
-            events, result = change(state)
-            if self._write(user_id, state, version, now, events):
-                return result
-            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # jittered back-off: let the other writer finish
-        raise ProfileBusyError(f"the profile of {user_id!r} changed {ATTEMPTS} times while this update was applied")
+        return versioned.update(self._read, self._write, user_id, dim, change, now)
 
     def _write(self, user_id: str, state: InterestState, version: int | None, now: float, events: list[Event]) -> bool:
         """Save over `version` (None: there was no row); False when the row is no longer at that version."""
