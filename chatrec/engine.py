@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from types import EllipsisType
@@ -88,6 +88,7 @@ class Engine:
             words=self.words,
         )
         self.generator = generator
+        self.on_stage: Callable[[str, float], None] | None = None  # per-stage timings of each turn (serve/metrics.py)
         self.writer = ReplyWriter(
             generator,
             self.grounding,
@@ -166,9 +167,12 @@ class Engine:
         """The same turn as `chat`, as it happens: first the recommendations with no text, then the reply growing,
         and last a `final` turn whose reply is either the grounded generated text or the template reply."""
         user_id, message = self._check_user(user_id), self._check_message(message)
+        started = time.perf_counter()
         with self._user_lock(user_id):  # one turn at a time per user here; `profiles.update` guards other processes
             now = time.time()
             u = self.read_utterance(message)
+            read = time.perf_counter()
+            self._stage("read", read - started)
 
             def turn(state: InterestState) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
                 self.tracker.new_session(state, now)
@@ -180,6 +184,7 @@ class Engine:
                 return events, (state, recs, frame, request)
 
             state, recs, frame, request = self.profiles.update(user_id, self.embedder.dim, turn, now)
+        self._stage("rank", time.perf_counter() - read)
         base = Turn(
             reply="",
             recommendations=recs,
@@ -193,8 +198,13 @@ class Engine:
         chosen = [self.items[r.item_id] for r in recs]
         interests = self.explainer.wanted(request)
         avoided = [*request.for_now, *request.never]
+        texted = False
         for draft in self.writer.write(interests, chosen, state.language, frame, avoided):
+            if draft.text and not texted:
+                texted = True
+                self._stage("first_text", time.perf_counter() - started)
             if draft.final:
+                self._stage("full_reply", time.perf_counter() - started)
                 self._trimmer.maybe()  # in its own thread: no reply waits for it
                 self._maybe_prune()
             yield replace(
@@ -205,6 +215,27 @@ class Engine:
                 problem=draft.problem,
                 busy=draft.busy,
             )
+
+    def _stage(self, stage: str, seconds: float) -> None:
+        """Tell `on_stage` (the server's metrics, if any) how long a stage of a turn took: read, rank, first_text,
+        full_reply (the last two from the turn's start)."""
+        if self.on_stage is not None:
+            self.on_stage(stage, seconds)
+
+    def readiness(self) -> dict[str, str]:
+        """Whether each part this engine needs answers now: "ok", or what is wrong (never raises)."""
+        checks: dict[str, str] = {}
+        for part, probe in (
+            ("store", lambda: self.store.count()),
+            ("profiles", lambda: self.profiles.load("readiness-check", self.embedder.dim)),
+        ):
+            try:
+                probe()
+                checks[part] = "ok"
+            except Exception as exc:  # a readiness check reports, it does not fail
+                checks[part] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        checks["generator"] = "ok" if self.generator is not None else "none (template replies)"
+        return checks
 
     def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
         """A thumbs up or down on one item; unknown item ids raise `ValueError`."""

@@ -18,8 +18,15 @@ import httpx
 import pytest
 from conftest import auth, keeps_to_schema, memory_engine, new_user, serve, session
 
-from chatrec import Engine, InputError, StoreError, UnknownItemError
-from chatrec.errors import ConfigError, ProfileBusyError
+from chatrec import Engine
+from chatrec.errors import (
+    ConfigError,
+    InputError,
+    ProfileBusyError,
+    ProfilesUnavailableError,
+    StoreError,
+    UnknownItemError,
+)
 from chatrec.results import Recommendation, Turn
 from chatrec.serve.api import Api, RateLimit, check_origins, translate
 from chatrec.serve.identity import COOKIE, Identity
@@ -86,6 +93,44 @@ def test_the_api_token_is_the_web_ui_identity(api: str) -> None:
 
 def test_health_needs_no_token(api: str, api_engine: Engine) -> None:
     assert httpx.get(api + "/health").json() == {"ok": True, "items": len(api_engine.items)}
+
+
+def test_ready_checks_each_part_and_says_which_one_fails(api: str, api_engine: Engine) -> None:
+    answer = httpx.get(api + "/ready")
+    assert answer.status_code == 200 and answer.json()["checks"]["store"] == "ok", answer.text
+    assert answer.json()["checks"]["profiles"] == "ok"
+    real = api_engine.profiles.load
+
+    def down(*args: Any) -> Any:
+        raise ProfilesUnavailableError("The profile database postgresql://db cannot be used right now")
+
+    api_engine.profiles.load = down  # type: ignore[method-assign]
+    try:
+        failing = httpx.get(api + "/ready")
+    finally:
+        api_engine.profiles.load = real  # type: ignore[method-assign]
+    body = assert_error(failing, 503, "not_ready")
+    assert "profiles" in body["message"] and failing.headers["retry-after"] == "5"
+    assert httpx.get(api + "/health").status_code == 200  # liveness is not readiness
+
+
+def test_metrics_count_turns_stages_and_answers(api: str) -> None:
+    user = new_user(api)
+    assert httpx.post(api + "/chat", json={"message": "a space film"}, headers=user).status_code == 200
+    httpx.post(api + "/feedback", json={"item_id": "no-such-item", "liked": True}, headers=user)
+    scrape = httpx.get(api.removesuffix("api/v1") + "metrics")
+    assert scrape.status_code == 200 and scrape.headers["content-type"].startswith("text/plain")
+    text = scrape.text
+
+    def value(line_start: str) -> float:
+        return max(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start))
+
+    assert value("chatrec_turns_total") >= 1
+    for stage in ("read", "rank", "first_text", "full_reply"):
+        assert value(f'chatrec_turn_stage_seconds_count{{stage="{stage}"}}') >= 1, stage
+    assert value('chatrec_api_answers_total{code="unknown_item",status="404"}') >= 1
+    assert value('chatrec_api_answers_total{code="ok",status="200"}') >= 1
+    assert "chatrec_chat_steps_in_flight" in text
 
 
 def test_chat_answers_the_turn_as_json(api: str) -> None:
@@ -474,12 +519,14 @@ def test_the_openapi_schema_describes_every_route_and_its_errors(api: str) -> No
         ("GET", "/history"),
         ("DELETE", "/profile"),
         ("GET", "/health"),
+        ("GET", "/ready"),
     }
+    open_routes = ("/sessions", "/health", "/ready")
     for (method, path), op in operations.items():
         assert "$ref" in json.dumps(op["responses"]["200"]), (method, path)
         assert op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
-        assert ("401" in op["responses"]) == (path not in ("/sessions", "/health")), (method, path)
-        assert bool(op.get("security")) == (path not in ("/sessions", "/health")), (method, path)
+        assert ("401" in op["responses"]) == (path not in open_routes), (method, path)
+        assert bool(op.get("security")) == (path not in open_routes), (method, path)
     assert "text/event-stream" in operations[("POST", "/chat")]["responses"]["200"]["content"]
     assert "429" in operations[("POST", "/chat")]["responses"]
 

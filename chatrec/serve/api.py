@@ -41,6 +41,7 @@ from chatrec.serve import wire
 from chatrec.serve.bodies import read_body, replay
 from chatrec.serve.error_map import BAD_JSON, INTERNAL, Problem, error_body, error_headers, for_status, problem
 from chatrec.serve.identity import Identity
+from chatrec.serve.metrics import Metrics
 
 __all__ = ["ApiError", "RateLimit", "api_app", "check_origins"]
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no pro
 BEARER = HTTPBearer(auto_error=False, scheme_name="session", description="the token that POST /sessions gives")
 TOKEN = Security(BEARER)  # the request's bearer credentials, if any
 MAX_REMOVED = 100  # values one field of a profile edit may name
+ERROR_CODE_HEADER = "X-Error-Code"
+READY_RETRY_S = 5  # Retry-After of a 503 from /ready
 Lang = Literal["en", "zh"]
 LANG = Query(None, description="the language of the state's texts (default: the language the user writes)")
 
@@ -134,6 +137,11 @@ class OkOut(BaseModel):
 class HealthOut(BaseModel):
     ok: bool
     items: int
+
+
+class ReadyOut(BaseModel):
+    ok: bool
+    checks: dict[str, str] = Field(description='each part: "ok", or what is wrong')
 
 
 class Term(BaseModel):
@@ -273,8 +281,9 @@ class ApiError(Exception):
 
 
 def problem_response(answer: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
-    """An error answer as JSON, with its headers (chatrec/serve/error_map.py) and any others."""
-    headers = {**error_headers(answer), **(headers or {})}
+    """An error answer as JSON, with its headers (chatrec/serve/error_map.py) and any others; `X-Error-Code`
+    repeats the body's code for the metrics (and proxies' logs)."""
+    headers = {**error_headers(answer), ERROR_CODE_HEADER: answer.code, **(headers or {})}
     return JSONResponse(error_body(answer), status_code=answer.status, headers=headers)
 
 
@@ -420,6 +429,8 @@ class Api:
         self.engine, self.identity = engine, identity
         self.limit = RateLimit(settings.chat_per_minute)
         self.chat_threads = anyio.CapacityLimiter(CHAT_THREADS)
+        self.metrics = Metrics()
+        engine.on_stage = self.metrics.stage
 
     async def user(self, credentials: HTTPAuthorizationCredentials | None = TOKEN) -> str:
         """The user the request's bearer token names (a dependency of every route but sessions and health)."""
@@ -443,7 +454,10 @@ class Api:
     async def call(self, fn: Callable[..., T], *args: Any, chat: bool = False) -> T:
         """`fn(*args)` in a worker thread (chat turns share `CHAT_THREADS`), its errors as `ApiError`s."""
         try:
-            return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=self.chat_threads if chat else None)
+            if not chat:
+                return await anyio.to_thread.run_sync(lambda: fn(*args))
+            with self.metrics.in_flight.track_inprogress():
+                return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=self.chat_threads)
         except Exception as exc:
             raise translate(exc) from None
 
@@ -475,6 +489,26 @@ class Api:
                     pass
 
 
+class Counted:
+    """Counts every answer of the API by status and error code (`X-Error-Code`), for /metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = Headers(raw=message.get("headers", []))
+                self.metrics.answer(int(message["status"]), headers.get(ERROR_CODE_HEADER.lower(), ""))
+            await send(message)
+
+        await self.app(scope, receive, counting)
+
+
 def sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
@@ -499,6 +533,8 @@ def api_app(engine: Engine, identity: Identity, settings: Settings | None = None
             Exception: server_error,
         },
     )
+    app.state.metrics = api.metrics
+    app.add_middleware(Counted, metrics=api.metrics)
     app.add_middleware(BodyLimit, limit=body_limit(settings))
     app.add_middleware(
         Cors,
@@ -580,5 +616,16 @@ def routes(app: FastAPI, api: Api) -> None:
 
     @app.get("/health", response_model=HealthOut, responses=responses(), summary="Health")
     async def health() -> dict[str, Any]:
-        """The server answers, and how many catalog items it serves."""
+        """The server answers, and how many catalog items it serves (liveness: nothing else is asked)."""
         return {"ok": True, "items": len(engine.items)}
+
+    @app.get("/ready", response_model=ReadyOut, responses=responses(503), summary="Ready")
+    async def ready() -> dict[str, Any]:
+        """Whether the parts a turn needs answer now: the vector store, the profile database, the generator. 503
+        with Retry-After, naming what does not, when one of them fails (a load balancer takes the process out)."""
+        checks = await anyio.to_thread.run_sync(engine.readiness)
+        failing = {part: said for part, said in checks.items() if part != "generator" and said != "ok"}
+        if failing:
+            said = "; ".join(f"{part}: {why}" for part, why in failing.items())
+            raise ApiError(503, "not_ready", f"Not ready: {said}", retry_after=READY_RETRY_S)
+        return {"ok": True, "checks": checks}

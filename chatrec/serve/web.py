@@ -36,6 +36,7 @@ MAX_BINDINGS = 200_000  # session hash -> user (about 200 bytes each)
 BINDING_IDLE_S = 6 * 3600  # a session hash unused this long is forgotten (Gradio's heartbeat keeps it used)
 COOKIE_MAX_AGE = 365 * 24 * 3600  # profiles persist across visits, so does the cookie
 API_PATH = "/api/v1"  # the JSON API's mount point (chatrec/serve/api.py)
+METRICS_PATH = "/metrics"  # Prometheus's scrape (chatrec/serve/metrics.py)
 
 
 class SessionGate:
@@ -227,9 +228,23 @@ def create_app(
 
         app.mount(API_PATH, api)
         add_widget(app, framers)
-        passthrough = (API_PATH, SCRIPT_PATH, EMBED_PATH)
+        add_metrics(app, api)
+        passthrough = (API_PATH, SCRIPT_PATH, EMBED_PATH, METRICS_PATH)
     app.add_middleware(SessionGate, identity=identity, passthrough=passthrough)
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=user_of, css=css)
+
+
+def add_metrics(app: Any, api: Any) -> None:
+    """Prometheus's scrape at /metrics: the API's metrics (chatrec/serve/metrics.py) in the text format. Open to
+    whoever reaches the port: a deployment keeps it off the public side of its proxy (docs/deploy.md)."""
+    from fastapi import Response
+
+    from chatrec.serve.metrics import CONTENT_TYPE_LATEST
+
+    async def metrics() -> Response:
+        return Response(api.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route(METRICS_PATH, metrics, methods=["GET"], include_in_schema=False)
 
 
 def identity_for(settings: Any) -> Identity:
