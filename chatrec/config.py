@@ -122,6 +122,8 @@ class Settings:
     secret_key: str | None = field(
         default_factory=lambda: _env("CHATREC_SECRET_KEY"), repr=False
     )  # None: DATA_DIR/secret.key
+    # the host site's shared secret for signed user ids (serve/identity.py, docs/widget.md); None: none accepted
+    host_secret: str | None = field(default_factory=lambda: _env("CHATREC_HOST_SECRET"), repr=False)
     # the HTTP API (serve/api.py): browser origins allowed to call it (none: same origin only), chat turns a minute
     allowed_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("CHATREC_ALLOWED_ORIGINS"))
     chat_per_minute: int = field(default_factory=lambda: _env_int("CHATREC_CHAT_PER_MINUTE", 30))  # per session

@@ -36,13 +36,16 @@ RATE = 5  # chat turns a minute per session, low so that the limit is quick to r
 SPACE = "I love space exploration films"
 REC_FIELDS = {"item_id", "title", "year", "kind", "description", "why", "score"}  # the contract's
 FACT_FIELDS = {"genres", "creators", "cast", "tags", "aliases", "facets"}  # extensions (optional)
+HOST_SECRET = "a-host-site-secret-of-32-bytes-or-more"
 
 
 @pytest.fixture(scope="module")
 def api_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The bundled catalog on the in-memory doubles (no generator) with its own profiles and key, one allowed origin
     and a low chat rate."""
-    with memory_engine(tmp_path_factory.mktemp("api"), allowed_origins=(ORIGIN,), chat_per_minute=RATE) as eng:
+    with memory_engine(
+        tmp_path_factory.mktemp("api"), allowed_origins=(ORIGIN,), chat_per_minute=RATE, host_secret=HOST_SECRET
+    ) as eng:
         yield eng
 
 
@@ -93,6 +96,42 @@ def test_the_api_token_is_the_web_ui_identity(api: str) -> None:
 
 def test_health_needs_no_token(api: str, api_engine: Engine) -> None:
     assert httpx.get(api + "/health").json() == {"ok": True, "items": len(api_engine.items)}
+
+
+def host_token(sub: str, secret: str = HOST_SECRET, lifetime_s: float = 600, **claims: Any) -> str:
+    import time
+
+    import jwt
+
+    return jwt.encode({"sub": sub, "exp": int(time.time() + lifetime_s), **claims}, secret, algorithm="HS256")
+
+
+def test_a_host_signed_user_id_gives_one_profile_on_every_device(api: str) -> None:
+    first = httpx.post(api + "/sessions", json={"host_token": host_token("alice@shop")}).json()
+    second = httpx.post(api + "/sessions", json={"host_token": host_token("alice@shop")}).json()  # another device
+    other = httpx.post(api + "/sessions", json={"host_token": host_token("bob@shop")}).json()
+    assert first["user_id"] == second["user_id"] != other["user_id"] and first["user_id"].startswith("host-")
+    assert "alice" not in first["user_id"]  # the host's id is not shown back or guessable
+    httpx.post(api + "/chat", json={"message": "a space film"}, headers=auth(first["token"]))
+    assert httpx.get(api + "/profile", headers=auth(second["token"])).json()["turns"] == 1
+    assert httpx.get(api + "/profile", headers=auth(other["token"])).json()["turns"] == 0
+
+
+@pytest.mark.parametrize(
+    ("what", "token"),
+    [
+        ("expired", lambda: host_token("alice@shop", lifetime_s=-120)),
+        ("another secret", lambda: host_token("alice@shop", secret="x" * 40)),
+        ("altered", lambda: host_token("alice@shop")[:-3] + "AAA"),
+        ("unsigned", lambda: __import__("jwt").encode({"sub": "alice@shop", "exp": 9999999999}, None, "none")),
+        ("no expiry", lambda: __import__("jwt").encode({"sub": "alice@shop"}, HOST_SECRET, "HS256")),
+        ("a year long", lambda: host_token("alice@shop", lifetime_s=365 * 86400)),
+        ("not a token", lambda: "alice@shop"),
+    ],
+)
+def test_a_bad_host_token_is_refused(api: str, what: str, token: Any) -> None:
+    answer = httpx.post(api + "/sessions", json={"host_token": token()})
+    assert_error(answer, 401, "unauthorized")
 
 
 def test_ready_checks_each_part_and_says_which_one_fails(api: str, api_engine: Engine) -> None:
@@ -525,7 +564,10 @@ def test_the_openapi_schema_describes_every_route_and_its_errors(api: str) -> No
     for (method, path), op in operations.items():
         assert "$ref" in json.dumps(op["responses"]["200"]), (method, path)
         assert op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
-        assert ("401" in op["responses"]) == (path not in open_routes), (method, path)
+        assert ("401" in op["responses"]) == (path not in ("/health", "/ready")), (
+            method,
+            path,
+        )  # sessions: a host token
         assert bool(op.get("security")) == (path not in open_routes), (method, path)
     assert "text/event-stream" in operations[("POST", "/chat")]["responses"]["200"]["content"]
     assert "429" in operations[("POST", "/chat")]["responses"]
@@ -539,3 +581,14 @@ def test_the_api_keeps_to_its_schema(api: str) -> None:
     a new session: no 5xx, and every answer (status, content type, body, headers) as the schema says. (The same,
     with fewer examples, runs against a `chatrec serve` process in test_own_catalog.py.)"""
     keeps_to_schema(api, EXAMPLES)
+
+
+def test_without_a_host_secret_no_host_token_is_accepted() -> None:
+    identity = Identity(b"k" * 32)
+    with pytest.raises(InputError, match="CHATREC_HOST_SECRET"):
+        identity.issue_for_host(host_token("alice@shop"), None)
+    token, user = identity.issue_for_host(host_token("alice@shop"), HOST_SECRET)
+    assert (
+        identity.user(token) == user
+        and Identity(b"j" * 32).issue_for_host(host_token("alice@shop"), HOST_SECRET)[1] != user
+    ), "another deployment's key gives another id"

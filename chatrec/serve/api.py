@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from chatrec import __version__
 from chatrec.config import Settings
 from chatrec.engine import Engine
-from chatrec.errors import ConfigError
+from chatrec.errors import ConfigError, InputError
 from chatrec.results import Turn
 from chatrec.serve import wire
 from chatrec.serve.bodies import read_body, replay
@@ -72,7 +72,12 @@ class ErrorBody(BaseModel):
 
 
 class SessionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # a deployment may accept more (a host-signed user id, ...)
+    model_config = ConfigDict(extra="allow")  # a deployment may accept more
+    host_token: StrictStr | None = Field(
+        None,
+        max_length=4096,
+        description="the host site's signed user id: a JWT (HS256, claims sub and exp) signed with CHATREC_HOST_SECRET",
+    )
 
 
 class SessionOut(BaseModel):
@@ -426,7 +431,7 @@ class Api:
     """The routes' shared parts: the engine, who is calling, the chat rate limit and the chat threads."""
 
     def __init__(self, engine: Engine, identity: Identity, settings: Settings) -> None:
-        self.engine, self.identity = engine, identity
+        self.engine, self.identity, self.settings = engine, identity, settings
         self.limit = RateLimit(settings.chat_per_minute)
         self.chat_threads = anyio.CapacityLimiter(CHAT_THREADS)
         self.metrics = Metrics()
@@ -552,10 +557,17 @@ def routes(app: FastAPI, api: Api) -> None:
     engine = api.engine
     me = Depends(api.user)
 
-    @app.post("/sessions", response_model=SessionOut, responses=responses(400), summary="Start a session")
+    @app.post("/sessions", response_model=SessionOut, responses=responses(400, 401), summary="Start a session")
     async def sessions(body: SessionRequest | None = None) -> dict[str, str]:
-        """A new user and the bearer token that names them; nothing is stored until they chat."""
-        token, user_id = api.identity.issue()
+        """A new user and the bearer token that names them; nothing is stored until they chat. With `host_token`
+        (the host site's signed user id), the token names that person's one profile, on any device."""
+        if body is not None and body.host_token is not None:
+            try:
+                token, user_id = api.identity.issue_for_host(body.host_token, api.settings.host_secret)
+            except InputError as exc:
+                raise ApiError(401, "unauthorized", str(exc)) from None
+        else:
+            token, user_id = api.identity.issue()
         return {"token": token, "user_id": user_id}
 
     @app.post(

@@ -19,11 +19,13 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, Signer
 
-from chatrec.errors import ConfigError
+from chatrec.errors import ConfigError, InputError
 
 COOKIE = "chatrec_session"
 KEY_FILE = "secret.key"
-USER_ID = re.compile(r"^web-[A-Za-z0-9_-]{22}$")  # "web-" + 16 random bytes, base64url
+USER_ID = re.compile(r"^(?:web-[A-Za-z0-9_-]{22}|host-[0-9a-f]{32})$")  # random ("web-"), or the host's ("host-")
+HOST_LEEWAY_S = 30  # clock difference allowed between the host's server and this one
+HOST_MAX_LIFETIME_S = 24 * 3600  # a host token valid for longer than this is refused (a leaked one must expire)
 _SALT = "chatrec.session.v1"
 
 
@@ -39,10 +41,38 @@ class Identity:
         if len(key) < 16:
             raise ConfigError("the session secret key must be at least 16 bytes")
         self._signer = Signer(key, salt=_SALT, digest_method=hashlib.sha256)
+        self._host_salt = hmac.new(key, b"chatrec.host-user.v1", hashlib.sha256).digest()  # ids unlinkable elsewhere
 
     def issue(self) -> tuple[str, str]:
         """(token, user id) for a new user."""
         user_id = new_user_id()
+        return self._signer.sign(user_id).decode("ascii"), user_id
+
+    def issue_for_host(self, host_token: str, host_secret: str | None) -> tuple[str, str]:
+        """(token, user id) for the host site's logged-in user named by `host_token`: a JWT (HS256) the host's
+        backend signed with the shared `host_secret`, with `sub` (its user id) and `exp`. The same `sub` always gets
+        the same chatrec user, on any device or process; `InputError` for a token that is unsigned, altered,
+        expired, too long-lived or signed with another secret, and when no secret is configured."""
+        import jwt
+
+        if not host_secret:
+            raise InputError("This server accepts no host-signed user ids (CHATREC_HOST_SECRET is not set).")
+        try:
+            claims = jwt.decode(
+                host_token,
+                host_secret,
+                algorithms=["HS256"],
+                options={"require": ["sub", "exp"]},
+                leeway=HOST_LEEWAY_S,
+            )
+        except jwt.PyJWTError as exc:
+            raise InputError(f"The host's user token is not valid ({type(exc).__name__}).") from None
+        if float(claims["exp"]) - time.time() > HOST_MAX_LIFETIME_S + HOST_LEEWAY_S:
+            raise InputError("The host's user token is valid for too long (at most 24 hours).")
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub or len(sub) > 256:
+            raise InputError("The host's user token names no user (sub must be a non-empty string).")
+        user_id = "host-" + hmac.new(self._host_salt, sub.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
         return self._signer.sign(user_id).decode("ascii"), user_id
 
     def user(self, token: str | None) -> str | None:

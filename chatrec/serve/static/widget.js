@@ -23,6 +23,9 @@
   const API = SERVER + "/api/v1";
   const TOKEN_KEY = "chatrec:" + SERVER + ":token";   // namespaced: two chat servers on one page keep two users
   const MAX_MESSAGE = 4000;                            // the server's default max_message_chars
+  // a logged-in site hands the person's signed id (a JWT its backend made: docs/widget.md); the session it opens is
+  // then kept in this page only, never in localStorage, so that another person on the same browser gets their own
+  const HOST_TOKEN = (SCRIPT && SCRIPT.getAttribute("data-user-token")) || "";
 
   // -- every string the widget shows, in each language --------------------------------------------------------------
   const STRINGS = {
@@ -141,9 +144,11 @@
 
   const tokens = {
     get() {
+      if (HOST_TOKEN) return memory[TOKEN_KEY] || null;
       try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return memory[TOKEN_KEY] || null; }
     },
     set(token) {
+      if (HOST_TOKEN) { memory[TOKEN_KEY] = token; return; }
       try { localStorage.setItem(TOKEN_KEY, token); } catch (e) { memory[TOKEN_KEY] = token; }
     },
     drop() {
@@ -209,7 +214,7 @@
       const stored = tokens.get();
       if (stored) return stored;
       if (!this.pending) {
-        this.pending = request("POST", "/sessions", {body: {}})
+        this.pending = request("POST", "/sessions", {body: HOST_TOKEN ? {host_token: HOST_TOKEN} : {}})
           .then((answer) => answer.json())
           .then((body) => { tokens.set(body.token); return body.token; })
           .finally(() => { this.pending = null; });
