@@ -1,1 +1,2 @@
-"""Backends: the Chroma vector store, SQLite profiles, the embedders, and bringing the store up to date."""
+"""Backends: the Chroma vector store, SQLite and PostgreSQL profiles (with their migrations), the embedders, and
+bringing the store up to date."""

@@ -1,1 +1,1 @@
-"""Serving: the web app (FastAPI + Gradio page), the JSON API, the widget, identity."""
+"""Serving: the web app (FastAPI + Gradio page), the JSON API, the widget, identity (ours, the host's), metrics."""
