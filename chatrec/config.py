@@ -109,6 +109,9 @@ class Settings:
     models_dir: Path | None = field(default_factory=lambda: _env_path("CHATREC_MODELS_DIR"))  # None: data_dir/models
     # 'auto': llama.cpp on the CPU (reads the GGUF as it is), transformers with accelerate on a GPU
     generator_backend: str = field(default_factory=lambda: _env("CHATREC_GENERATOR_BACKEND", "auto") or "auto")
+    # a generator server (OpenAI-compatible /v1/completions: llama.cpp's, vLLM, SGLang) serving `generator` for every
+    # app process (generators/remote.py); None: the model runs in this process
+    generator_url: str | None = field(default_factory=lambda: _env("CHATREC_GENERATOR_URL"))
     # 0 ("auto"): llama.cpp takes a second thread for a prompt only while the other cores are idle (docs/replies.md)
     generator_threads: int = field(default_factory=lambda: _env_threads("CHATREC_GENERATOR_THREADS"))
     # how messages are read (docs/dialogues.md, "Readers"): rules; model (the generator's JSON parse of genres and

@@ -124,7 +124,11 @@ class Engine:
         settings, catalog, choice = load_chosen(settings or Settings())
         embedder = load_embedder(settings.embedder, settings.threads)
         generator = load_generator(
-            settings.generator, settings.model_cache, settings.generator_threads, settings.generator_backend
+            settings.generator,
+            settings.model_cache,
+            settings.generator_threads,
+            settings.generator_backend,
+            settings.generator_url,
         )
         adapter = resolve_adapter(settings.adapter, embedder.id)
         store = open_store(settings, embedder)

@@ -44,11 +44,20 @@ _CACHE: dict[tuple[str, str, int, str], Generator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_generator(spec: str, cache: Path, threads: int = AUTO_THREADS, backend: str = "auto") -> Generator | None:
-    """The generator for a setting ("none" gives None), loaded once per process (at most a few kept)."""
+def load_generator(
+    spec: str, cache: Path, threads: int = AUTO_THREADS, backend: str = "auto", url: str | None = None
+) -> Generator | None:
+    """The generator for a setting ("none" gives None), loaded once per process (at most a few kept); with `url`,
+    the same model served by a generator server (only its chat template is read here)."""
     if spec == "none":
         return None
     from chatrec.generators.weights import gguf_file, model_folder
+
+    if url:
+        from chatrec.generators.remote import RemoteGenerator
+
+        path, languages = gguf_file(spec, cache)
+        return RemoteGenerator(url, spec, languages, path)
 
     backend = backend_for(backend)
     with _CACHE_LOCK:

@@ -1,0 +1,127 @@
+"""`RemoteGenerator`: the generator served by its own process (`generator_url`, CHATREC_GENERATOR_URL), so that one
+model serves every app worker and a worker's memory is the app without the model.
+
+It speaks the OpenAI-compatible `/v1/completions` of llama.cpp's server (llama-cpp-python's `[server]` extra, or
+`llama-server`) on the CPU, or of vLLM or SGLang on a GPU, streaming. The prompt is formatted here with the chat
+template of the packaged GGUF (read with `vocab_only`: the tokenizer and metadata, not the weights), followed by the
+reply's given opening, so the server only continues text. A server that gives no token within `limits.wait_s`
+(busy with other workers' replies, or answering 429/503) raises `GeneratorBusy` before any text: the template
+answers at once, marked busy. A server that is down raises `GeneratorError`: the template answers, not an error.
+Words to avoid are left to the reply's checks (a server has no shared tokenizer ids to ban them by).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chatrec.errors import GeneratorBusy, GeneratorError
+from chatrec.ports import Limits, Message, Stream
+
+log = logging.getLogger(__name__)
+CONNECT_S = 2.0  # a generator server on the same network answers a connection at once, or is down
+
+
+class RemoteGenerator:
+    """The packaged model's replies from a generator server, formatted with its GGUF's own chat template."""
+
+    def __init__(self, url: str, model_id: str, languages: frozenset[str], gguf: Path) -> None:
+        from chatrec.generators.llama import chat_formatter
+
+        self.url = url.rstrip("/")
+        self.id = model_id
+        self.languages = languages
+        self._format = chat_formatter(_vocabulary(gguf))
+        self._client = httpx.Client(timeout=httpx.Timeout(30.0, connect=CONNECT_S))
+
+    @property
+    def device(self) -> str:
+        return f"a generator server at {self.url}"
+
+    def warm(self, messages: list[Message]) -> None:
+        """Nothing to do here: the server keeps what it read of the last prompt."""
+
+    def stream(
+        self,
+        messages: list[Message],
+        limits: Limits,
+        stop: threading.Event | None = None,
+        prefix: str = "",
+        avoid: Sequence[str] = (),
+    ) -> Stream:
+        stop = stop or threading.Event()
+        formatted = self._format(messages=messages)
+        body = {
+            "prompt": formatted.prompt + prefix,
+            "max_tokens": limits.max_new_tokens,
+            "temperature": 0.0,
+            "top_k": 1,
+            "stream": True,
+            "stop": formatted.stop or [],
+        }
+        started = time.monotonic()
+        timeout = httpx.Timeout(max(limits.budget_s, limits.wait_s), connect=CONNECT_S, read=limits.wait_s)
+        try:
+            with self._client.stream("POST", f"{self.url}/v1/completions", json=body, timeout=timeout) as answer:
+                if answer.status_code in (429, 503):
+                    raise GeneratorBusy(f"the generator server answered {answer.status_code}")
+                if answer.status_code != 200:
+                    raise GeneratorError(f"the generator server answered {answer.status_code}")
+                pieces = _pieces(answer.iter_lines())
+                first = _first(pieces, limits.wait_s)
+                if first is None:  # no text at all: the caller's template answers
+                    return
+                if prefix:
+                    yield prefix
+                for piece in _chain(first, pieces):
+                    if piece:
+                        yield piece
+                    if stop.is_set() or time.monotonic() - started > limits.budget_s:
+                        break
+        except httpx.ConnectError as exc:
+            raise GeneratorError(f"the generator server at {self.url} cannot be reached ({exc})") from None
+        except httpx.TimeoutException:
+            return  # the server stopped sending within the budget: what was shown stays
+
+
+def _first(pieces: Iterator[str], wait_s: float) -> str | None:
+    """The first piece of text; `GeneratorBusy` when none comes in time (the read timeout is `wait_s`)."""
+    try:
+        return next(pieces, None)
+    except httpx.TimeoutException:
+        raise GeneratorBusy(f"no token from the generator server within {wait_s} s") from None
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _pieces(lines: Iterator[str]) -> Iterator[str]:
+    """The text of each server-sent event of a streamed completion, until `[DONE]`."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            choice = json.loads(data)["choices"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            log.warning("the generator server sent an event that is no completion: %r", data[:200])
+            continue
+        yield str(choice.get("text") or "")
+
+
+def _vocabulary(gguf: Path) -> Any:
+    """The GGUF's tokenizer and metadata only (`vocab_only`): what the chat template needs, without the weights."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(gguf), vocab_only=True, verbose=False)

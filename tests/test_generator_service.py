@@ -1,0 +1,94 @@
+"""The generator as a service (issue 24): llama.cpp's own server (llama-cpp-python's `[server]` extra), started here
+on loopback with the packaged GGUF, serves an Engine through `generator_url`; replies are generated and grounded;
+a server that is down gives template replies, never errors; one that cannot start a reply in time is busy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import GENERATION_BUDGET_S, foreign_titles, free_port, wait_http
+
+from chatrec import Engine
+from chatrec.backends.factory import open_profiles
+from chatrec.errors import GeneratorBusy
+from chatrec.ports import Limits
+
+pytestmark = pytest.mark.generation
+
+
+@pytest.fixture(scope="module")
+def server(engine: Engine) -> Iterator[str]:
+    """`python -m llama_cpp.server` on the packaged GGUF, as docs/deploy.md starts it."""
+    from chatrec.generators.weights import gguf_file
+
+    gguf, _ = gguf_file("qwen2.5-0.5b", engine.settings.model_cache)
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--n_ctx", "2048", "--n_threads", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/v1/models", proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def remote_engine(engine: Engine, url: str, data_dir: Path) -> Engine:
+    from chatrec.generators.loading import load_generator
+
+    settings = engine.settings.with_(
+        data_dir=data_dir,
+        generator="qwen2.5-0.5b",
+        generator_url=url,
+        generation_budget_s=GENERATION_BUDGET_S,
+        generation_wait_s=GENERATION_BUDGET_S,
+    )
+    generator = load_generator(
+        settings.generator, settings.model_cache, backend=settings.generator_backend, url=settings.generator_url
+    )
+    return Engine(settings, engine.catalog, engine.embedder, engine.store, open_profiles(settings), generator)
+
+
+def test_a_worker_without_the_model_gets_grounded_replies_from_the_server(
+    engine: Engine, server: str, tmp_path: Path
+) -> None:
+    worker = remote_engine(engine, server, tmp_path)
+    try:
+        assert worker.generator is not None and worker.generator.device.endswith(server)
+        turn = worker.chat("svc", "I love space exploration films")
+        assert turn.source == "generator", (turn.problem, turn.reply)  # not the template
+        assert turn.recommendations and not foreign_titles(worker, turn)
+    finally:
+        worker.profiles.close()
+
+
+def test_a_server_that_is_down_means_template_replies_not_errors(engine: Engine, tmp_path: Path) -> None:
+    worker = remote_engine(engine, f"http://127.0.0.1:{free_port()}", tmp_path)
+    try:
+        turn = worker.chat("svc-down", "I love space exploration films")
+        assert turn.source == "template" and turn.recommendations and "cannot be reached" in turn.problem
+    finally:
+        worker.profiles.close()
+
+
+def test_a_server_busy_past_the_wait_is_busy_before_any_text(engine: Engine, server: str, tmp_path: Path) -> None:
+    worker = remote_engine(engine, server, tmp_path)
+    generator = worker.generator
+    assert generator is not None
+    long = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+    hold = threading.Thread(target=lambda: list(generator.stream(long, Limits(200, 60.0, 30.0))))
+    hold.start()  # the server writes one completion at a time: this one holds it
+    try:
+        with pytest.raises(GeneratorBusy):
+            list(generator.stream([{"role": "user", "content": "hi"}], Limits(5, 5.0, 0.5), prefix="Sure"))
+    finally:
+        hold.join(timeout=120)
+        worker.profiles.close()
+    assert httpx.get(f"{server}/v1/models").status_code == 200
