@@ -76,3 +76,25 @@ def test_the_web_user_comes_from_the_signed_cookie_never_the_session_hash() -> N
 
     assert app.user_of(Request("s1", None)) is None  # a session hash alone names no one
     assert app.user_of(Request("s1", "web-abc")) == "web-abc" == app.user_of(Request("s2", "web-abc"))
+
+
+def test_server_logs_are_one_json_object_a_line_when_asked() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from chatrec.serve.logs import configure; print(configure(), flush=True); "
+        "logging.getLogger('chatrec.serve.api').warning('store down', extra={'part': 'profiles'})"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"CHATREC_LOG_FORMAT": "json"}
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "json", run.stderr
+    line = json.loads(run.stderr.strip().splitlines()[-1])
+    assert line["message"] == "store down" and line["levelname"] == "WARNING" and line["part"] == "profiles"
+    assert line["name"] == "chatrec.serve.api" and "time" in line
+    bad = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"CHATREC_LOG_FORMAT": "xml"}
+    )
+    assert bad.returncode != 0 and "must be one of text, json" in bad.stderr

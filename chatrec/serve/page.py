@@ -29,7 +29,7 @@ from chatrec.catalog.kinds import catalog_kinds  # noqa: E402
 from chatrec.engine import Engine  # noqa: E402
 from chatrec.errors import ChatrecError, InputError  # noqa: E402
 from chatrec.results import Recommendation, Turn  # noqa: E402
-from chatrec.serve import web, wire  # noqa: E402
+from chatrec.serve import logs, web, wire  # noqa: E402
 from chatrec.serve.error_map import Problem, problem  # noqa: E402
 from chatrec.serve.page_render import (  # noqa: E402
     CSS,
@@ -472,7 +472,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Start the chatrec web app.")
     add_serve_options(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure()
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
     try:
         host, port = server_address(args.host, args.port)
         engine = Engine.load(settings_from(args), progress=True)
