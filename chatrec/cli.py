@@ -208,7 +208,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def serve_argv(args: argparse.Namespace) -> list[str]:
     """`chatrec serve`'s options as app.py's command line."""
     argv: list[str] = []
-    for name in ("host", "port", "data_dir", "catalog", "format"):
+    for name in ("host", "port", "data_dir", "catalog", "format", "workers"):
         if getattr(args, name, None) is not None:
             argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     for name in ("skip_bad", "replace_catalog"):

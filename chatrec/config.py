@@ -59,9 +59,11 @@ def _env_threads(name: str) -> int:
     return 0 if raw is None or raw.strip().lower() == "auto" else _env_int(name, 0)
 
 
-def _env_flag(name: str) -> bool:
+def _env_flag(name: str, default: bool = False) -> bool:
     raw = _env(name)
-    if raw is None or raw.strip().lower() in FALSE:
+    if raw is None:
+        return default
+    if raw.strip().lower() in FALSE:
         return False
     if raw.strip().lower() in TRUE:
         return True
@@ -96,6 +98,8 @@ class Settings:
     # a data folder remembers its catalog (catalog/remembered.py); loading another one replaces its items only if set
     replace_catalog: bool = field(default_factory=lambda: _env_flag("CHATREC_REPLACE_CATALOG"))
     chroma_url: str | None = field(default_factory=lambda: _env("CHATREC_CHROMA_URL"))
+    # False: this process never writes the store (one of several app workers); `chatrec ingest` is the one writer
+    ingest_on_start: bool = field(default_factory=lambda: _env_flag("CHATREC_INGEST_ON_START", True))
     # the profile database: sqlite:///PATH (None: profiles.sqlite in the data folder) or memory: (nothing kept)
     profiles_url: str | None = field(default_factory=lambda: _env("CHATREC_PROFILES_URL"))
     # events (messages, items shown, thumbs) older than this are deleted; 0 keeps them for good
@@ -287,6 +291,13 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=None, help="default: $GRADIO_SERVER_NAME, else 127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="default: $GRADIO_SERVER_PORT, else 7860")
     p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="app processes on the port (more than 1 needs a Chroma server, CHATREC_CHROMA_URL; they never write "
+        "the store: run `chatrec ingest` first)",
+    )
     add_catalog_options(p)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from chatrec.backends.embedders import load_embedder
 from chatrec.backends.factory import open_profiles, open_store
-from chatrec.backends.ingest import IngestReport, sync_catalog
+from chatrec.backends.ingest import IngestReport, check_current, sync_catalog
 from chatrec.catalog.items import Catalog, Item, text_problem
 from chatrec.catalog.remembered import load_chosen
 from chatrec.config import Settings
@@ -134,7 +134,11 @@ class Engine:
         store = open_store(settings, embedder)
         profiles: ProfileStore | None = None
         try:
-            report = sync_catalog(store, catalog, embedder, settings, choice, progress=progress)
+            report = (
+                sync_catalog(store, catalog, embedder, settings, choice, progress=progress)
+                if settings.ingest_on_start
+                else check_current(store, catalog, embedder)
+            )
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
             profiles = open_profiles(settings)
             engine = cls(settings, catalog, embedder, store, profiles, generator, collaborative, adapter, report)

@@ -10,7 +10,7 @@ from chatrec.backends.chroma import ChromaStore, set_aside
 from chatrec.catalog.items import Catalog, Item, content_hash, item_text
 from chatrec.catalog.remembered import Choice, check_unrecorded, remember
 from chatrec.config import Settings
-from chatrec.errors import StoreCorruptedError
+from chatrec.errors import ConfigError, StoreCorruptedError
 from chatrec.ports import Embedder, VectorStore
 
 BATCH = 256
@@ -84,6 +84,19 @@ def sync_catalog(
     )
     remember(settings.data_dir, choice, len(catalog))
     return replace(report, replaced=choice.replacing)
+
+
+def check_current(store: VectorStore, catalog: Catalog, embedder: Embedder) -> IngestReport:
+    """For an app process that never writes the store (`ingest_on_start` off: one of several workers): the store
+    must already hold the catalog as `chatrec ingest` left it; `ConfigError` says what is missing otherwise."""
+    new, changed, gone, unchanged = plan(catalog, store.stored_hashes(), embedder.id)
+    if new or changed or gone:
+        raise ConfigError(
+            f"The store is not up to date with the catalog ({len(new)} items missing, {len(changed)} changed, "
+            f"{len(gone)} no longer in it), and this process does not write it (ingest_on_start is off). Run "
+            "`chatrec ingest` with the same catalog and store first: it is the one writer."
+        )
+    return IngestReport(0, 0, 0, unchanged)
 
 
 def _embed_and_store(store: VectorStore, items: Sequence[Item], embedder: Embedder, progress: bool) -> None:

@@ -26,4 +26,5 @@ def configure(level: int = logging.INFO, how: str | None = None) -> str:
     else:
         handler.setFormatter(logging.Formatter(TEXT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line for every request to a Chroma server is noise
     return how

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ import gradio as gr  # noqa: E402
 
 from chatrec.catalog.kinds import catalog_kinds  # noqa: E402
 from chatrec.engine import Engine  # noqa: E402
-from chatrec.errors import ChatrecError, InputError  # noqa: E402
+from chatrec.errors import ChatrecError, ConfigError, InputError  # noqa: E402
 from chatrec.results import Recommendation, Turn  # noqa: E402
 from chatrec.serve import logs, web, wire  # noqa: E402
 from chatrec.serve.error_map import Problem, problem  # noqa: E402
@@ -463,6 +464,62 @@ def create(engine: Engine, close_engine: bool = False) -> Any:
     )
 
 
+WORKER_ARGV = "CHATREC_SERVE_ARGV"  # the command line `chatrec serve --workers N` hands its workers (JSON)
+
+
+def serve_workers(args: argparse.Namespace, argv: list[str]) -> None:
+    """`--workers N`: N app processes under uvicorn on one port, each built by `worker_app`; they read the store
+    and never write it, so it must be a Chroma server that `chatrec ingest` filled."""
+    import json
+    import os
+
+    from chatrec.config import Settings, server_address
+
+    try:
+        host, port = server_address(args.host, args.port)
+        if args.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+        if not Settings().chroma_url:
+            raise ConfigError(
+                "several workers need a Chroma server (CHATREC_CHROMA_URL): an embedded store belongs to one process"
+            )
+    except ChatrecError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    os.environ[WORKER_ARGV] = json.dumps(without_workers(argv))
+    print(f"chatrec is serving on http://{host}:{port}/ with {args.workers} workers", flush=True)
+    web.serve_workers("chatrec.serve.page:worker_app", host, port, args.workers)
+
+
+def without_workers(argv: list[str]) -> list[str]:
+    """The command line less its `--workers N` (or `--workers=N`): what each worker is started with."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            out.append(arg)
+    return out
+
+
+def worker_app() -> Any:
+    """One worker of `chatrec serve --workers N` (uvicorn calls it in each process): the app on an engine that
+    checks the store holds the catalog and never writes it."""
+    import json
+    import os
+
+    from chatrec.config import add_serve_options, settings_from
+
+    parser = argparse.ArgumentParser()
+    add_serve_options(parser)
+    args = parser.parse_args(json.loads(os.environ.get(WORKER_ARGV, "[]")))
+    logs.configure()
+    engine = Engine.load(settings_from(args, ingest_on_start=False), progress=False)
+    return create(engine, close_engine=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python app.py [--host H] [--port P] [--data-dir D] [--catalog PATH] [--format F] [--skip-bad]
     [--replace-catalog]` (also `chatrec serve`): flags first, then GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (or
@@ -476,6 +533,9 @@ def main(argv: list[str] | None = None) -> None:
         logs.configure()
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+    if args.workers != 1:
+        serve_workers(args, argv if argv is not None else sys.argv[1:])
+        return
     try:
         host, port = server_address(args.host, args.port)
         engine = Engine.load(settings_from(args), progress=True)

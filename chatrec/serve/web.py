@@ -278,6 +278,16 @@ def start(app: Any, host: str, port: int, timeout_s: float = 60.0) -> Running:
     return Running(server, thread, f"http://{host}:{port}/")
 
 
+def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
+    """`workers` processes on one port, each making its app with `factory` ("module:function"), under uvicorn's
+    process manager (a worker that dies is started again); SIGTERM stops them all gracefully."""
+    import uvicorn
+
+    uvicorn.run(
+        factory, factory=True, host=host, port=port, workers=workers, log_level="info", timeout_graceful_shutdown=5
+    )
+
+
 def serve(app: Any, host: str, port: int) -> None:
     """Serve in the foreground until SIGTERM or SIGINT: uvicorn stops taking requests, lets open ones finish (5 s
     for long-lived streams), runs the app's shutdown (`on_shutdown`), and exits."""
