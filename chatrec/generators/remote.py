@@ -12,6 +12,7 @@ Words to avoid are left to the reply's checks (a server has no shared tokenizer 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -80,7 +81,7 @@ class RemoteGenerator:
                     return
                 if prefix:
                     yield prefix
-                for piece in _chain(first, pieces):
+                for piece in itertools.chain([first], pieces):
                     if piece:
                         yield piece
                     if stop.is_set() or time.monotonic() - started > limits.budget_s:
@@ -97,11 +98,6 @@ def _first(pieces: Iterator[str], wait_s: float) -> str | None:
         return next(pieces, None)
     except httpx.TimeoutException:
         raise GeneratorBusy(f"no token from the generator server within {wait_s} s") from None
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def _pieces(lines: Iterator[str]) -> Iterator[str]:

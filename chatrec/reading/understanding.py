@@ -201,7 +201,8 @@ def find_kind(text: str, known: set[str]) -> str | None:
         if kind in known and any((w in key) if CJK.search(w) else (f" {w} " in key) for w in words)
     }
     kinds |= {kind for kind, pattern in KIND_PATTERNS.items() if kind in known and pattern.search(text)}
-    only = {k for k in kinds for w in KIND_WORDS.get(k, ()) if not CJK.search(w) and ONLY_KIND(w).search(key)}
+    said_only = {m.group(1) or m.group(2) for m in ONLY_KIND.finditer(key)}
+    only = {k for k in kinds if said_only & set(KIND_WORDS.get(k, ()))}
     if len(only) == 1:  # "movies only btw, we don't have time to start a series"
         return only.pop()
     if ANY_KIND.search(text):  # "documentaries; series are fine too"
@@ -211,9 +212,8 @@ def find_kind(text: str, known: set[str]) -> str | None:
     return kinds.pop() if len(kinds) == 1 else None
 
 
-def ONLY_KIND(word: str) -> re.Pattern[str]:  # noqa: N802 - a pattern made per word
-    """A kind's word said as the only one wanted ("movies only", "just books")."""
-    return re.compile(rf" (?:{re.escape(word)} only|only {re.escape(word)}|just {re.escape(word)}) ")
+# a word said as the only kind wanted, in normalised text ("movies only", "only books", "just films")
+ONLY_KIND = re.compile(r"(?<= )(?:(\w+) only|(?:only|just) (\w+))(?= )")
 
 
 ANY_KIND = re.compile(

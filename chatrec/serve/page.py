@@ -471,7 +471,6 @@ def serve_workers(args: argparse.Namespace, argv: list[str]) -> None:
     """`--workers N`: N app processes under uvicorn on one port, each built by `worker_app`; they read the store
     and never write it, so it must be a Chroma server that `chatrec ingest` filled."""
     import json
-    import os
 
     from chatrec.config import Settings, server_address
 
@@ -508,7 +507,6 @@ def worker_app() -> Any:
     """One worker of `chatrec serve --workers N` (uvicorn calls it in each process): the app on an engine that
     checks the store holds the catalog and never writes it."""
     import json
-    import os
 
     from chatrec.config import add_serve_options, settings_from
 
