@@ -31,6 +31,7 @@ def server(engine: Engine) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--n_ctx", "2048", "--n_threads", "1"]
+    command += ["--interrupt_requests", "False"]  # its default cuts a reply off for the next request: queue instead
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{port}/v1/models", proc=proc)
@@ -83,9 +84,16 @@ def test_a_server_busy_past_the_wait_is_busy_before_any_text(engine: Engine, ser
     generator = worker.generator
     assert generator is not None
     long = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
-    hold = threading.Thread(target=lambda: list(generator.stream(long, Limits(200, 60.0, 30.0))))
+    writing = threading.Event()
+
+    def holding() -> None:
+        for _ in generator.stream(long, Limits(200, 60.0, 30.0)):
+            writing.set()
+
+    hold = threading.Thread(target=holding)
     hold.start()  # the server writes one completion at a time: this one holds it
     try:
+        assert writing.wait(timeout=120), "the long completion must be under way first"
         with pytest.raises(GeneratorBusy):
             list(generator.stream([{"role": "user", "content": "hi"}], Limits(5, 5.0, 0.5), prefix="Sure"))
     finally:
