@@ -165,3 +165,37 @@ def test_chroma_failing_at_run_time_is_a_store_error_with_the_hint(small_store: 
         ):
             with pytest.raises(StoreCorruptedError, match="--rebuild"):
                 call()
+
+
+def test_a_full_disk_under_the_profiles_is_a_clear_error_and_no_damage(tmp_path: Path) -> None:
+    """SQLite's own limit on the file's pages gives SQLITE_FULL, as a full disk does (benchmarks/full_disk.py runs
+    the whole server on a small tmpfs): the save is refused as DiskFullError, undone, and works once there is room."""
+    from chatrec.backends.sqlite_profiles import SQLiteProfiles
+    from chatrec.errors import DiskFullError, StoreError
+    from chatrec.serve.error_map import problem
+
+    def saying(text: str):  # type: ignore[no-untyped-def]
+        def change(state):  # type: ignore[no-untyped-def]
+            state.liked = [*state.liked, text[:8]]
+            return [("message", {"text": text})], None
+
+        return change
+
+    profiles = SQLiteProfiles(tmp_path / "profiles.sqlite")
+    profiles.update("u", 4, saying("first"), now=1.0)
+    pages = profiles._db.execute("PRAGMA page_count").fetchone()[0]
+    profiles._db.execute(f"PRAGMA max_page_count = {pages}")  # not one page more: the disk is full
+    with pytest.raises(DiskFullError, match="is full") as raised:
+        for n in range(50):
+            profiles.update("u", 4, saying(f"turn {n} " + "x" * 4000), now=2.0 + n)
+    assert isinstance(raised.value, StoreError)
+    answer = problem(raised.value)
+    assert (answer.status, answer.code, answer.retry_after) == (503, "store_unavailable", 30)
+    assert "disk is full" in answer.message
+    saved = [payload["text"] for _, _, payload in profiles.events("u")]
+    assert saved[0] == "first" and len(saved) == len(profiles.load("u", 4).liked)  # type: ignore[union-attr]
+    profiles._db.execute("PRAGMA max_page_count = 1073741823")  # room again, no reopening
+    profiles.update("u", 4, saying("after"), now=99.0)
+    assert profiles.events("u")[-1][2]["text"] == "after"
+    assert profiles._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    profiles.close()

@@ -4,7 +4,8 @@ Embedded `PersistentClient` under the data folder by default, `HttpClient` when 
 Chroma's own embedding function is never used (it would download a model): vectors are always passed in.
 Only one process may write an embedded store, so opening one takes an exclusive lock on the folder.
 A damaged index can segfault Chroma, so an embedded store is first read by a child process (backends/probe.py),
-and Chroma's errors at run time become `StoreCorruptedError` with the rebuild hint.
+and Chroma's errors at run time become `StoreCorruptedError` with the rebuild hint. A full disk is never damage: it is
+`DiskFullError` (Chroma undoes the write that failed; it works again once there is room, and a rebuild would not help).
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ import numpy as np
 from chatrec.backends.probe import has_data, problem
 from chatrec.catalog.items import Item
 from chatrec.config import Settings, offline_environment
-from chatrec.errors import StoreCorruptedError, StoreError, StoreLockedError
+from chatrec.errors import (
+    DiskFullError,
+    StoreCorruptedError,
+    StoreError,
+    StoreLockedError,
+    StoreUnavailableError,
+    is_disk_full,
+    says_disk_full,
+)
 from chatrec.ports import Hit
 
 SCHEMA = 1
@@ -53,8 +62,18 @@ def check_readable(settings: Settings) -> None:
     if settings.chroma_url or not has_data(settings.chroma_dir):
         return  # a server checks itself; a new folder has nothing to read
     found = problem(settings.chroma_dir, settings.collection, meanwhile=_import_chroma)
+    if found and says_disk_full(found):  # Chroma writes to its database when it opens one: not damage
+        raise disk_full(settings.chroma_dir, "opening it")
     if found:
         raise StoreCorruptedError(f"The vector store at {settings.chroma_dir} is damaged: {found}. {REBUILD_HINT}")
+
+
+def disk_full(location: object, doing: str) -> DiskFullError:
+    """The error for a full disk under the store at `location`."""
+    return DiskFullError(
+        f"The disk holding the vector store at {location} is full: {doing} failed and was not saved. "
+        "Free some space there and try again (the store is not damaged; do not rebuild it)."
+    )
 
 
 def _import_chroma() -> None:
@@ -115,6 +134,8 @@ class ChromaStore:
             raise
         except Exception as exc:  # Chroma raises many kinds of errors on a damaged folder
             self.close()
+            if is_disk_full(exc):
+                raise disk_full(self.location, "opening it") from exc
             raise StoreCorruptedError(
                 f"The vector store at {self.location} cannot be opened ({exc}). {REBUILD_HINT}"
             ) from exc
@@ -166,10 +187,21 @@ class ChromaStore:
 
     @contextmanager
     def _reporting(self, doing: str) -> Iterator[None]:
-        """Turn Chroma failing on its data into StoreCorruptedError with the rebuild hint; anything else passes."""
+        """Turn Chroma failing on its data into StoreCorruptedError with the rebuild hint, a Chroma server that
+        cannot be reached into StoreUnavailableError (the API's 503 with Retry-After), and a full disk into
+        DiskFullError (before either: it is neither); anything else passes."""
+        import httpx
+
         try:
             yield
+        except httpx.TransportError as exc:  # the HTTP client's: connection refused, reset, timed out
+            raise StoreUnavailableError(
+                f"The Chroma server at {self.location} cannot be reached right now while {doing} "
+                f"({type(exc).__name__}); try again shortly."
+            ) from exc
         except BaseException as exc:
+            if is_disk_full(exc):  # a Rust panic too: "No space left on device (os error 28)"
+                raise disk_full(self.location, doing) from exc
             if not is_store_failure(exc):
                 raise
             detail = " ".join(str(exc).split())[:300]

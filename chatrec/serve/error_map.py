@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from chatrec.errors import InputError, ProfileBusyError, StoreError, UnknownItemError
+from chatrec.errors import DiskFullError, InputError, ProfileBusyError, StoreError, UnknownItemError
 
 __all__ = [
     "BAD_JSON",
@@ -42,6 +42,13 @@ BUSY = Problem(503, "busy", "Your profile is busy with another request; please t
 STORE_UNAVAILABLE = Problem(
     503, "store_unavailable", "The store cannot be used right now; please try again later.", STORE_RETRY_S
 )
+# the same code as any store that cannot be used (clients and the page handle it already), saying why
+DISK_FULL = Problem(
+    503,
+    "store_unavailable",
+    "The server's disk is full, so nothing was saved; please try again later.",
+    STORE_RETRY_S,
+)
 BAD_JSON = Problem(400, "bad_json", "The request body is not valid JSON.")
 FOREIGN_SESSION = Problem(403, "foreign_session", "This session belongs to another user.")
 FULL_SESSION = Problem(503, "full_session", "Too many sessions are open; please try again in a while.")
@@ -62,13 +69,17 @@ CODES = {
 
 def problem(exc: Exception, logger: logging.Logger = log, doing: str = "request") -> Problem:
     """The answer to an error of the engine; call it inside `except`: a store failure and an unexpected error are
-    logged on `logger` with their trace (`doing` says what failed), the others are the caller's doing."""
+    logged on `logger` with their trace (`doing` says what failed), a full disk in one line (503 saying so), the
+    others are the caller's doing."""
     if isinstance(exc, UnknownItemError):
         return Problem(404, "unknown_item", str(exc))
     if isinstance(exc, InputError):
         return Problem(400, "bad_input", str(exc))
     if isinstance(exc, ProfileBusyError):
         return BUSY
+    if isinstance(exc, DiskFullError):
+        logger.error("%s failed: %s", doing, exc)  # no trace: the message says it all
+        return DISK_FULL
     if isinstance(exc, StoreError):
         logger.exception("%s failed: the store cannot be used", doing)
         return STORE_UNAVAILABLE
