@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chatrec.config import CATALOG_FORMATS, add_catalog_options, add_replace_option, add_serve_options, settings_from
-from chatrec.errors import ChatrecError, InputError, StoreCorruptedError
+from chatrec.errors import ChatrecError, InputError, StoreCorruptedError, is_disk_full
 from chatrec.results import Turn
 
 SHARED_DATASETS = Path("..") / "shared" / "datasets"  # the README runs commands from the project folder
@@ -51,6 +51,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{rows} interactions from {args.interactions}; collaborative model fitted "
             f"({int((model.counts > 0).sum())} items with interactions) in {settings.collaborative_dir}"
         )
+    return 0
+
+
+def cmd_generator_file(args: argparse.Namespace) -> int:
+    """Print the path of the generator's GGUF file (a packaged one is joined into the model cache once), for
+    llama.cpp's server: `python -m llama_cpp.server --model "$(chatrec generator-file)"` (docs/deploy.md)."""
+    from chatrec.config import Settings
+    from chatrec.generators.weights import gguf_file
+
+    settings = Settings() if args.data_dir is None else Settings(data_dir=args.data_dir)
+    path, _ = gguf_file(args.generator or settings.generator, settings.model_cache)
+    print(path.resolve())
     return 0
 
 
@@ -301,9 +313,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the generator (default: template replies, faster; no effect with --url)",
     )
+    gen_file = sub.add_parser(
+        "generator-file", help="print the generator's GGUF path (for llama.cpp's server; joins a packaged one once)"
+    )
+    gen_file.add_argument("generator", nargs="?", default=None, help="default: $CHATREC_GENERATOR, else qwen2.5-0.5b")
     serve = sub.add_parser("serve", help="start the web app (same as python app.py)")
     add_serve_options(serve)
-    for p in (ingest, chat, refit):
+    for p in (ingest, chat, refit, gen_file):
         p.add_argument("--data-dir", type=Path, default=None, help="default: $CHATREC_DATA_DIR or ./.chatrec")
     for p in (ev, ta):
         p.add_argument(
@@ -328,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "eval": cmd_eval,
             "train-adapter": cmd_train_adapter,
             "script": cmd_script,
+            "generator-file": cmd_generator_file,
         }
         return commands[args.command](args)
     except StoreCorruptedError as exc:
@@ -335,6 +352,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except ChatrecError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file of the data folder written outside the stores (the catalog record, a model)
+        if not is_disk_full(exc):
+            raise
+        print(
+            f"error: the disk is full ({exc}); nothing more was saved. Free some space and run it again.",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -98,3 +98,13 @@ def test_server_logs_are_one_json_object_a_line_when_asked() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env={"CHATREC_LOG_FORMAT": "xml"}
     )
     assert bad.returncode != 0 and "must be one of text, json" in bad.stderr
+
+
+def test_generator_file_prints_the_gguf_that_llama_cpps_server_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(["generator-file", "smollm2-135m", "--data-dir", str(tmp_path)]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.suffix == ".gguf" and path.is_file() and path.stat().st_size > 50_000_000
+    assert cli(["generator-file", "no-such-model", "--data-dir", str(tmp_path)]) == 2
+    assert "packaged model" in capsys.readouterr().err
