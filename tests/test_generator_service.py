@@ -63,6 +63,7 @@ def test_a_worker_without_the_model_gets_grounded_replies_from_the_server(
     worker = remote_engine(engine, server, tmp_path)
     try:
         assert worker.generator is not None and worker.generator.device.endswith(server)
+        assert worker.readiness()["generator"] == "ok"
         turn = worker.chat("svc", "I love space exploration films")
         assert turn.source == "generator", (turn.problem, turn.reply)  # not the template
         assert turn.recommendations and not foreign_titles(worker, turn)
@@ -75,6 +76,8 @@ def test_a_server_that_is_down_means_template_replies_not_errors(engine: Engine,
     try:
         turn = worker.chat("svc-down", "I love space exploration films")
         assert turn.source == "template" and turn.recommendations and "cannot be reached" in turn.problem
+        checks = worker.readiness()  # named by the readiness check; the store and profiles still make it ready
+        assert checks["generator"].startswith("unreachable") and checks["store"] == checks["profiles"] == "ok"
     finally:
         worker.profiles.close()
 
@@ -100,3 +103,11 @@ def test_a_server_busy_past_the_wait_is_busy_before_any_text(engine: Engine, ser
         hold.join(timeout=120)
         worker.profiles.close()
     assert httpx.get(f"{server}/v1/models").status_code == 200
+
+
+def test_a_later_sentence_that_asks_not_to_wait_still_gives_the_server_time_to_read_its_prompt() -> None:
+    from chatrec.generators.remote import MIN_READ_S, first_token_s
+
+    assert first_token_s(Limits(40, 6.0, 2.0)) == 2.0  # the first sentence: the configured wait
+    assert first_token_s(Limits(40, 5.5, 0.0)) == 5.5  # a later one: what is left of the budget (never 0: EAGAIN)
+    assert first_token_s(Limits(40, 0.0, 0.0)) == MIN_READ_S

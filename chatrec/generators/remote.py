@@ -28,6 +28,7 @@ from chatrec.ports import Limits, Message, Stream
 
 log = logging.getLogger(__name__)
 CONNECT_S = 2.0  # a generator server on the same network answers a connection at once, or is down
+MIN_READ_S = 0.1  # the shortest read timeout (0 would make the socket non-blocking)
 
 
 class RemoteGenerator:
@@ -49,6 +50,14 @@ class RemoteGenerator:
     def warm(self, messages: list[Message]) -> None:
         """Nothing to do here: the server keeps what it read of the last prompt."""
 
+    def health(self) -> str:
+        """ "ok" when the server answers its model list now, else what is wrong (for the readiness check)."""
+        try:
+            answer = self._client.get(f"{self.url}/v1/models", timeout=httpx.Timeout(CONNECT_S))
+        except httpx.HTTPError as exc:
+            return f"unreachable at {self.url} ({type(exc).__name__}); replies come from the template"
+        return "ok" if answer.status_code == 200 else f"answered {answer.status_code}; replies come from the template"
+
     def stream(
         self,
         messages: list[Message],
@@ -68,7 +77,8 @@ class RemoteGenerator:
             "stop": formatted.stop or [],
         }
         started = time.monotonic()
-        timeout = httpx.Timeout(max(limits.budget_s, limits.wait_s), connect=CONNECT_S, read=limits.wait_s)
+        first_s = first_token_s(limits)
+        timeout = httpx.Timeout(max(limits.budget_s, first_s), connect=CONNECT_S, read=first_s)
         try:
             with self._client.stream("POST", f"{self.url}/v1/completions", json=body, timeout=timeout) as answer:
                 if answer.status_code in (429, 503):
@@ -76,7 +86,7 @@ class RemoteGenerator:
                 if answer.status_code != 200:
                     raise GeneratorError(f"the generator server answered {answer.status_code}")
                 pieces = _pieces(answer.iter_lines())
-                first = _first(pieces, limits.wait_s)
+                first = _first(pieces, first_s)
                 if first is None:  # no text at all: the caller's template answers
                     return
                 if prefix:
@@ -90,6 +100,13 @@ class RemoteGenerator:
             raise GeneratorError(f"the generator server at {self.url} cannot be reached ({exc})") from None
         except httpx.TimeoutException:
             return  # the server stopped sending within the budget: what was shown stays
+
+
+def first_token_s(limits: Limits) -> float:
+    """How long to wait for the first token: `wait_s`, or, where the caller asks not to wait (`wait_s` 0: a later
+    sentence of a reply under way), what is left of the reply's budget. A server has to read the prompt before any
+    token, so a wait of nothing would refuse every request (and a socket timeout of 0 is a non-blocking read)."""
+    return limits.wait_s if limits.wait_s > 0 else max(MIN_READ_S, limits.budget_s)
 
 
 def _first(pieces: Iterator[str], wait_s: float) -> str | None:
