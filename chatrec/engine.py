@@ -176,7 +176,7 @@ class Engine:
         and last a `final` turn whose reply is either the grounded generated text or the template reply."""
         user_id, message = self._check_user(user_id), self._check_message(message)
         started = time.perf_counter()
-        with self._user_lock(user_id):  # one turn at a time per user here; `profiles.update` guards other processes
+        with self._user_lock(user_id):  # one turn at a time per user, in every process
             now = time.time()
             u = self.read_utterance(message)
             read = time.perf_counter()
@@ -242,7 +242,10 @@ class Engine:
                 checks[part] = "ok"
             except Exception as exc:  # a readiness check reports, it does not fail
                 checks[part] = f"{type(exc).__name__}: {str(exc)[:200]}"
-        checks["generator"] = "ok" if self.generator is not None else "none (template replies)"
+        health = getattr(self.generator, "health", None)  # a generator served elsewhere says whether it answers
+        checks["generator"] = (
+            health() if callable(health) else "ok" if self.generator is not None else "none (template replies)"
+        )
         return checks
 
     def feedback(self, user_id: str, item_id: str, liked: bool) -> None:
@@ -460,14 +463,15 @@ class Engine:
 
     @contextmanager
     def _user_lock(self, user_id: str) -> Iterator[None]:
-        """One call at a time per user in this process (`profiles.update` guards other processes). A user's lock
+        """One call at a time per user: in this process by a lock, and in every process sharing the profile
+        database by `profiles.hold` (PostgreSQL; `profiles.update` keeps every change in any case). A user's lock
         lives only while calls for them are in flight, so the locks kept never outgrow the calls running."""
         with self._locks_guard:
             lock, callers = self._locks.get(user_id, (None, 0))
             lock = lock or threading.Lock()
             self._locks[user_id] = (lock, callers + 1)
         try:
-            with lock:
+            with lock, self.profiles.hold(user_id):
                 yield
         finally:
             with self._locks_guard:

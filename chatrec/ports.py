@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from collections.abc import Generator as PieceStream
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -106,7 +107,9 @@ class ProfileStore(Protocol):
     """Each user's interest state and the timestamped events of their turns.
 
     `update` reads the state, applies `change` and saves the state with the change's events as one atomic step,
-    also across processes (applying `change` again when another writer got there first). `forget` deletes every
+    also across processes (applying `change` again when another writer got there first). `hold` keeps other
+    processes' calls for the user waiting while a call of this one runs, where the store is shared by processes on
+    several hosts (PostgreSQL: an advisory lock; elsewhere nothing beyond the row versions). `forget` deletes every
     row of the user; `prune_events` deletes events older than a time (the retention setting)."""
 
     @property
@@ -118,6 +121,8 @@ class ProfileStore(Protocol):
         self, user_id: str, dim: int, change: Callable[[InterestState], tuple[list[Event], T]], now: float
     ) -> T: ...
 
+    def hold(self, user_id: str) -> AbstractContextManager[None]: ...
+
     def events(self, user_id: str) -> list[StoredEvent]: ...
 
     def forget(self, user_id: str) -> None: ...
@@ -125,6 +130,13 @@ class ProfileStore(Protocol):
     def prune_events(self, before: float) -> int: ...
 
     def close(self) -> None: ...
+
+
+class RateLimiter(Protocol):
+    """Token buckets per key (a user): `take` spends one token and says 0.0 when the request may go ahead, else
+    the seconds until it may. Held in this process, or in the profile database that every process shares."""
+
+    def take(self, key: str) -> float: ...
 
 
 class Generator(Protocol):

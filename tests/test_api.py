@@ -28,7 +28,7 @@ from chatrec.errors import (
     UnknownItemError,
 )
 from chatrec.results import Recommendation, Turn
-from chatrec.serve.api import Api, RateLimit, check_origins, translate
+from chatrec.serve.api import Api, check_origins, translate
 from chatrec.serve.identity import COOKIE, Identity
 
 ORIGIN = "https://shop.example"  # the one origin this deployment lets browsers call from
@@ -393,20 +393,6 @@ def test_chat_is_rate_limited_per_session_with_retry_after(api: str) -> None:
     assert 1 <= int(answer.headers["retry-after"]) <= 60 // RATE
     assert httpx.post(api + "/chat", json={"message": " "}, headers=other).status_code == 400  # others go on
     assert httpx.get(api + "/profile", headers=headers).status_code == 200  # and so does the rest of the API
-
-
-def test_the_rate_limit_refills_and_keeps_bounded_memory() -> None:
-    now = [0.0]
-    limit = RateLimit(per_minute=6, max_users=3, clock=lambda: now[0])
-    assert [limit.take("a") for _ in range(6)] == [0.0] * 6
-    assert limit.take("a") == pytest.approx(10.0)  # one token every 10 s
-    now[0] = 10.0
-    assert limit.take("a") == 0.0 and limit.take("a") > 0
-    for user in ("b", "c", "d", "e"):
-        limit.take(user)
-    assert len(limit._buckets) == 3 and "a" not in limit._buckets
-    with pytest.raises(ConfigError):
-        RateLimit(per_minute=0)
 
 
 def test_oversized_bodies_and_malformed_requests_are_json_errors(api: str) -> None:

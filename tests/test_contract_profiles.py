@@ -126,10 +126,55 @@ def test_a_postgres_url_opens_postgres_and_a_server_that_is_down_is_a_clear_erro
     assert isinstance(store, PostgresProfiles) and store.location == url
     store.close()
     again = PostgresProfiles(url)  # a second start (another process) applies no step twice
-    with again._transaction() as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM chatrec_migrations ORDER BY version")] == [1, 2]
+    with again.transaction() as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM chatrec_migrations ORDER BY version")] == [1, 2, 3]
     again.close()
     down = f"postgresql://chatrec:secret@127.0.0.1:{free_port()}/nothing"
     with pytest.raises(ProfilesUnavailableError, match="cannot be used right now") as caught:
         PostgresProfiles(down, timeout_s=2)
     assert isinstance(caught.value, StoreError) and "secret" not in str(caught.value)  # the API's 503
+
+
+def test_hold_lets_the_holder_update_and_is_given_back(profiles: ProfileStore) -> None:
+    with profiles.hold("u"):
+        profiles.update("u", DIM, like("a"), now=1.0)
+    with profiles.hold("u"):  # given back: taken again at once
+        assert profiles.load("u", DIM).liked == ["a"]  # type: ignore[union-attr]
+
+
+def test_on_postgres_a_held_user_waits_in_every_other_process_and_others_do_not(postgres_url: str) -> None:
+    import threading
+    import time
+
+    from pg_server import fresh_database
+
+    from chatrec.backends.postgres_profiles import PostgresProfiles
+    from chatrec.errors import ProfileBusyError
+
+    url = fresh_database(postgres_url)
+    one, two = PostgresProfiles(url), PostgresProfiles(url)  # two pools: as two processes
+    try:
+        with one.hold("u"):
+            with pytest.raises(ProfileBusyError), two.hold("u", wait_s=0.3):
+                pass
+            with two.hold("someone else", wait_s=0.3):
+                pass
+        order: list[str] = []
+        held = threading.Event()
+
+        def first() -> None:
+            with one.hold("u"):
+                held.set()
+                time.sleep(0.5)
+                order.append("first done")
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        held.wait(5)
+        with two.hold("u", wait_s=10):
+            order.append("second in")
+        thread.join()
+        assert order == ["first done", "second in"]
+    finally:
+        one.close()
+        two.close()

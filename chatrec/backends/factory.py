@@ -7,10 +7,11 @@ from pathlib import Path
 
 from chatrec.backends.chroma import ChromaStore
 from chatrec.backends.memory import MemoryProfiles
+from chatrec.backends.rate_limits import MemoryRateLimit, PostgresRateLimit
 from chatrec.backends.sqlite_profiles import SQLiteProfiles
 from chatrec.config import Settings
 from chatrec.errors import ConfigError
-from chatrec.ports import Embedder, ProfileStore, VectorStore
+from chatrec.ports import Embedder, ProfileStore, RateLimiter, VectorStore
 
 
 def open_store(settings: Settings, embedder: Embedder) -> VectorStore:
@@ -33,3 +34,13 @@ def open_profiles(settings: Settings) -> ProfileStore:
         f"profiles_url {url.split('://')[0]}://… is not supported by this version of chatrec; "
         "use sqlite:///PATH (the default), postgresql://… or memory:"
     )
+
+
+def open_rate_limit(settings: Settings, profiles: ProfileStore) -> RateLimiter:
+    """The chat rate limit: in the profile database when that is PostgreSQL (every process shares the buckets),
+    else in this process."""
+    from chatrec.backends.postgres_profiles import PostgresProfiles
+
+    if isinstance(profiles, PostgresProfiles):
+        return PostgresRateLimit(profiles, settings.chat_per_minute)
+    return MemoryRateLimit(settings.chat_per_minute)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
 import numpy as np
@@ -129,6 +130,10 @@ class MemoryProfiles:
                     self._events += [(user_id, now, kind, dict(payload)) for kind, payload in events]
                     return result
         raise ProfileBusyError(f"the profile of {user_id!r} changed {ATTEMPTS} times while this update was applied")
+
+    def hold(self, user_id: str) -> AbstractContextManager[None]:
+        """Nothing to hold: one process owns this store (the engine serialises its own calls)."""
+        return nullcontext()
 
     def events(self, user_id: str) -> list[StoredEvent]:
         with self._lock:

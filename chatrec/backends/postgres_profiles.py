@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from chatrec.backends import versioned
 from chatrec.backends.migrations import Migration, pending
-from chatrec.errors import ProfilesUnavailableError
+from chatrec.errors import ProfileBusyError, ProfilesUnavailableError
 from chatrec.ports import Event, StoredEvent
 from chatrec.users.interests import InterestState
 from chatrec.users.stored import state_from_json, state_to_json
@@ -29,6 +29,8 @@ from chatrec.users.stored import state_from_json, state_to_json
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIGRATION_LOCK = 7_302_114  # pg_advisory_xact_lock key: one process migrates at a time
+HOLD_WAIT_S = 60.0  # how long a call waits for another process's call of the same user before giving up (busy)
+HOLD_POLL_S = 0.02
 MIGRATIONS = (
     Migration(
         1,
@@ -44,6 +46,14 @@ MIGRATIONS = (
     ),
     Migration(
         2, "row versions", ("ALTER TABLE chatrec_users ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0",)
+    ),
+    Migration(
+        3,
+        "rate-limit buckets",
+        (
+            "CREATE TABLE IF NOT EXISTS chatrec_rate (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, "
+            "at DOUBLE PRECISION NOT NULL, granted BOOLEAN NOT NULL)",
+        ),
     ),
 )
 
@@ -61,7 +71,10 @@ def without_password(url: str) -> str:
 class PostgresProfiles:
     """Profiles in a PostgreSQL database; thread-safe (a pool of connections), safe across processes and hosts."""
 
-    def __init__(self, url: str, max_connections: int = 8, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, max_connections: int = 16, timeout_s: float = 5.0) -> None:
+        """`max_connections`: a call's `hold` keeps one for its length and its saves take another, so room for
+        the API's 4 chat threads, their feedback and the rate limit. `timeout_s`: how long a request waits for a
+        connection (a server down answers 503 after that, not after a minute)."""
         from psycopg_pool import ConnectionPool
 
         self.url = url
@@ -82,8 +95,9 @@ class PostgresProfiles:
             raise _unavailable(url, exc) from exc
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        """A connection in one transaction: committed at the end, rolled back on any error."""
+    def transaction(self) -> Iterator[Any]:
+        """A connection in one transaction: committed at the end, rolled back on any error; a server that cannot be
+        reached raises `ProfilesUnavailableError`. (Also used by chatrec/backends/rate_limits.py.)"""
         import psycopg
         import psycopg_pool
 
@@ -94,7 +108,7 @@ class PostgresProfiles:
             raise _unavailable(self.url, exc) from exc
 
     def _migrate(self) -> None:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS chatrec_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
@@ -115,7 +129,7 @@ class PostgresProfiles:
         return without_password(self.url)
 
     def load(self, user_id: str, dim: int) -> InterestState | None:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             row = conn.execute("SELECT state FROM chatrec_users WHERE user_id = %s", (user_id,)).fetchone()
         return state_from_json(row[0], dim) if row else None
 
@@ -126,14 +140,14 @@ class PostgresProfiles:
         return versioned.update(self._read, self._write, user_id, dim, change, now)
 
     def _read(self, user_id: str, dim: int) -> tuple[InterestState | None, int | None]:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             row = conn.execute("SELECT state, version FROM chatrec_users WHERE user_id = %s", (user_id,)).fetchone()
         return (state_from_json(row[0], dim), int(row[1])) if row else (None, None)
 
     def _write(self, user_id: str, state: InterestState, version: int | None, now: float, events: list[Event]) -> bool:
         """Save over `version` (None: there was no row), with the events, in one transaction; False when the row
         is no longer at that version."""
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             if version is None:
                 done = conn.execute(
                     "INSERT INTO chatrec_users (user_id, state, updated, version) VALUES (%s, %s, %s, 1) "
@@ -154,8 +168,35 @@ class PostgresProfiles:
                     )
         return bool(done)
 
+    @contextmanager
+    def hold(self, user_id: str, wait_s: float = HOLD_WAIT_S) -> Iterator[None]:
+        """One call of the user at a time in every process on this database: a session advisory lock on the
+        user's key, taken on a connection of the pool for the length of the call and given back at the end (or by
+        the server, when the holding process dies). Waits up to `wait_s` for another call, then `ProfileBusyError`."""
+        import psycopg
+        import psycopg_pool
+
+        key = "SELECT hashtextextended(%s, 0)"
+        try:
+            with self._pool.connection() as conn:
+                conn.autocommit = True
+                lock = int(conn.execute(key, (user_id,)).fetchone()[0])  # type: ignore[index]
+                deadline = time.monotonic() + wait_s
+                while not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()[0]:  # type: ignore[index]
+                    if time.monotonic() > deadline:
+                        raise ProfileBusyError(f"another call of {user_id!r} held the profile for {wait_s:.0f} s")
+                    time.sleep(HOLD_POLL_S)
+                try:
+                    yield
+                finally:
+                    if not conn.closed:
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+                        conn.autocommit = False  # as the pool gave it
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+            raise _unavailable(self.url, exc) from exc
+
     def events(self, user_id: str) -> list[StoredEvent]:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             rows = conn.execute(
                 "SELECT ts, kind, payload FROM chatrec_events WHERE user_id = %s ORDER BY id", (user_id,)
             ).fetchall()
@@ -164,12 +205,12 @@ class PostgresProfiles:
     def forget(self, user_id: str) -> None:
         """Delete the user's row and every event of theirs in one transaction (PostgreSQL's autovacuum then
         reclaims the space; docs/deploy.md says what that means for copies in backups)."""
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM chatrec_events WHERE user_id = %s", (user_id,))
             conn.execute("DELETE FROM chatrec_users WHERE user_id = %s", (user_id,))
 
     def prune_events(self, before: float) -> int:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             return int(conn.execute("DELETE FROM chatrec_events WHERE ts < %s", (before,)).rowcount)
 
     def close(self) -> None:

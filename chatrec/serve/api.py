@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
@@ -33,6 +30,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatrec import __version__
+from chatrec.backends.factory import open_rate_limit
 from chatrec.config import Settings
 from chatrec.engine import Engine
 from chatrec.errors import ConfigError, InputError
@@ -43,12 +41,11 @@ from chatrec.serve.error_map import BAD_JSON, INTERNAL, Problem, error_body, err
 from chatrec.serve.identity import Identity
 from chatrec.serve.metrics import Metrics
 
-__all__ = ["ApiError", "RateLimit", "api_app", "check_origins"]
+__all__ = ["ApiError", "api_app", "check_origins"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHAT_THREADS = 4  # chat turns computed at once (as the web UI's queue allows); more wait their turn
-MAX_RATE_USERS = 50_000  # token buckets kept (about 150 bytes each); the least recently used go first
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy may hold the stream back
 BEARER = HTTPBearer(auto_error=False, scheme_name="session", description="the token that POST /sessions gives")
 TOKEN = Security(BEARER)  # the request's bearer credentials, if any
@@ -343,32 +340,6 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # -- limits -----------------------------------------------------------------------------------------------------
-class RateLimit:
-    """Token buckets per user: `per_minute` requests a minute, in bursts of up to as many; at most `max_users`
-    buckets are kept (a bucket left idle for a minute is full again, so forgetting the oldest loses nothing)."""
-
-    def __init__(
-        self, per_minute: int, max_users: int = MAX_RATE_USERS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if per_minute < 1:
-            raise ConfigError(f"the rate limit must be at least 1 a minute, got {per_minute}")
-        self.burst, self.rate, self.max_users, self.clock = float(per_minute), per_minute / 60.0, max_users, clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # user -> (tokens, when), oldest first
-        self._lock = threading.Lock()
-
-    def take(self, user: str) -> float:
-        """Spend one token of `user`'s: 0.0 when the request may go ahead, else the seconds until it may."""
-        now = self.clock()
-        with self._lock:
-            tokens, then = self._buckets.pop(user, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - then) * self.rate)
-            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-            self._buckets[user] = (tokens - 1.0 if wait == 0.0 else tokens, now)
-            while len(self._buckets) > self.max_users:
-                self._buckets.popitem(last=False)
-        return wait
-
-
 class BodyLimit:
     """ASGI middleware: reads the request body up to `limit` bytes and replays it; a larger one gets 413."""
 
@@ -432,7 +403,7 @@ class Api:
 
     def __init__(self, engine: Engine, identity: Identity, settings: Settings) -> None:
         self.engine, self.identity, self.settings = engine, identity, settings
-        self.limit = RateLimit(settings.chat_per_minute)
+        self.limit = open_rate_limit(settings, engine.profiles)  # shared by every process on PostgreSQL
         self.chat_threads = anyio.CapacityLimiter(CHAT_THREADS)
         self.metrics = Metrics()
         engine.on_stage = self.metrics.stage
@@ -450,8 +421,9 @@ class Api:
             )
         return user
 
-    def check_rate(self, user: str) -> None:
-        wait = self.limit.take(user)
+    async def check_rate(self, user: str) -> None:
+        """429 with Retry-After when the user's bucket is empty (a thread: the bucket may be in PostgreSQL)."""
+        wait = await self.call(self.limit.take, user)
         if wait:
             seconds = max(1, math.ceil(wait))
             raise ApiError(429, "rate_limited", f"Too many messages; try again in {seconds} s.", retry_after=seconds)
@@ -585,7 +557,7 @@ def routes(app: FastAPI, api: Api) -> None:
     )
     async def chat(body: ChatRequest, request: Request, user: str = me) -> Any:
         """One message: the user's interests are updated, the catalog ranked, and a grounded reply written."""
-        api.check_rate(user)
+        await api.check_rate(user)
         if "text/event-stream" in request.headers.get("accept", ""):
             return await api.stream(user, body.message)
         return wire.turn(await api.call(engine.chat, user, body.message, chat=True), engine.items)
