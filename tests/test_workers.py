@@ -84,10 +84,19 @@ def test_two_workers_on_a_chroma_server_and_postgres_keep_one_users_profile_whol
             assert [e["payload"]["text"] for e in events if e["kind"] == "message"] == messages  # every turn, in order
             again = httpx.post(api + "/chat", json={"message": "more like those"}, headers=me, timeout=120).json()
             assert shown[-1] not in [r["item_id"] for r in again["recommendations"]]  # the thumbs down, on any worker
+            for _ in range(4):  # whichever worker answers /metrics counts both workers' turns
+                assert turns_counted(f"http://127.0.0.1:{port}/metrics") == 6
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=60)
         assert err.count("Started server process") == 2, err[-2000:]
+
+
+def turns_counted(url: str) -> float:
+    """chatrec_turns_total as a new connection to `url` reads it."""
+    with httpx.Client() as fresh:
+        text = fresh.get(url).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("chatrec_turns_total "))
 
 
 def test_a_worker_refuses_a_store_that_chatrec_ingest_has_not_filled(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -280,12 +281,26 @@ def start(app: Any, host: str, port: int, timeout_s: float = 60.0) -> Running:
 
 def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
     """`workers` processes on one port, each making its app with `factory` ("module:function"), under uvicorn's
-    process manager (a worker that dies is started again); SIGTERM stops them all gracefully."""
+    process manager (a worker that dies is started again); SIGTERM stops them all gracefully. The workers share
+    their metrics through a fresh folder (removed at the end) unless `PROMETHEUS_MULTIPROC_DIR` names one."""
+    import shutil
+    import tempfile
+
     import uvicorn
 
-    uvicorn.run(
-        factory, factory=True, host=host, port=port, workers=workers, log_level="info", timeout_graceful_shutdown=5
-    )
+    from chatrec.serve.metrics import MULTIPROCESS_ENV
+
+    made = None
+    if not os.environ.get(MULTIPROCESS_ENV):
+        made = tempfile.mkdtemp(prefix="chatrec-metrics-")
+        os.environ[MULTIPROCESS_ENV] = made  # before the workers start: prometheus-client reads it on import
+    try:
+        uvicorn.run(
+            factory, factory=True, host=host, port=port, workers=workers, log_level="info", timeout_graceful_shutdown=5
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def serve(app: Any, host: str, port: int) -> None:
