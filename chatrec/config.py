@@ -116,6 +116,9 @@ class Settings:
     # a generator server (OpenAI-compatible /v1/completions: llama.cpp's, vLLM, SGLang) serving `generator` for every
     # app process (generators/remote.py); None: the model runs in this process
     generator_url: str | None = field(default_factory=lambda: _env("CHATREC_GENERATOR_URL"))
+    # replies this process asks the generator server for at once; more wait here (up to generation_wait_s), not on
+    # the server: llama.cpp's server answers one at a time (1), vLLM and SGLang batch many (raise it)
+    generator_slots: int = field(default_factory=lambda: _env_int("CHATREC_GENERATOR_SLOTS", 1))
     # 0 ("auto"): llama.cpp takes a second thread for a prompt only while the other cores are idle (docs/replies.md)
     generator_threads: int = field(default_factory=lambda: _env_threads("CHATREC_GENERATOR_THREADS"))
     # how messages are read (docs/dialogues.md, "Readers"): rules; model (the generator's JSON parse of genres and
@@ -189,6 +192,7 @@ class Settings:
             raise ConfigError(f"generator_threads must be 'auto' (0) or at least 1, got {self.generator_threads}")
         for name in (
             "threads",
+            "generator_slots",
             "max_new_tokens",
             "k",
             "max_message_chars",

@@ -129,6 +129,7 @@ class Engine:
             settings.generator_threads,
             settings.generator_backend,
             settings.generator_url,
+            settings.generator_slots,
         )
         adapter = resolve_adapter(settings.adapter, embedder.id)
         store = open_store(settings, embedder)

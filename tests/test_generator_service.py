@@ -16,7 +16,7 @@ from conftest import GENERATION_BUDGET_S, foreign_titles, free_port, wait_http
 
 from chatrec import Engine
 from chatrec.backends.factory import open_profiles
-from chatrec.errors import GeneratorBusy
+from chatrec.errors import GeneratorBusy, GeneratorError
 from chatrec.ports import Limits
 
 pytestmark = pytest.mark.generation
@@ -67,6 +67,7 @@ def test_a_worker_without_the_model_gets_grounded_replies_from_the_server(
         turn = worker.chat("svc", "I love space exploration films")
         assert turn.source == "generator", (turn.problem, turn.reply)  # not the template
         assert turn.recommendations and not foreign_titles(worker, turn)
+        assert worker.generator.served().endswith(".gguf")  # type: ignore[attr-defined]  # named as the server lists it
     finally:
         worker.profiles.close()
 
@@ -83,26 +84,44 @@ def test_a_server_that_is_down_means_template_replies_not_errors(engine: Engine,
 
 
 def test_a_server_busy_past_the_wait_is_busy_before_any_text(engine: Engine, server: str, tmp_path: Path) -> None:
-    worker = remote_engine(engine, server, tmp_path)
-    generator = worker.generator
-    assert generator is not None
+    worker, other = remote_engine(engine, server, tmp_path / "a"), remote_engine(engine, server, tmp_path / "b")
+    generator, others = worker.generator, other.generator  # two app processes' generators, one server
+    assert generator is not None and others is not None
     long = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
     writing = threading.Event()
 
     def holding() -> None:
-        for _ in generator.stream(long, Limits(200, 60.0, 30.0)):
+        for _ in others.stream(long, Limits(200, 60.0, 30.0)):
             writing.set()
 
     hold = threading.Thread(target=holding)
     hold.start()  # the server writes one completion at a time: this one holds it
     try:
         assert writing.wait(timeout=120), "the long completion must be under way first"
-        with pytest.raises(GeneratorBusy):
+        with pytest.raises(GeneratorBusy, match="no token from the generator server"):  # not this process's slot
             list(generator.stream([{"role": "user", "content": "hi"}], Limits(5, 5.0, 0.5), prefix="Sure"))
     finally:
         hold.join(timeout=120)
         worker.profiles.close()
+        other.profiles.close()
     assert httpx.get(f"{server}/v1/models").status_code == 200
+
+
+def test_a_process_asks_the_server_for_no_more_replies_at_once_than_its_slots(engine: Engine, tmp_path: Path) -> None:
+    """A reply beyond the slots waits here and is busy without a request (a closed port: a request would be a
+    GeneratorError), so the server never reads prompts for callers that stopped waiting."""
+    worker = remote_engine(engine, f"http://127.0.0.1:{free_port()}", tmp_path)
+    generator = worker.generator
+    assert generator is not None and generator.slots == 1  # type: ignore[attr-defined]
+    generator._slots.acquire()  # type: ignore[attr-defined]  # a reply of this process is with the server
+    try:
+        with pytest.raises(GeneratorBusy, match="at once"):
+            list(generator.stream([{"role": "user", "content": "hi"}], Limits(5, 5.0, 0.3)))
+    finally:
+        generator._slots.release()  # type: ignore[attr-defined]
+        worker.profiles.close()
+    with pytest.raises(GeneratorError):  # the slot free again: the request is made (and the server is down)
+        list(generator.stream([{"role": "user", "content": "hi"}], Limits(5, 5.0, 0.3)))
 
 
 def test_a_later_sentence_that_asks_not_to_wait_still_gives_the_server_time_to_read_its_prompt() -> None:

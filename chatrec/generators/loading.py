@@ -45,10 +45,16 @@ _CACHE_LOCK = threading.Lock()
 
 
 def load_generator(
-    spec: str, cache: Path, threads: int = AUTO_THREADS, backend: str = "auto", url: str | None = None
+    spec: str,
+    cache: Path,
+    threads: int = AUTO_THREADS,
+    backend: str = "auto",
+    url: str | None = None,
+    slots: int = 1,
 ) -> Generator | None:
     """The generator for a setting ("none" gives None), loaded once per process (at most a few kept); with `url`,
-    the same model served by a generator server (only its chat template is read here)."""
+    the same model served by a generator server (only its chat template is read here), asked for `slots` replies
+    at once."""
     if spec == "none":
         return None
     from chatrec.generators.weights import gguf_file, model_folder
@@ -57,7 +63,7 @@ def load_generator(
         from chatrec.generators.remote import RemoteGenerator
 
         path, languages = gguf_file(spec, cache)
-        return RemoteGenerator(url, spec, languages, path)
+        return RemoteGenerator(url, spec, languages, path, slots)
 
     backend = backend_for(backend)
     with _CACHE_LOCK:

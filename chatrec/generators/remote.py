@@ -7,7 +7,11 @@ template of the packaged GGUF (read with `vocab_only`: the tokenizer and metadat
 reply's given opening, so the server only continues text. A server that gives no token within `limits.wait_s`
 (busy with other workers' replies, or answering 429/503) raises `GeneratorBusy` before any text: the template
 answers at once, marked busy. A server that is down raises `GeneratorError`: the template answers, not an error.
-Words to avoid are left to the reply's checks (a server has no shared tokenizer ids to ban them by).
+A process asks for at most `slots` replies at once (`generator_slots`): a reply beyond them waits here, up to
+`wait_s`, and is busy without a request, for a caller that stops waiting leaves its request on the server to be
+read all the same. Words to avoid are left to the reply's checks (a server has no shared tokenizer ids to ban them
+by). Requests name the model as the server lists it (`/v1/models`, the first one; vLLM and SGLang want the served
+name).
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ from chatrec.ports import Limits, Message, Stream
 
 log = logging.getLogger(__name__)
 CONNECT_S = 2.0  # a generator server on the same network answers a connection at once, or is down
+ASK_AGAIN_S = 60.0  # how soon to ask a server that did not answer its model list again
 MIN_READ_S = 0.1  # the shortest read timeout (0 would make the socket non-blocking)
 
 
 class RemoteGenerator:
     """The packaged model's replies from a generator server, formatted with its GGUF's own chat template."""
 
-    def __init__(self, url: str, model_id: str, languages: frozenset[str], gguf: Path) -> None:
+    def __init__(self, url: str, model_id: str, languages: frozenset[str], gguf: Path, slots: int = 1) -> None:
         from chatrec.generators.llama import chat_formatter
 
         self.url = url.rstrip("/")
@@ -42,6 +47,12 @@ class RemoteGenerator:
         self.languages = languages
         self._format = chat_formatter(_vocabulary(gguf))
         self._client = httpx.Client(timeout=httpx.Timeout(30.0, connect=CONNECT_S))
+        self._served: str | None = None  # the model's name on the server, once it has answered its list
+        self._asked = -ASK_AGAIN_S
+        # replies asked for at once: one more would only queue on the server, where a caller that stops waiting
+        # leaves its request to be read all the same (work for nobody)
+        self.slots = slots
+        self._slots = threading.BoundedSemaphore(slots)
 
     @property
     def device(self) -> str:
@@ -54,9 +65,22 @@ class RemoteGenerator:
         """ "ok" when the server answers its model list now, else what is wrong (for the readiness check)."""
         try:
             answer = self._client.get(f"{self.url}/v1/models", timeout=httpx.Timeout(CONNECT_S))
+        except httpx.TimeoutException:
+            return f"slow: no answer from {self.url} in {CONNECT_S:.0f} s (busy?); replies may come from the template"
         except httpx.HTTPError as exc:
             return f"unreachable at {self.url} ({type(exc).__name__}); replies come from the template"
-        return "ok" if answer.status_code == 200 else f"answered {answer.status_code}; replies come from the template"
+        if answer.status_code != 200:
+            return f"answered {answer.status_code}; replies come from the template"
+        self._served = served_name(answer) or self._served
+        return "ok"
+
+    def served(self) -> str | None:
+        """The model's name on the server: asked once it answers (a busy server may not answer its list in time;
+        then asked again a minute later at the soonest); None meanwhile, which every server takes as its default."""
+        if self._served is None and time.monotonic() - self._asked > ASK_AGAIN_S:
+            self._asked = time.monotonic()
+            self.health()
+        return self._served
 
     def stream(
         self,
@@ -66,7 +90,19 @@ class RemoteGenerator:
         prefix: str = "",
         avoid: Sequence[str] = (),
     ) -> Stream:
+        """Wait up to `limits.wait_s` for one of this process's slots, then up to `wait_s` again for the server's
+        first token (which covers other processes' replies ahead of this one and the reading of the prompt)."""
         stop = stop or threading.Event()
+        if not self._slots.acquire(timeout=limits.wait_s):
+            raise GeneratorBusy(f"this process's {self.slots} replies at once are all with the generator server")
+        try:
+            yield from self._stream(messages, limits, stop, prefix, time.monotonic())
+        finally:
+            self._slots.release()
+
+    def _stream(
+        self, messages: list[Message], limits: Limits, stop: threading.Event, prefix: str, started: float
+    ) -> Stream:
         formatted = self._format(messages=messages)
         body = {
             "prompt": formatted.prompt + prefix,
@@ -76,7 +112,8 @@ class RemoteGenerator:
             "stream": True,
             "stop": formatted.stop or [],
         }
-        started = time.monotonic()
+        if (model := self.served()) is not None:
+            body["model"] = model
         first_s = first_token_s(limits)
         timeout = httpx.Timeout(max(limits.budget_s, first_s), connect=CONNECT_S, read=first_s)
         try:
@@ -100,6 +137,15 @@ class RemoteGenerator:
             raise GeneratorError(f"the generator server at {self.url} cannot be reached ({exc})") from None
         except httpx.TimeoutException:
             return  # the server stopped sending within the budget: what was shown stays
+
+
+def served_name(answer: httpx.Response) -> str | None:
+    """The first model id of an OpenAI-compatible `/v1/models` answer, or None if it lists none."""
+    try:
+        models = answer.json()["data"]
+        return str(models[0]["id"]) if models else None
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 def first_token_s(limits: Limits) -> float:
