@@ -116,8 +116,8 @@ class Settings:
     # a generator server (OpenAI-compatible /v1/completions: llama.cpp's, vLLM, SGLang) serving `generator` for every
     # app process (generators/remote.py); None: the model runs in this process
     generator_url: str | None = field(default_factory=lambda: _env("CHATREC_GENERATOR_URL"))
-    # replies this process asks the generator server for at once; more wait here (up to generation_wait_s), not on
-    # the server: llama.cpp's server answers one at a time (1), vLLM and SGLang batch many (raise it)
+    # replies this process asks the generator server for at once; one more is busy at once (template) rather than
+    # queued on the server: llama.cpp's server answers one at a time (1), vLLM and SGLang batch many (raise it)
     generator_slots: int = field(default_factory=lambda: _env_int("CHATREC_GENERATOR_SLOTS", 1))
     # 0 ("auto"): llama.cpp takes a second thread for a prompt only while the other cores are idle (docs/replies.md)
     generator_threads: int = field(default_factory=lambda: _env_threads("CHATREC_GENERATOR_THREADS"))

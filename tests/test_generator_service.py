@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,15 +109,17 @@ def test_a_server_busy_past_the_wait_is_busy_before_any_text(engine: Engine, ser
 
 
 def test_a_process_asks_the_server_for_no_more_replies_at_once_than_its_slots(engine: Engine, tmp_path: Path) -> None:
-    """A reply beyond the slots waits here and is busy without a request (a closed port: a request would be a
+    """A reply beyond the slots is busy at once, without a request (a closed port: a request would be a
     GeneratorError), so the server never reads prompts for callers that stopped waiting."""
     worker = remote_engine(engine, f"http://127.0.0.1:{free_port()}", tmp_path)
     generator = worker.generator
     assert generator is not None and generator.slots == 1  # type: ignore[attr-defined]
     generator._slots.acquire()  # type: ignore[attr-defined]  # a reply of this process is with the server
     try:
+        began = time.monotonic()
         with pytest.raises(GeneratorBusy, match="at once"):
-            list(generator.stream([{"role": "user", "content": "hi"}], Limits(5, 5.0, 0.3)))
+            list(generator.stream([{"role": "user", "content": "hi"}], Limits(5, 5.0, 3.0)))
+        assert time.monotonic() - began < 1.0  # not the 3 s wait: the template answers now
     finally:
         generator._slots.release()  # type: ignore[attr-defined]
         worker.profiles.close()

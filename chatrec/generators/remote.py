@@ -7,11 +7,10 @@ template of the packaged GGUF (read with `vocab_only`: the tokenizer and metadat
 reply's given opening, so the server only continues text. A server that gives no token within `limits.wait_s`
 (busy with other workers' replies, or answering 429/503) raises `GeneratorBusy` before any text: the template
 answers at once, marked busy. A server that is down raises `GeneratorError`: the template answers, not an error.
-A process asks for at most `slots` replies at once (`generator_slots`): a reply beyond them waits here, up to
-`wait_s`, and is busy without a request, for a caller that stops waiting leaves its request on the server to be
-read all the same. Words to avoid are left to the reply's checks (a server has no shared tokenizer ids to ban them
-by). Requests name the model as the server lists it (`/v1/models`, the first one; vLLM and SGLang want the served
-name).
+A process asks for at most `slots` replies at once (`generator_slots`): a reply beyond them is busy at once, without
+a request, for a caller that stops waiting leaves its request on the server to be read all the same. Words to avoid
+are left to the reply's checks (a server has no shared tokenizer ids to ban them by). Requests name the model as the
+server lists it (`/v1/models`, the first one; vLLM and SGLang want the served name).
 """
 
 from __future__ import annotations
@@ -90,10 +89,11 @@ class RemoteGenerator:
         prefix: str = "",
         avoid: Sequence[str] = (),
     ) -> Stream:
-        """Wait up to `limits.wait_s` for one of this process's slots, then up to `wait_s` again for the server's
-        first token (which covers other processes' replies ahead of this one and the reading of the prompt)."""
+        """Busy at once when this process's slots are all taken (its replies would only queue on the server; on 2
+        cores under 50 users this took the turns from 2.9 to 13 a second, docs/deploy.md); else up to `wait_s` for
+        the server's first token (other processes' replies ahead of this one, and the reading of the prompt)."""
         stop = stop or threading.Event()
-        if not self._slots.acquire(timeout=limits.wait_s):
+        if not self._slots.acquire(blocking=False):
             raise GeneratorBusy(f"this process's {self.slots} replies at once are all with the generator server")
         try:
             yield from self._stream(messages, limits, stop, prefix, time.monotonic())

@@ -486,6 +486,12 @@ def serve_workers(args: argparse.Namespace, argv: list[str]) -> None:
         raise SystemExit(f"error: {exc}") from None
     os.environ[WORKER_ARGV] = json.dumps(without_workers(argv))
     print(f"chatrec is serving on http://{host}:{port}/ with {args.workers} workers", flush=True)
+    print(
+        "note: the API and the widget work through any worker; the chat page keeps each open tab in one process, "
+        "which workers sharing a port cannot promise: for the page, run one process per port behind a proxy with "
+        "sticky sessions (docs/deploy.md)",
+        flush=True,
+    )
     web.serve_workers("chatrec.serve.page:worker_app", host, port, args.workers)
 
 
