@@ -130,21 +130,25 @@ async def one_turn(client: httpx.AsyncClient, api: str, user: User, message: str
     return False
 
 
-async def run_user(client: httpx.AsyncClient, api: str, user: User, turns: int, tally: Tally) -> None:
+async def run_user(
+    client: httpx.AsyncClient, api: str, user: User, turns: int, tally: Tally, think_s: float = 0.0
+) -> None:
     answer = await client.post(api + "/sessions", json={})
     user.token = answer.json()["token"]
-    for message in script(user.index, turns):
+    for n, message in enumerate(script(user.index, turns)):
+        if n and think_s:
+            await asyncio.sleep(random.uniform(0.5, 1.5) * think_s)  # reading the reply before the next message
         await one_turn(client, api, user, message, tally)
 
 
-async def drive(api: str, users: list[User], turns: int, concurrency: int, tally: Tally) -> None:
+async def drive(api: str, users: list[User], turns: int, concurrency: int, tally: Tally, think_s: float = 0.0) -> None:
     gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0), limits=limits) as client:
 
         async def gated(user: User) -> None:
             async with gate:
-                await run_user(client, api, user, turns, tally)
+                await run_user(client, api, user, turns, tally, think_s)
 
         await asyncio.gather(*(gated(u) for u in users))
 
@@ -220,6 +224,9 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=4, help="turns each user takes")
     parser.add_argument("--concurrency", type=int, default=50, help="users chatting at once")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think-s", type=float, default=0.0, help="a user's pause between turns (0.5x to 1.5x of it; default none)"
+    )
     parser.add_argument("--catalog", type=Path, default=ROOT / "knowledge")
     parser.add_argument("--no-generator-server", action="store_true", help="template replies only")
     parser.add_argument("--baseline", action="store_true", help="also measure today's single process's RSS")
@@ -230,7 +237,7 @@ def main() -> None:
     settings = {"CHATREC_CHAT_PER_MINUTE": str(args.per_minute)}
     with stack(args.catalog, args.workers, not args.no_generator_server, settings) as running:
         print(f"started: {', '.join(f'{k} {v:.1f} s' for k, v in running.timings.items())}", flush=True)
-        warm = asyncio.run(_warm(running.api))
+        warm = asyncio.run(_warm(running.api, not args.no_generator_server))
         samples: list[tuple[float, dict[int, float]]] = []
         stop: list[bool] = []
         import threading
@@ -238,7 +245,7 @@ def main() -> None:
         sampler = threading.Thread(target=sample_rss, args=(running, 5.0, samples, stop), daemon=True)
         began = time.monotonic()
         sampler.start()
-        asyncio.run(drive(running.api, users, args.turns, args.concurrency, tally))
+        asyncio.run(drive(running.api, users, args.turns, args.concurrency, tally, args.think_s))
         stop.append(True)
         sampler.join()
         wall = time.monotonic() - began
@@ -249,13 +256,20 @@ def main() -> None:
         print(f"today's single process (model in process), RSS after one turn: {baseline_rss(args.catalog):.0f} MB")
 
 
-async def _warm(api: str) -> float:
-    """One turn per worker's first use (models read, caches built) before the clock starts; its seconds."""
+async def _warm(api: str, generated: bool) -> float:
+    """A few turns before the clock starts (models read, caches built), and with a generator server until one
+    reply is generated (the server has read the prompts' shared opening), up to a minute; its seconds."""
     began = time.monotonic()
     async with httpx.AsyncClient(timeout=300) as client:
-        for _ in range(4):
+        for n in range(30):
             token = (await client.post(api + "/sessions", json={})).json()["token"]
-            await client.post(api + "/chat", json={"message": "hello"}, headers={"Authorization": f"Bearer {token}"})
+            answer = await client.post(
+                api + "/chat", json={"message": "I love space films"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            done = not generated or answer.json().get("source") == "generator"
+            if n >= 3 and (done or time.monotonic() - began > 60):
+                break
+            await asyncio.sleep(1.0)
     return time.monotonic() - began
 
 
@@ -268,7 +282,8 @@ def report(
     end_rss: dict[int, float],
     checked: dict[str, int],
 ) -> None:
-    print(f"\n{args.users} users x {args.turns} turns, {args.concurrency} at once, {args.workers} workers")
+    think = f", {args.think_s:g} s between a user's turns" if args.think_s else ""
+    print(f"\n{args.users} users x {args.turns} turns, {args.concurrency} at once, {args.workers} workers{think}")
     print(
         f"turns answered: {tally.done_turns} in {wall:.0f} s ({tally.done_turns / wall:.2f} turns/s); "
         f"warm-up {warm:.0f} s"

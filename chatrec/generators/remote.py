@@ -15,9 +15,9 @@ server lists it (`/v1/models`, the first one; vLLM and SGLang want the served na
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,7 +32,8 @@ from chatrec.ports import Limits, Message, Stream
 log = logging.getLogger(__name__)
 CONNECT_S = 2.0  # a generator server on the same network answers a connection at once, or is down
 ASK_AGAIN_S = 60.0  # how soon to ask a server that did not answer its model list again
-MIN_READ_S = 0.1  # the shortest read timeout (0 would make the socket non-blocking)
+MIN_READ_S = 0.1  # the shortest wait for a piece
+READ_S = 30.0  # a server silent this long on a request is stuck: its slot is given back
 
 
 class RemoteGenerator:
@@ -89,20 +90,28 @@ class RemoteGenerator:
         prefix: str = "",
         avoid: Sequence[str] = (),
     ) -> Stream:
-        """Busy at once when this process's slots are all taken (its replies would only queue on the server; on 2
-        cores under 50 users this took the turns from 2.9 to 13 a second, docs/deploy.md); else up to `wait_s` for
-        the server's first token (other processes' replies ahead of this one, and the reading of the prompt)."""
+        """Busy at once when this process's slots are all taken; else the request goes out and the first token is
+        awaited up to `wait_s` (other processes' replies ahead of it, the reading of the prompt). A request this
+        caller gives up on keeps its slot until the server starts answering it, and is then cut off, so that no
+        process piles up requests that the server would read for nobody."""
         stop = stop or threading.Event()
         if not self._slots.acquire(blocking=False):
             raise GeneratorBusy(f"this process's {self.slots} replies at once are all with the generator server")
+        pieces: queue.Queue[str | BaseException | None] = queue.Queue()
+        done = threading.Event()  # the caller reads no more: the reader cuts the request off at its next piece
         try:
-            yield from self._stream(messages, limits, stop, prefix, time.monotonic())
-        finally:
+            threading.Thread(
+                target=self._read, args=(self._body(messages, limits, prefix), pieces, done), daemon=True
+            ).start()
+        except BaseException:
             self._slots.release()
+            raise
+        try:
+            yield from _relay(pieces, limits, stop, prefix)
+        finally:
+            done.set()
 
-    def _stream(
-        self, messages: list[Message], limits: Limits, stop: threading.Event, prefix: str, started: float
-    ) -> Stream:
+    def _body(self, messages: list[Message], limits: Limits, prefix: str) -> dict[str, Any]:
         formatted = self._format(messages=messages)
         body = {
             "prompt": formatted.prompt + prefix,
@@ -114,29 +123,70 @@ class RemoteGenerator:
         }
         if (model := self.served()) is not None:
             body["model"] = model
-        first_s = first_token_s(limits)
-        timeout = httpx.Timeout(max(limits.budget_s, first_s), connect=CONNECT_S, read=first_s)
+        return body
+
+    def _read(
+        self, body: dict[str, Any], pieces: queue.Queue[str | BaseException | None], done: threading.Event
+    ) -> None:
+        """One request, on its own thread: its pieces into `pieces`, then None (or the error); gives the slot back
+        when the server is done with it: finished, failed, or cut off once the caller no longer reads."""
+        timeout = httpx.Timeout(READ_S, connect=CONNECT_S)
         try:
             with self._client.stream("POST", f"{self.url}/v1/completions", json=body, timeout=timeout) as answer:
                 if answer.status_code in (429, 503):
-                    raise GeneratorBusy(f"the generator server answered {answer.status_code}")
-                if answer.status_code != 200:
-                    raise GeneratorError(f"the generator server answered {answer.status_code}")
-                pieces = _pieces(answer.iter_lines())
-                first = _first(pieces, first_s)
-                if first is None:  # no text at all: the caller's template answers
+                    pieces.put(GeneratorBusy(f"the generator server answered {answer.status_code}"))
                     return
-                if prefix:
-                    yield prefix
-                for piece in itertools.chain([first], pieces):
-                    if piece:
-                        yield piece
-                    if stop.is_set() or time.monotonic() - started > limits.budget_s:
-                        break
+                if answer.status_code != 200:
+                    pieces.put(GeneratorError(f"the generator server answered {answer.status_code}"))
+                    return
+                for piece in _pieces(answer.iter_lines()):
+                    if done.is_set():
+                        return  # leaving the block closes the connection: the server stops at its next token
+                    pieces.put(piece)
+            pieces.put(None)
         except httpx.ConnectError as exc:
-            raise GeneratorError(f"the generator server at {self.url} cannot be reached ({exc})") from None
-        except httpx.TimeoutException:
-            return  # the server stopped sending within the budget: what was shown stays
+            pieces.put(GeneratorError(f"the generator server at {self.url} cannot be reached ({exc})"))
+        except httpx.HTTPError:
+            pieces.put(None)  # the server stopped sending: what was shown stays
+        finally:
+            self._slots.release()
+
+
+def _relay(
+    pieces: queue.Queue[str | BaseException | None], limits: Limits, stop: threading.Event, prefix: str
+) -> Stream:
+    """The reader's pieces for the caller: the first within `first_token_s` (else `GeneratorBusy`), the rest while
+    the reply's budget lasts."""
+    started = time.monotonic()
+    first = _take(pieces, first_token_s(limits))
+    if first is _LATE:
+        raise GeneratorBusy(f"no token from the generator server within {first_token_s(limits):.1f} s")
+    if not isinstance(first, str):  # no text at all: the caller's template answers
+        return
+    if prefix:
+        yield prefix
+    piece: object = first
+    while isinstance(piece, str):
+        if piece:
+            yield piece
+        left = limits.budget_s - (time.monotonic() - started)
+        if stop.is_set() or left <= 0:
+            return
+        piece = _take(pieces, left)
+
+
+_LATE = object()
+
+
+def _take(pieces: queue.Queue[str | BaseException | None], wait_s: float) -> object:
+    """The next piece, None at the end, `_LATE` when none came within `wait_s`; an error the reader met is raised."""
+    try:
+        piece = pieces.get(timeout=max(MIN_READ_S, wait_s))
+    except queue.Empty:
+        return _LATE
+    if isinstance(piece, BaseException):
+        raise piece
+    return piece
 
 
 def served_name(answer: httpx.Response) -> str | None:
@@ -153,14 +203,6 @@ def first_token_s(limits: Limits) -> float:
     sentence of a reply under way), what is left of the reply's budget. A server has to read the prompt before any
     token, so a wait of nothing would refuse every request (and a socket timeout of 0 is a non-blocking read)."""
     return limits.wait_s if limits.wait_s > 0 else max(MIN_READ_S, limits.budget_s)
-
-
-def _first(pieces: Iterator[str], wait_s: float) -> str | None:
-    """The first piece of text; `GeneratorBusy` when none comes in time (the read timeout is `wait_s`)."""
-    try:
-        return next(pieces, None)
-    except httpx.TimeoutException:
-        raise GeneratorBusy(f"no token from the generator server within {wait_s} s") from None
 
 
 def _pieces(lines: Iterator[str]) -> Iterator[str]:
