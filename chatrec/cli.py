@@ -16,6 +16,11 @@ from chatrec.results import Turn
 SHARED_DATASETS = Path("..") / "shared" / "datasets"  # the README runs commands from the project folder
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and taskset narrow)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from chatrec.backends.chroma import ChromaStore
     from chatrec.backends.embedders import load_embedder
@@ -27,7 +32,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings, catalog, choice = load_chosen(settings, ingest=True)
     for row in catalog.bad_rows:
         print(f"skipped {row}", file=sys.stderr)
-    embedder = load_embedder(settings.embedder, settings.threads)
+    embedder = load_embedder(settings.embedder, args.threads or cores())
     if args.rebuild:
         store, moved = open_for_rebuild(settings, embedder)
         if moved:
@@ -238,6 +243,9 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--skip-bad", action="store_true", help="load the good rows even if some are bad")
     ingest.add_argument("--rebuild", action="store_true", help="embed everything anew (moves a damaged store aside)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument(
+        "--threads", type=int, default=None, help="threads for embedding (default: every core this process may use)"
+    )
     ingest.add_argument(
         "--interactions",
         type=Path,

@@ -39,3 +39,27 @@ def test_rows_are_unit_float32_of_its_dimension_and_repeatable(embedder: Embedde
 def test_texts_that_say_the_same_are_closer_than_unrelated_ones(embedder: Embedder) -> None:
     space, more_space, cooking, _ = embedder.embed(TEXTS)
     assert float(space @ more_space) > float(space @ cooking) + 0.1
+
+
+def test_a_part_that_cannot_read_a_language_is_not_run_on_it_and_adds_nothing() -> None:
+    """ConcatEmbedder: MiniLM reads no Chinese, so ingest does not spend time on it (issue 25); the vectors are
+    what they were when the part ran and was zeroed."""
+    from chatrec.backends.embedders import ConcatEmbedder, normalise_rows
+
+    class EnglishOnly(HashingEmbedder):
+        languages = frozenset({"en"})
+
+        def __init__(self) -> None:
+            super().__init__(64)
+            self.read: list[str] = []
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            self.read += texts
+            return super().embed(texts)
+
+    english, every = EnglishOnly(), HashingEmbedder(32)
+    texts = ["A quiet space film", "一部关于太空的安静电影", "Board games for four"]
+    got = ConcatEmbedder([english, every]).embed(texts)
+    assert english.read == [texts[0], texts[2]]  # never the Chinese one
+    zeroed = HashingEmbedder(64).embed(texts) * np.array([[1.0], [0.0], [1.0]], np.float32)
+    assert np.allclose(got, normalise_rows(np.hstack([zeroed, every.embed(texts)])))

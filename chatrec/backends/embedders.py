@@ -74,7 +74,7 @@ class ConcatEmbedder:
     """Several embedders side by side, each part scaled by 1/sqrt(n): a dot product is the mean of their cosines.
 
     A part that cannot read a text's language (MiniLM and Chinese) is zeroed for that text, and the rest rescaled,
-    so its noise never enters the dot product.
+    so its noise never enters the dot product; it is not run on such texts at all.
     """
 
     def __init__(self, parts: Sequence[Embedder]) -> None:
@@ -89,9 +89,13 @@ class ConcatEmbedder:
         languages = [detect_language(t) for t in texts]
         blocks = []
         for part in self.parts:
-            vectors = part.embed(texts)
-            if part.languages is not None:
-                vectors = vectors * np.array([[lang in part.languages] for lang in languages], dtype=np.float32)
+            if part.languages is None:
+                blocks.append(part.embed(texts))
+                continue
+            readable = [i for i, lang in enumerate(languages) if lang in part.languages]
+            vectors = np.zeros((len(texts), part.dim), np.float32)  # zero where it cannot read: not computed
+            if readable:
+                vectors[readable] = part.embed([texts[i] for i in readable])
             blocks.append(vectors)
         return normalise_rows(np.hstack(blocks))
 
