@@ -94,9 +94,11 @@ class Shape:
 
 
 def tokens(text: str, language: str) -> list[str]:
-    """Description vocabulary: lower-case English words that carry meaning, or Chinese characters."""
+    """Description vocabulary: lower-case English words that carry meaning, or Chinese two-character words (most
+    Chinese words are two characters; single characters drawn at random made text whose every n-gram was new)."""
     if language == "zh":
-        return HAN.findall(text)
+        runs = re.findall(r"[\u3400-\u9fff]+", text)
+        return [run[i : i + 2] for run in runs for i in range(0, len(run) - 1, 2)] or HAN.findall(text)
     return [w.lower() for w in WORD.findall(text) if w.lower() not in STOP]
 
 
@@ -217,7 +219,7 @@ class Maker:
         size = 0
         while size < length:
             words = []
-            for _ in range(rng.randint(6, 16) if shape.language == "en" else rng.randint(8, 24)):
+            for _ in range(rng.randint(6, 16) if shape.language == "en" else rng.randint(4, 12)):
                 source = rng.choice(sources) if rng.random() < 0.7 else None
                 words.append((source or self.all_words[i]).draw(rng))
             sentence = (" ".join(words).capitalize() + ".") if shape.language == "en" else ("".join(words) + "。")
@@ -228,7 +230,7 @@ class Maker:
     def title(self, i: int) -> str:
         shape, words = self.shapes[i], self.titles[i]
         if shape.language == "zh":
-            return "".join(words.draw(self.rng) for _ in range(self.rng.randint(2, 5)))
+            return "".join(words.draw(self.rng) for _ in range(self.rng.randint(1, 3)))
         return " ".join(str(words.draw(self.rng)).capitalize() for _ in range(self.rng.randint(1, 4)))
 
     def item(self, n: int) -> dict[str, Any]:

@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chatrec.config import CATALOG_FORMATS, add_catalog_options, add_replace_option, add_serve_options, settings_from
+from chatrec.config import (
+    CATALOG_FORMATS,
+    PRECISIONS,
+    add_catalog_options,
+    add_replace_option,
+    add_serve_options,
+    settings_from,
+)
 from chatrec.errors import ChatrecError, InputError, StoreCorruptedError, is_disk_full
 from chatrec.results import Turn
 
@@ -25,6 +32,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from chatrec.backends.chroma import ChromaStore
     from chatrec.backends.embedders import load_embedder
     from chatrec.backends.ingest import open_for_rebuild, sync_catalog
+    from chatrec.backends.parallel import ParallelEmbedder
     from chatrec.catalog.remembered import load_chosen
 
     # --rebuild embeds everything anew from the catalog named: it may replace another catalog (and says so)
@@ -32,17 +40,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings, catalog, choice = load_chosen(settings, ingest=True)
     for row in catalog.bad_rows:
         print(f"skipped {row}", file=sys.stderr)
-    embedder = load_embedder(settings.embedder, args.threads or cores())
-    if args.rebuild:
-        store, moved = open_for_rebuild(settings, embedder)
-        if moved:
-            print(f"The damaged store was moved to {moved} (delete it when you no longer need it).")
-    else:
-        store = ChromaStore(settings, embedder.id, embedder.dim)
+    # one process per core, one thread each (backends/parallel.py); the workers start only if there is work
+    processes = args.threads or cores()
+    embedder = ParallelEmbedder(
+        load_embedder(settings.embedder, 1, settings.precision), settings.embedder, processes, settings.precision
+    )
     try:
-        report = sync_catalog(store, catalog, embedder, settings, choice, progress=not args.quiet)
+        if args.rebuild:
+            store, moved = open_for_rebuild(settings, embedder)
+            if moved:
+                print(f"The damaged store was moved to {moved} (delete it when you no longer need it).")
+        else:
+            store = ChromaStore(settings, embedder.id, embedder.dim)
+        try:
+            report = sync_catalog(store, catalog, embedder, settings, choice, progress=not args.quiet)
+        finally:
+            store.close()
     finally:
-        store.close()
+        embedder.close()
     print(f"{len(catalog)} items in {settings.catalog}: {report}. Store: {store.location}")
     if args.interactions:
         from chatrec.ranking.collaborative import store_and_fit
@@ -244,7 +259,16 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rebuild", action="store_true", help="embed everything anew (moves a damaged store aside)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.add_argument(
-        "--threads", type=int, default=None, help="threads for embedding (default: every core this process may use)"
+        "--threads",
+        type=int,
+        default=None,
+        help="cores for embedding, one process of one thread each (default: every core this process may use)",
+    )
+    ingest.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="MiniLM's arithmetic (default CHATREC_PRECISION or auto: bfloat16 where the CPU has it natively)",
     )
     ingest.add_argument(
         "--interactions",

@@ -122,7 +122,7 @@ class Engine:
         any) and the query adapter.
         """
         settings, catalog, choice = load_chosen(settings or Settings())
-        embedder = load_embedder(settings.embedder, settings.threads)
+        embedder = load_embedder(settings.embedder, settings.threads, settings.precision)
         generator = load_generator(
             settings.generator,
             settings.model_cache,

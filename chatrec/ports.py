@@ -61,7 +61,10 @@ class Embedder(Protocol):
         """The languages it reads (None: any); a concatenation zeroes its part for texts in others."""
         ...
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str], items: bool = False) -> np.ndarray:
+        """`items`: the texts describe catalog items (ingest), and a model may read less of each (MiniLM reads the
+        first `ITEM_TOKENS` word pieces, backends/embedders.py); queries are read whole."""
+        ...
 
 
 class VectorStore(Protocol):

@@ -48,7 +48,7 @@ class HashingEmbedder:
         self.dim = dim
         self.id = f"hashing-{dim}"
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], items: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
         for row, text in enumerate(texts):
             for feature in features(text):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -104,12 +105,23 @@ def _embed_and_store(store: VectorStore, items: Sequence[Item], embedder: Embedd
         return
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(items), desc="Embedding items", unit="item", disable=not progress) as bar:
+    # a batch is written while the next one is embedded (one write in flight, its errors raised at the next batch):
+    # the embedding processes never wait for the store
+    with (
+        tqdm(total=len(items), desc="Embedding items", unit="item", disable=not progress) as bar,
+        ThreadPoolExecutor(1, thread_name_prefix="chatrec-ingest-write") as writer,
+    ):
+        written: Future[None] | None = None
         for start in range(0, len(items), BATCH):
             batch = items[start : start + BATCH]
-            vectors = embedder.embed([item_text(it) for it in batch])
-            store.upsert(batch, vectors, [content_hash(it, embedder.id) for it in batch])
-            bar.update(len(batch))
+            vectors = embedder.embed([item_text(it) for it in batch], items=True)
+            if written is not None:
+                written.result()
+                bar.update(BATCH)
+            written = writer.submit(store.upsert, batch, vectors, [content_hash(it, embedder.id) for it in batch])
+        if written is not None:
+            written.result()
+            bar.update(len(items) - bar.n)
 
 
 def open_for_rebuild(settings: Settings, embedder: Embedder) -> tuple[ChromaStore, Path | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -70,10 +71,9 @@ class TitleIndex:
         # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
         # character, a genre word, or two characters that other items' descriptions use as a plain word.
         genre_words = {w for words in GENRE_WORDS.values() for w in words}
+        used = self._used_as_words({k for k in self.cjk_titles if len(k) == 2})
         self.bracket_only = {
-            k
-            for k in self.cjk_titles
-            if len(k) == 1 or k in genre_words or (len(k) == 2 and self._used_as_word(k) >= 2)
+            k for k in self.cjk_titles if len(k) == 1 or k in genre_words or (len(k) == 2 and used[k] >= 2)
         }
         self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
         self.plain_words = {norm(w) for words in (*GENRE_WORDS.values(), *KIND_WORDS.values()) for w in words}
@@ -111,13 +111,19 @@ class TitleIndex:
         listed = inside or bool(re.search(r",\s*$", text[:start]))
         return text[start].isupper() and listed and not SENTENCE_START.search(text[:start])
 
-    def _used_as_word(self, key: str) -> int:
-        """How many descriptions of items not titled with `key` contain it."""
-        return sum(
-            key in unicodedata.normalize("NFKC", it.description)
-            for it in self.all_items
-            if not any(key in norm(t) for t in (it.title, *it.aliases))
-        )
+    def _used_as_words(self, keys: set[str]) -> Counter[str]:
+        """For each two-character key, how many descriptions of items not titled with it contain it: one pass over
+        the descriptions, whatever the number of keys."""
+        counts: Counter[str] = Counter()
+        if not keys:
+            return counts
+        for it in self.all_items:
+            text = unicodedata.normalize("NFKC", it.description)
+            present = {text[i : i + 2] for i in range(len(text) - 1)} & keys if CJK.search(text) else set()
+            if present:
+                titled = " ".join(norm(t) for t in (it.title, *it.aliases))
+                counts.update(key for key in present if key not in titled)
+        return counts
 
     def find(self, text: str, fuzzy: bool = True) -> list[str]:
         """Item ids mentioned in `text`, in order of appearance, each once."""

@@ -1,0 +1,83 @@
+"""Where an app's start-up time and memory go as the catalog grows (issue 25): the catalog-wide structures that
+`Engine.__init__` builds, each timed on its own, with the process's resident memory after each, in a fresh
+process per size. No store, model or generator is opened: this is what grows with the catalog besides them.
+
+    python benchmarks/startup_parts.py --sizes 10000,100000,1000000
+
+Catalogs come from benchmarks/make_catalog.py (synthetic items plus ReDial's films), made once in a temporary
+folder. One JSON line per size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import ROOT  # noqa: E402
+
+PARTS = """
+import json, sys, time
+from pathlib import Path
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+row = {"rss_python_mb": round(rss_mb())}
+def part(name, build):
+    began = time.perf_counter()
+    value = build()
+    row[name + "_s"] = round(time.perf_counter() - began, 2)
+    row[name + "_rss_mb"] = round(rss_mb())
+    return value
+
+from chatrec.catalog.files import load_catalog
+from chatrec.reading.understanding import Understander
+from chatrec.reply.grounding import Grounding
+from chatrec.reply.words import CatalogWords
+from chatrec.users.state import Names
+from chatrec.ranking.pipeline import genre_counts
+catalog = part("load_catalog", lambda: load_catalog(Path(sys.argv[1])))
+row["items"] = len(catalog)
+understander = part("understander", lambda: Understander(list(catalog), catalog.facets))
+part("grounding", lambda: Grounding(catalog, understander.titles))
+part("names", lambda: Names(catalog, understander.vocabulary.__contains__))
+part("catalog_words", lambda: CatalogWords.of(catalog, catalog.facets))
+part("genre_counts", lambda: genre_counts(catalog.items.values()))
+row["total_s"] = round(sum(v for k, v in row.items() if k.endswith("_s")), 2)
+print(json.dumps(row))
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000", help="synthetic items per catalog, comma-separated")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--catalogs", type=Path, default=None, help="keep the made catalogs in this folder")
+    args = parser.parse_args()
+    folder = args.catalogs or Path(tempfile.mkdtemp(prefix="chatrec-startup-"))
+    try:
+        for n in (int(s) for s in args.sizes.split(",")):
+            catalog = folder / f"catalog-{n}-{args.seed}.jsonl"
+            if not catalog.exists():
+                make = [sys.executable, str(ROOT / "benchmarks" / "make_catalog.py"), str(n), "--seed", str(args.seed)]
+                subprocess.run([*make, "--out", str(catalog), "--quiet"], check=True, stdout=subprocess.DEVNULL)
+            done = subprocess.run([sys.executable, "-c", PARTS, str(catalog)], capture_output=True, text=True)
+            if done.returncode:
+                print(json.dumps({"size": n, "failed": done.stderr.strip().splitlines()[-1:]}), flush=True)
+                continue
+            print(json.dumps({"size": n, **json.loads(done.stdout.strip().splitlines()[-1])}), flush=True)
+    finally:
+        if args.catalogs is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
