@@ -116,6 +116,7 @@ def one_size(n: int, folder: Path, server: str | None, redial: bool, rounds: int
         "rank_p50_ms": 1000 * statistics.median(ranks),
         "rank_p95_ms": 1000 * ranks[min(len(ranks) - 1, int(0.95 * len(ranks)))],
         "turns": len(ranks),
+        "app_items": measured["items"],
     }
 
 
@@ -126,8 +127,9 @@ def main() -> int:
     parser.add_argument("--no-redial", action="store_true", help="synthetic items only")
     parser.add_argument("--rounds", type=int, default=3, help="times the dialogues are chatted, as new users")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--work", type=Path, default=None, help="the folder to work in (default: a new temporary one)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="chatrec-scale-"))
+    folder = Path(tempfile.mkdtemp(prefix="chatrec-scale-", dir=args.work))
     try:
         for n in (int(s) for s in args.sizes.split(",")):
             if args.chroma_server:

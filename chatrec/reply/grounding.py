@@ -90,12 +90,7 @@ class Grounding:
         self.base_vocabulary = _base_vocabulary()
         self.catalog_words: set[str] = set(self.base_vocabulary)
         self.catalog_ngrams: set[str] = set()  # Chinese strings of 2 to 6 characters the catalog uses
-        for item in map(_clean, items_list):
-            text = norm(
-                " ".join(
-                    [item.title, *item.aliases, item.description, *item.genres, *item.tags, *item.creators, *item.cast]
-                )
-            )
+        for text in map(vocabulary_text, items_list):
             self.catalog_words.update(text.split())
             for run in re.findall(r"[\u3400-\u9fff]+", text):
                 self.catalog_ngrams.update(run[i : i + n] for n in range(2, 7) for i in range(len(run) - n + 1))
@@ -488,6 +483,13 @@ def _windows(secret: str) -> list[str]:
 
 def _clean(item: Item) -> Item:
     return screen(item)[0]
+
+
+def vocabulary_text(item: Item) -> str:
+    """The folded text whose words and Chinese strings are the catalog's own for the reply checks (screened first)."""
+    item = _clean(item)
+    fields = [item.title, *item.aliases, item.description, *item.genres, *item.tags, *item.creators, *item.cast]
+    return norm(" ".join(fields))
 
 
 def _stem(word: str) -> str:
