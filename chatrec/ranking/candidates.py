@@ -4,6 +4,7 @@ people with the named ones, and the most popular items; filtered by the conversa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 
 import numpy as np
 
@@ -81,5 +82,5 @@ def constrained(items: dict[str, Item], state: InterestState, kind: str | None, 
     CONSTRAINED_CANDIDATES): a store query ranks by meaning alone and may return few that fit."""
     if not (state.facets or state.year_min or state.year_max or state.item_language):
         return []
-    fitting = [i for i in popular if i in items and fits(items[i], state, kind)]
-    return fitting[:CONSTRAINED_CANDIDATES]
+    fitting = (i for i in popular if i in items and fits(items[i], state, kind))  # stops at the last one needed
+    return list(islice(fitting, CONSTRAINED_CANDIDATES))
