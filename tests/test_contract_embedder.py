@@ -108,7 +108,7 @@ def test_an_item_is_read_to_item_tokens_and_a_query_whole() -> None:
 
     assert ITEM_TOKENS < MAX_TOKENS
     minilm = load_embedder("minilm", threads=1)
-    head = " ".join(["a quiet space film about a lonely astronaut"] * 8)  # well past ITEM_TOKENS word pieces
+    head = " ".join(["a quiet space film about a lonely astronaut"] * 12)  # well past ITEM_TOKENS word pieces
     tail = " The crew cooks pasta and bakes bread for a family dinner every night."
     as_items = minilm.embed([head, head + tail], items=True)
     as_queries = minilm.embed([head, head + tail])
