@@ -2,6 +2,11 @@
 `Engine.__init__` builds, each timed on its own, with the process's resident memory after each, in a fresh
 process per size. No store, model or generator is opened: this is what grows with the catalog besides them.
 
+The reply checks read the data folder's catalog file as the engine does (reply/vocabulary.py); the file is written
+first, in a process of its own, as `chatrec ingest` writes it, and that time is reported apart
+(`catalog_file_write_s`: ingest's cost, not the start's). `--in-memory` gathers the words in memory instead, as an
+app without the file does.
+
     python benchmarks/startup_parts.py --sizes 10000,100000,1000000
 
 Catalogs come from benchmarks/make_catalog.py (synthetic items plus ReDial's films), made once in a temporary
@@ -37,6 +42,7 @@ def part(name, build):
     row[name + "_rss_mb"] = round(rss_mb())
     return value
 
+from chatrec.catalog.database import CatalogDB
 from chatrec.catalog.files import load_catalog
 from chatrec.reading.understanding import Understander
 from chatrec.reply.grounding import Grounding
@@ -46,12 +52,25 @@ from chatrec.ranking.pipeline import genre_counts
 catalog = part("load_catalog", lambda: load_catalog(Path(sys.argv[1])))
 row["items"] = len(catalog)
 understander = part("understander", lambda: Understander(list(catalog), catalog.facets))
-part("grounding", lambda: Grounding(catalog, understander.titles))
+db = part("catalog_file_open", lambda: CatalogDB(Path(sys.argv[2])) if sys.argv[2] else None)
+part("grounding", lambda: Grounding(catalog, understander.titles, db))
 part("names", lambda: Names(catalog, understander.vocabulary.__contains__))
 part("catalog_words", lambda: CatalogWords.of(catalog, catalog.facets))
 part("genre_counts", lambda: genre_counts(catalog.items.values()))
 row["total_s"] = round(sum(v for k, v in row.items() if k.endswith("_s")), 2)
 print(json.dumps(row))
+"""
+
+WRITE = """
+import sys, time
+from pathlib import Path
+from chatrec.catalog.database import write_catalog_db
+from chatrec.catalog.files import load_catalog
+from chatrec.reply.vocabulary import vocabulary_text
+catalog = load_catalog(Path(sys.argv[1]))
+began = time.perf_counter()
+write_catalog_db(Path(sys.argv[2]), catalog, vocabulary_text)
+print(round(time.perf_counter() - began, 2))
 """
 
 
@@ -60,6 +79,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000", help="synthetic items per catalog, comma-separated")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--catalogs", type=Path, default=None, help="keep the made catalogs in this folder")
+    parser.add_argument("--in-memory", action="store_true", help="the reply checks' words in memory, not the file")
     args = parser.parse_args()
     folder = args.catalogs or Path(tempfile.mkdtemp(prefix="chatrec-startup-"))
     try:
@@ -68,11 +88,20 @@ def main() -> int:
             if not catalog.exists():
                 make = [sys.executable, str(ROOT / "benchmarks" / "make_catalog.py"), str(n), "--seed", str(args.seed)]
                 subprocess.run([*make, "--out", str(catalog), "--quiet"], check=True, stdout=subprocess.DEVNULL)
-            done = subprocess.run([sys.executable, "-c", PARTS, str(catalog)], capture_output=True, text=True)
+            written: dict[str, float] = {}
+            file = folder / f"catalog-{n}-{args.seed}.sqlite"
+            if not args.in_memory:
+                wrote = subprocess.run(
+                    [sys.executable, "-c", WRITE, str(catalog), str(file)], capture_output=True, text=True, check=True
+                )
+                written = {"catalog_file_write_s": float(wrote.stdout.split()[-1])}
+            where = "" if args.in_memory else str(file)
+            done = subprocess.run([sys.executable, "-c", PARTS, str(catalog), where], capture_output=True, text=True)
             if done.returncode:
                 print(json.dumps({"size": n, "failed": done.stderr.strip().splitlines()[-1:]}), flush=True)
                 continue
-            print(json.dumps({"size": n, **json.loads(done.stdout.strip().splitlines()[-1])}), flush=True)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            print(json.dumps({"size": n, **row, **written}), flush=True)
     finally:
         if args.catalogs is None:
             shutil.rmtree(folder, ignore_errors=True)

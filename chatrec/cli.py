@@ -34,6 +34,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from chatrec.backends.ingest import open_for_rebuild, sync_catalog
     from chatrec.backends.parallel import ParallelEmbedder
     from chatrec.catalog.remembered import load_chosen
+    from chatrec.reply.vocabulary import write_catalog_file
 
     # --rebuild embeds everything anew from the catalog named: it may replace another catalog (and says so)
     settings = settings_from(args, **({"replace_catalog": True} if args.rebuild else {}))
@@ -54,6 +55,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             store = ChromaStore(settings, embedder.id, embedder.dim)
         try:
             report = sync_catalog(store, catalog, embedder, settings, choice, progress=not args.quiet)
+            write_catalog_file(settings.data_dir, catalog, progress=not args.quiet)  # what app processes read
         finally:
             store.close()
     finally:

@@ -21,6 +21,7 @@ import numpy as np
 from chatrec.backends.embedders import load_embedder
 from chatrec.backends.factory import open_profiles, open_store
 from chatrec.backends.ingest import IngestReport, check_current, sync_catalog
+from chatrec.catalog.database import CatalogDB
 from chatrec.catalog.items import Catalog, Item, text_problem
 from chatrec.catalog.remembered import load_chosen
 from chatrec.config import Settings
@@ -38,6 +39,7 @@ from chatrec.reply.explain import Explainer, display_term
 from chatrec.reply.frame import Frame
 from chatrec.reply.grounding import Grounding
 from chatrec.reply.request import Request
+from chatrec.reply.vocabulary import open_catalog_file, write_catalog_file
 from chatrec.reply.words import CatalogWords
 from chatrec.reply.writer import ReplyWriter
 from chatrec.results import Recommendation, Turn
@@ -65,6 +67,7 @@ class Engine:
         collaborative: Collaborative | None = None,
         adapter: Adapter | None = None,
         report: IngestReport | None = None,
+        catalog_db: CatalogDB | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -77,7 +80,8 @@ class Engine:
         self.reader: Any = self.understander  # `read(message)`; the model reader when `reader` is not "rules"
         self.vectors = ItemVectors(store)
         self.tracker = Tracker(self.embed_texts, self.vectors, settings, self.creators_of)
-        self.grounding = Grounding(catalog, self.understander.titles)
+        self.catalog_db = catalog_db  # the data folder's catalog file (reply/vocabulary.py), else the sets in memory
+        self.grounding = Grounding(catalog, self.understander.titles, catalog_db)
         self.names = Names(catalog, self.understander.vocabulary.__contains__)  # the words of the state's view
         self.words = CatalogWords.of(catalog, catalog.facets)  # the catalog's kinds and its words in Chinese
         self.explainer = Explainer(
@@ -134,15 +138,19 @@ class Engine:
         adapter = resolve_adapter(settings.adapter, embedder.id)
         store = open_store(settings, embedder)
         profiles: ProfileStore | None = None
+        catalog_db: CatalogDB | None = None
         try:
-            report = (
-                sync_catalog(store, catalog, embedder, settings, choice, progress=progress)
-                if settings.ingest_on_start
-                else check_current(store, catalog, embedder)
-            )
+            if settings.ingest_on_start:
+                report = sync_catalog(store, catalog, embedder, settings, choice, progress=progress)
+                write_catalog_file(settings.data_dir, catalog, progress)  # what the next start reads
+            else:
+                report = check_current(store, catalog, embedder)
+            catalog_db = open_catalog_file(settings.data_dir, len(catalog))
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
             profiles = open_profiles(settings)
-            engine = cls(settings, catalog, embedder, store, profiles, generator, collaborative, adapter, report)
+            engine = cls(
+                settings, catalog, embedder, store, profiles, generator, collaborative, adapter, report, catalog_db
+            )
             if settings.reader != "rules":
                 engine.reader = load_reader(engine.understander, settings)
             engine.writer.warm()
@@ -152,12 +160,16 @@ class Engine:
         except BaseException:
             if profiles is not None:
                 profiles.close()
+            if catalog_db is not None:
+                catalog_db.close()
             store.close()
             raise
 
     def close(self) -> None:
         self.profiles.close()
         self.store.close()
+        if self.catalog_db is not None:
+            self.catalog_db.close()
 
     def __enter__(self) -> Engine:
         return self

@@ -1,5 +1,5 @@
 """The catalog on disk (catalog/database.py): every item comes back as it went in, and its vocabulary answers
-exactly as the reply checks' in-memory sets do (reply/grounding.py), on the bundled catalog and the board games."""
+exactly as the reply checks' in-memory sets do (reply/vocabulary.py), on the bundled catalog and the board games."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from chatrec.catalog import database
 from chatrec.catalog.database import CatalogDB, write_catalog_db
 from chatrec.catalog.files import load_catalog
 from chatrec.catalog.items import Catalog, Item
-from chatrec.reply.grounding import Grounding, vocabulary_text
+from chatrec.reply.vocabulary import WordSets, vocabulary_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGS = {"bundled": ROOT / "knowledge", "board games": ROOT / "examples" / "catalogs" / "boardgames.jsonl"}
@@ -71,11 +71,11 @@ def test_ids_it_lacks_are_left_out_and_the_order_asked_is_kept(built: tuple[Cata
 
 def test_the_vocabulary_answers_as_the_reply_checks_sets_do(built: tuple[Catalog, CatalogDB]) -> None:
     catalog, db = built
-    grounding = Grounding(catalog)
-    words = grounding.catalog_words - grounding.base_vocabulary
+    sets = WordSets(catalog)
+    words = sets.words
     assert words and all(db.has_word(w) for w in words)
-    assert not any(db.has_word(w) for w in ["zorblax", "qwertyuiop", ""])
-    ngrams = grounding.catalog_ngrams
+    assert not any(db.has_word(w) or sets.has_word(w) for w in ["zorblax", "qwertyuiop", ""])
+    ngrams = sets.ngrams
     rng = random.Random(5)
     for gram in rng.sample(sorted(ngrams), min(400, len(ngrams))):
         assert db.has_han(gram), gram
@@ -84,7 +84,7 @@ def test_the_vocabulary_answers_as_the_reply_checks_sets_do(built: tuple[Catalog
         return  # a catalog without Chinese
     strangers = {"".join(rng.choice(han) for _ in range(rng.randint(2, 6))) for _ in range(400)}
     for gram in strangers:
-        assert db.has_han(gram) == (gram in ngrams), gram
+        assert db.has_han(gram) == sets.has_han(gram), gram
 
 
 def test_the_decoded_items_kept_are_bounded(built: tuple[Catalog, CatalogDB], monkeypatch: pytest.MonkeyPatch) -> None:

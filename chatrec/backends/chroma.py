@@ -269,13 +269,14 @@ class ChromaStore:
 
     # -- writing -------------------------------------------------------------------------------------------
     def upsert(self, items: Sequence[Item], vectors: np.ndarray, hashes: Sequence[str]) -> None:
+        # no documents: nothing reads them, and Chroma would index each one for its full-text search (a fifth of
+        # the write's cost, docs/scale.md); the item's facts are in the catalog file
         metadatas = [item_metadata(it, h) for it, h in zip(items, hashes)]
         with self._reporting("writing items"):
             self._collection.upsert(
                 ids=[it.id for it in items],
                 embeddings=np.asarray(vectors, dtype=np.float32),
                 metadatas=metadatas,
-                documents=[it.title for it in items],
             )
 
     def delete(self, ids: Sequence[str]) -> None:

@@ -22,6 +22,7 @@ from chatrec.reading.language import CJK, detect_language
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS
 from chatrec.reading.titles import TitleIndex, norm
 from chatrec.reply.untrusted import links, screen
+from chatrec.reply.vocabulary import Vocabulary, WordSets
 
 CONNECTORS = frozenset("of the a an and in on to for with at from de la le du des del von van y or vs".split())
 LATIN = "A-Za-z0-9À-ÖØ-öø-ÿ\u0100-\u024f\u1e00-\u1eff'’\\-"  # "Shinichirō", "Nguyễn"
@@ -76,7 +77,9 @@ class Allowed:
 class Grounding:
     """Knows every catalog title, so it can tell a recommended title from any other one."""
 
-    def __init__(self, items: Iterable[Item], title_index: TitleIndex | None = None) -> None:
+    def __init__(
+        self, items: Iterable[Item], title_index: TitleIndex | None = None, vocabulary: Vocabulary | None = None
+    ) -> None:
         items_list = list(items)
         self.titles: dict[str, str] = {}
         for item in items_list:
@@ -88,12 +91,8 @@ class Grounding:
         # the matcher that reads users' messages, as a last pass (the engine shares its own: built once)
         self.title_index = title_index or TitleIndex(items_list)
         self.base_vocabulary = _base_vocabulary()
-        self.catalog_words: set[str] = set(self.base_vocabulary)
-        self.catalog_ngrams: set[str] = set()  # Chinese strings of 2 to 6 characters the catalog uses
-        for text in map(vocabulary_text, items_list):
-            self.catalog_words.update(text.split())
-            for run in re.findall(r"[\u3400-\u9fff]+", text):
-                self.catalog_ngrams.update(run[i : i + n] for n in range(2, 7) for i in range(len(run) - n + 1))
+        # the catalog's words: the catalog file of the data folder (the engine's), else gathered here in memory
+        self.vocabulary: Vocabulary = vocabulary if vocabulary is not None else WordSets(items_list)
 
     def is_plain(self, term: str) -> bool:
         """True when every word of an interest term occurs somewhere in the catalog: safe to show back.
@@ -106,13 +105,14 @@ class Grounding:
             return False
         words = [w for w in folded.split() if not CJK.search(w)]
         runs = re.findall(r"[\u3400-\u9fff]+", folded)
-        return bool(folded) and all(w in self.catalog_words for w in words) and all(map(self._covered, runs))
+        known = all(w in self.base_vocabulary or self.vocabulary.has_word(w) for w in words)
+        return bool(folded) and known and all(map(self._covered, runs))
 
     def _covered(self, run: str) -> bool:
         """A Chinese run splits into pieces of 2+ characters that all occur in the catalog ("太空" + "探索")."""
         i = 0
         while i < len(run):
-            n = next((n for n in range(min(6, len(run) - i), 1, -1) if run[i : i + n] in self.catalog_ngrams), 0)
+            n = next((n for n in range(min(6, len(run) - i), 1, -1) if self.vocabulary.has_han(run[i : i + n])), 0)
             if not n:
                 return False
             i += n
@@ -479,17 +479,6 @@ def _windows(secret: str) -> list[str]:
         return [chars[i : i + 10] for i in range(0, max(len(chars) - 9, 1), 3)]
     words = folded.split()
     return [" ".join(words[i : i + 6]) for i in range(0, max(len(words) - 5, 1))]
-
-
-def _clean(item: Item) -> Item:
-    return screen(item)[0]
-
-
-def vocabulary_text(item: Item) -> str:
-    """The folded text whose words and Chinese strings are the catalog's own for the reply checks (screened first)."""
-    item = _clean(item)
-    fields = [item.title, *item.aliases, item.description, *item.genres, *item.tags, *item.creators, *item.cast]
-    return norm(" ".join(fields))
 
 
 def _stem(word: str) -> str:
