@@ -8,7 +8,9 @@ the app's start-up (`Engine.load` in a new process, template replies), its RSS a
 ranking (the `rank` stage: reading the message, candidates from the store, filters, scoring) p50/p95 over scripted
 multi-turn dialogues with the usual filters (kinds, years, "not too long", a named title, "no horror"). With
 `--chroma-server` the store is a `chroma run` on loopback instead of the embedded one. Everything is written to a
-temporary folder and removed at the end; `--keep` leaves it.
+temporary folder and removed at the end; `--keep` leaves it. `--reuse DIR` works in DIR itself and keeps it: a
+catalog or data folder already there is used as it is (the ingest is then not timed), so the app's figures can be
+measured again after a change without ingesting again.
 """
 
 from __future__ import annotations
@@ -86,18 +88,21 @@ def chroma_server(folder: Path) -> Iterator[str]:
 def one_size(n: int, folder: Path, server: str | None, redial: bool, rounds: int) -> dict[str, float]:
     catalog = folder / f"catalog-{n}" / "catalog.jsonl"
     make = [sys.executable, str(ROOT / "benchmarks" / "make_catalog.py"), str(n), "--out", str(catalog), "--quiet"]
-    subprocess.run([*make, *([] if redial else ["--no-redial"])], check=True, stdout=subprocess.DEVNULL)
+    if not catalog.exists():
+        subprocess.run([*make, *([] if redial else ["--no-redial"])], check=True, stdout=subprocess.DEVNULL)
     items = sum(1 for _ in catalog.open(encoding="utf-8"))
     data = folder / f"data-{n}"
     env = {**os.environ, **QUIET_ENV, **({"CHATREC_CHROMA_URL": server} if server else {})}
-    began = time.perf_counter()
-    subprocess.run(
-        [str(BIN / "chatrec"), "ingest", str(catalog), "--data-dir", str(data), "--quiet"],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    ingest_s = time.perf_counter() - began
+    ingest_s = float("nan")  # not timed: the data folder was there already (--reuse)
+    if server or not data.exists():
+        began = time.perf_counter()
+        subprocess.run(
+            [str(BIN / "chatrec"), "ingest", str(catalog), "--data-dir", str(data), "--quiet"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        ingest_s = time.perf_counter() - began
     app = subprocess.run(
         [sys.executable, "-c", APP, str(data), str(catalog), json.dumps(DIALOGUES), str(rounds)],
         check=True,
@@ -128,8 +133,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="times the dialogues are chatted, as new users")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--work", type=Path, default=None, help="the folder to work in (default: a new temporary one)")
+    parser.add_argument("--reuse", type=Path, default=None, help="work in this folder, reusing what is there; kept")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="chatrec-scale-", dir=args.work))
+    if args.reuse:
+        args.reuse.mkdir(parents=True, exist_ok=True)
+        args.keep = True
+    folder = args.reuse or Path(tempfile.mkdtemp(prefix="chatrec-scale-", dir=args.work))
     try:
         for n in (int(s) for s in args.sizes.split(",")):
             if args.chroma_server:

@@ -9,7 +9,7 @@ import pytest
 from conftest import memory_engine
 
 from chatrec import Engine
-from chatrec.ranking.candidates import fits
+from chatrec.ranking.candidates import Excluded, fits
 from chatrec.ranking.conversation import Utterance, read
 from chatrec.reading.critiques import find_critiques, find_item_language, find_years, wants_family
 from chatrec.reading.understanding import Understanding
@@ -104,6 +104,20 @@ def test_constraints_filter_candidates(mem: Engine) -> None:
     assert not any("horror" in it.genres or "crime" in it.genres for it in mem.items.values() if fits(it, state, None))
     state = InterestState(dim=4, item_language="zh")
     assert all(it.language == "zh" for it in mem.items.values() if fits(it, state, "book"))
+
+
+def test_what_a_conversation_rules_out_is_asked_item_by_item(mem: Engine) -> None:
+    """Rejected ids, and items carrying an avoided genre (any catalog spelling) or person; nothing else, and no id
+    the catalog lacks."""
+    horror = {i for i, it in mem.items.items() if "horror" in it.genres}
+    nolan = {i for i, it in mem.items.items() if "Christopher Nolan" in it.creators}
+    assert horror and nolan
+    out = Excluded(mem.items, ["m-interstellar-2014"], ["horror"], ["Christopher Nolan"])
+    ruled = {i for i in mem.items if i in out}
+    assert ruled == horror | nolan | {"m-interstellar-2014"}
+    assert "no-such-id" not in out and 7 not in out and out.by_facts
+    only = Excluded(mem.items, ["m-interstellar-2014"], [], [])
+    assert {i for i in mem.items if i in only} == {"m-interstellar-2014"} and not only.by_facts
 
 
 @pytest.mark.parametrize(

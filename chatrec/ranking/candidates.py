@@ -3,7 +3,8 @@ people with the named ones, and the most popular items; filtered by the conversa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from itertools import islice
 
 import numpy as np
@@ -20,19 +21,38 @@ POPULAR_CANDIDATES = 100
 CONSTRAINED_CANDIDATES = 300  # items that fit the constraints, joined to the candidates
 
 
-def excluded_by(items: dict[str, Item], genres: Iterable[str], people: Iterable[str]) -> set[str]:
-    """Items carrying an avoided genre (in any of its catalog spellings) or person: the conversation's hard
-    constraints."""
-    genres, people = set(genres), set(people)
-    if not genres and not people:
-        return set()
-    return {
-        it.id
-        for it in items.values()
-        if genres.intersection(map(canonical_genre, it.genres))
-        or people.intersection(it.creators)
-        or people.intersection(it.cast)
-    }
+class Excluded:
+    """The items a conversation rules out: the rejected ones, and any carrying an avoided genre (in any of its
+    catalog spellings) or person. Asked item by item, for the candidates of a turn, never by scanning the catalog."""
+
+    def __init__(
+        self, items: Mapping[str, Item], rejected: Iterable[str], genres: Iterable[str], people: Iterable[str]
+    ) -> None:
+        self.items = items
+        self.rejected = frozenset(rejected)
+        self.genres, self.people = frozenset(genres), frozenset(people)
+
+    def __contains__(self, item_id: object) -> bool:
+        if item_id in self.rejected:
+            return True
+        if not (self.genres or self.people) or not isinstance(item_id, str):
+            return False
+        item = self.items.get(item_id)
+        return item is not None and carries(item, self.genres, self.people)
+
+    @property
+    def by_facts(self) -> bool:
+        """Whether items are ruled out for what they are (a genre or a person), not only by id."""
+        return bool(self.genres or self.people)
+
+
+def carries(item: Item, genres: AbstractSet[str], people: AbstractSet[str]) -> bool:
+    """The item has one of these genres (canonical names) or people among its creators or cast."""
+    return (
+        any(canonical_genre(g) in genres for g in item.genres)
+        or any(p in people for p in item.creators)
+        or any(p in people for p in item.cast)
+    )
 
 
 def fits(item: Item, state: InterestState, kind: str | None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +29,7 @@ class RankInput:
     candidates: list[str]
     terms: dict[str, np.ndarray]
     mentioned: list[str] = field(default_factory=list)  # items the conversation names (either side)
-    excluded: set[str] = field(default_factory=set)  # rejected, hard-avoided, or outside the constraints
+    excluded: Container[str] = field(default_factory=set)  # rejected or hard-avoided (candidates.Excluded)
     vectors: np.ndarray | None = None  # the candidates' item vectors (same order)
     query: np.ndarray | None = None
     creators: list[tuple[str, ...]] | None = None  # each candidate's creators the cap counts (asked-for ones left out)

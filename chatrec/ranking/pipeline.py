@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -216,14 +217,18 @@ class Ranker:
         s = self.settings
         view = self.view(state)
         q = self.query(state, view)
-        hard = set(state.rejected) | cand.excluded_by(self.items, state.avoid_genres, state.avoid_people)
+        hard = cand.Excluded(self.items, state.rejected, state.avoid_genres, state.avoid_people)
         kind = state.kind
+        # the store skips the rejected ids; items avoided for a genre or person are dropped from its answer, which
+        # asks for half as many again so that as many candidates remain (a filter on the answer, not on the catalog)
+        wanted = s.rank_candidates + (s.rank_candidates // 2 if hard.by_facts else 0)
         hits = (
-            self.store.query(q, s.rank_candidates, exclude=sorted(hard), kind=kind, with_vectors=False)
+            self.store.query(q, wanted, exclude=sorted(hard.rejected), kind=kind, with_vectors=False)
             if np.any(q)
             else []
         )
-        text = {h.item_id: h.score for h in hits if h.item_id in self.items}
+        kept = (h for h in hits if h.item_id in self.items and h.item_id not in hard)
+        text = {h.item_id: h.score for h in islice(kept, s.rank_candidates)}
         seeds = view.seeds
         neighbours = self._neighbours(seeds)
         people, sharing = cand.shared_with(self._people, self._ids, self._row, seeds)
@@ -271,8 +276,8 @@ class Ranker:
         popular items."""
         ranked = given.ranked(weights, k)
         if len(ranked) < k:
-            taken = set(ranked) | given.excluded
-            ranked += [i for i in self.popular() if i not in taken][: k - len(ranked)]
+            taken = set(ranked)
+            ranked += [i for i in self.popular() if i not in taken and i not in given.excluded][: k - len(ranked)]
         return ranked
 
     def recommend(self, state: InterestState, k: int) -> tuple[list[Scored], RankInput]:
