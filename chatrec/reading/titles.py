@@ -43,6 +43,25 @@ class Span:
     item_id: str
 
 
+class KeysIn:
+    """Which of many keys occur in a text: the keys are scanned when they are few, else the text's substrings of
+    the keys' lengths are looked up, so that the cost grows with the text rather than with the catalog."""
+
+    SCAN_AT_MOST = 2_000  # keys: scanning them (each a C-speed `in`) beats slicing the text below this
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.keys = frozenset(k for k in keys if k)
+        self.lengths = sorted({len(k) for k in self.keys})
+
+    def __call__(self, text: str) -> set[str]:
+        if len(self.keys) <= self.SCAN_AT_MOST:
+            return {k for k in self.keys if k in text}
+        found: set[str] = set()
+        for n in self.lengths:
+            found.update(piece for i in range(len(text) - n + 1) if (piece := text[i : i + n]) in self.keys)
+        return found
+
+
 class TitleIndex:
     """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos."""
 
@@ -68,6 +87,8 @@ class TitleIndex:
             self.by_title.setdefault(key.replace(" ", ""), self.by_title[key])
         self.max_words = max((len(k.split()) for k in self.by_title), default=1)
         self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
+        self._cjk_in = KeysIn(self.cjk_titles)  # the Chinese titles a message holds, longest first
+        self._cjk_rank = {k: i for i, k in enumerate(self.cjk_titles)}
         # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
         # character, a genre word, or two characters that other items' descriptions use as a plain word.
         genre_words = {w for words in GENRE_WORDS.values() for w in words}
@@ -192,7 +213,9 @@ class TitleIndex:
     def _cjk(self, text: str, taken: list[Span]) -> list[Span]:
         spans: list[Span] = []
         lowered = unicodedata.normalize("NFKC", text).lower()
-        for key in self.cjk_titles:
+        if not CJK.search(lowered):
+            return spans
+        for key in sorted(self._cjk_in(lowered), key=self._cjk_rank.__getitem__):
             at = lowered.find(key)
             if key in self.bracket_only:
                 at = next((m.start() + 1 for m in re.finditer(rf"[《“「『\"]{re.escape(key)}[》”」』\"]", lowered)), -1)
@@ -250,6 +273,8 @@ class PeopleIndex:
                 self.cjk.setdefault(norm(zh), self.names[norm(en)])
             elif norm(zh) in self.cjk:
                 self.names.setdefault(norm(en), self.cjk[norm(zh)])
+        self._cjk_in = KeysIn(self.cjk)
+        self._cjk_rank = {name: i for i, name in enumerate(self.cjk)}
 
     def find(self, text: str, full_names_only: bool = False) -> list[str]:
         """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
@@ -266,7 +291,7 @@ class PeopleIndex:
                 if person is not None:
                     found.append(person)
                     used[i : i + n] = [True] * n
-        found += [person for name, person in self.cjk.items() if name in key]
+        found += [self.cjk[name] for name in sorted(self._cjk_in(key), key=self._cjk_rank.__getitem__)]
         return list(dict.fromkeys(found))
 
 

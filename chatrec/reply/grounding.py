@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 from chatrec.catalog.items import Item
 from chatrec.reading.language import CJK, detect_language
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS
-from chatrec.reading.titles import TitleIndex, norm
+from chatrec.reading.titles import KeysIn, TitleIndex, norm
 from chatrec.reply.untrusted import links, screen
 from chatrec.reply.vocabulary import Vocabulary, WordSets
 
@@ -87,7 +87,7 @@ class Grounding:
                 key = norm(title)
                 if key:
                     self.titles.setdefault(key, item.id)
-        self.cjk_titles = {k for k in self.titles if CJK.search(k) and len(k) >= 3}
+        self.cjk_titles = KeysIn(k for k in self.titles if CJK.search(k) and len(k) >= 3)
         # the matcher that reads users' messages, as a last pass (the engine shares its own: built once)
         self.title_index = title_index or TitleIndex(items_list)
         self.base_vocabulary = _base_vocabulary()
@@ -262,8 +262,8 @@ class Grounding:
         if not CJK.search(text):
             return OK
         folded = norm(text)
-        for key in self.cjk_titles:
-            if key in folded and not self._is_chosen(key, allowed):
+        for key in sorted(self.cjk_titles(folded)):
+            if not self._is_chosen(key, allowed):
                 return Verdict(False, f"names {key}, which was not recommended")
         return OK
 
