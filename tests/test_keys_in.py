@@ -1,17 +1,21 @@
-"""Finding a catalog's Chinese titles and names in a message by the message's substrings (reading/titles.py
-`KeysIn`, used past 2,000 keys, as on a large catalog) finds exactly what scanning every key finds."""
+"""The shortcuts a large catalog takes in reading a message find exactly what comparing every key finds: Chinese
+titles and names by the message's substrings (reading/titles.py `KeysIn`, past 2,000 keys), and titles typed with
+typos through shared trigrams (`Typos`, past 5,000 titles)."""
 
 from __future__ import annotations
 
+import random
+import string
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
 from chatrec.catalog.files import load_catalog
 from chatrec.catalog.resources import knowledge_dir
-from chatrec.reading.titles import KeysIn, PeopleIndex, TitleIndex
+from chatrec.reading.titles import KeysIn, PeopleIndex, TitleIndex, Typos
 from chatrec.reply.grounding import Grounding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,3 +55,33 @@ def test_titles_and_people_are_found_alike_either_way(catalog: Path, monkeypatch
     titles, people, grounding = TitleIndex(items), PeopleIndex(items), Grounding(items)
     looked_up = [(titles.spans(m), people.find(m), grounding._cjk(m, grounding.allowed([], "zh"))) for m in MESSAGES]
     assert looked_up == scanned
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(0, 3)):
+        at, op = rng.randrange(len(chars)), rng.random()
+        if op < 1 / 3 and len(chars) > 1:
+            del chars[at]
+        elif op < 2 / 3:
+            chars.insert(at, rng.choice(string.ascii_lowercase + " "))
+        else:
+            chars[at] = rng.choice(string.ascii_lowercase + " ")
+    return "".join(chars)
+
+
+@pytest.mark.parametrize("catalog", [knowledge_dir(), ROOT / "examples" / "catalogs" / "boardgames.jsonl"])
+def test_typos_are_matched_as_comparing_every_title_does(catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trigram shortcut (used past 5,000 titles) finds the same title as rapidfuzz over every title, for titles
+    with up to three typos, and for phrases that are no title."""
+    monkeypatch.setattr(Typos, "SCAN_AT_MOST", 0)
+    keys = TitleIndex(list(load_catalog(catalog))).fuzzy_keys
+    typos = Typos(keys)
+    assert typos.postings, "the shortcut is in use"
+    rng = random.Random(11)
+    asked = [_typo(rng, rng.choice(keys)) for _ in range(600)] + ["space exploration films", "a cosy game for two"]
+    asked = [a for a in asked if len(a) >= 8]
+    every = [process.extractOne(a, keys, scorer=fuzz.ratio, score_cutoff=Typos.CUTOFF) for a in asked]
+    expected = [found[0] if found else None for found in every]
+    assert sum(e is not None for e in expected) > len(asked) / 2
+    assert [typos.best(a) for a in asked] == expected

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from chatrec.catalog.items import Item
@@ -62,6 +64,63 @@ class KeysIn:
         return found
 
 
+class Typos:
+    """The key a text of 8 or more characters is a small typo of (`fuzz.ratio` >= 88), exactly as
+    `rapidfuzz.process.extractOne` over every key finds it; past `SCAN_AT_MOST` keys only keys of a fitting length
+    that share one of the text's rarer trigrams are compared, so that a turn's cost stays small on a large catalog.
+
+    Why that loses nothing: within the ratio's bound, I insertions and D deletions turn the text into the key, and
+    an insertion breaks at most 2 of the text's trigrams, a deletion 3 (`_most_broken`); a key that close keeps
+    `need` of the text's distinct trigrams, so it holds one of any len(trigrams) - need + 1 of them: the rarest."""
+
+    CUTOFF = 88
+    SCAN_AT_MOST = 5_000
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.lengths = np.array([len(k) for k in keys], dtype=np.int32)
+        self._key_array = np.array(keys, dtype=object)
+        postings: dict[str, list[int]] = {}
+        if len(keys) > self.SCAN_AT_MOST:
+            for row, key in enumerate(keys):
+                for gram in {key[i : i + 3] for i in range(len(key) - 2)}:
+                    postings.setdefault(gram, []).append(row)
+        self.postings = {gram: np.array(rows, dtype=np.int32) for gram, rows in postings.items()}
+
+    def best(self, text: str) -> str | None:
+        """The closest key at or above the cutoff (the first of equals in key order), or None."""
+        keys: Sequence[str] = self.keys
+        if self.postings:
+            keys = self._key_array[self._candidates(text)].tolist()
+        found = process.extractOne(text, keys, scorer=fuzz.ratio, score_cutoff=self.CUTOFF)
+        return found[0] if found else None
+
+    def _candidates(self, text: str) -> np.ndarray:
+        """Rows of the keys that may reach the cutoff, in key order."""
+        n = len(text)
+        broken, shortest, longest = _most_broken(n, self.CUTOFF)
+        grams = sorted({text[i : i + 3] for i in range(n - 2)}, key=lambda g: len(self.postings.get(g, ())))
+        need = len(grams) - broken
+        fits = (self.lengths >= shortest) & (self.lengths <= longest)
+        if need >= 1:  # else too short to say: every key of a fitting length
+            shares = np.zeros(len(self.keys), dtype=bool)
+            for gram in grams[: len(grams) - need + 1]:
+                if gram in self.postings:
+                    shares[self.postings[gram]] = True
+            fits &= shares
+        return np.flatnonzero(fits)
+
+
+@lru_cache(maxsize=256)
+def _most_broken(n: int, cutoff: int) -> tuple[int, int, int]:
+    """For a text of `n` characters: the most of its trigrams that the insertions (2 each) and deletions (3 each)
+    of a key within the ratio's cutoff can break, and the shortest and longest such key. The ratio is
+    100 (1 - (I + D) / (n + m)) with m = n + I - D, so it holds while c I + (200 - c) D <= 2 (100 - c) n."""
+    room = 2 * (100 - cutoff) * n
+    pairs = [(i, d) for i in range(n + 1) for d in range(n + 1) if cutoff * i + (200 - cutoff) * d <= room]
+    return max(2 * i + 3 * d for i, d in pairs), n - max(d for _, d in pairs), n + max(i for i, _ in pairs)
+
+
 class TitleIndex:
     """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos."""
 
@@ -97,6 +156,7 @@ class TitleIndex:
             k for k in self.cjk_titles if len(k) == 1 or k in genre_words or (len(k) == 2 and used[k] >= 2)
         }
         self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
+        self._typos = Typos(self.fuzzy_keys)
         self.plain_words = {norm(w) for words in (*GENRE_WORDS.values(), *KIND_WORDS.values()) for w in words}
 
     def _tails(self) -> dict[str, Item]:
@@ -242,9 +302,9 @@ class TitleIndex:
                 key = norm(text[start:end])
                 if len(key) < 8:
                     continue
-                found = process.extractOne(key, self.fuzzy_keys, scorer=fuzz.ratio, score_cutoff=88)
+                found = self._typos.best(key)
                 if found:
-                    item = self._pick(found[0], None)
+                    item = self._pick(found, None)
                     if item:
                         spans.append(Span(start, end, item.id))
         return spans
