@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from chatrec import Settings
-from chatrec.backends.chroma import MAX_FILTERED, ChromaStore
+from chatrec.backends import chroma
+from chatrec.backends.chroma import ChromaStore
 from chatrec.backends.memory import MemoryStore
 from chatrec.catalog.items import Item
 from chatrec.ports import VectorStore
@@ -88,10 +89,22 @@ def test_query_filters_by_kind_and_never_returns_an_excluded_item(filled: Vector
 
 
 def test_a_long_exclusion_list_is_honoured_whole(filled: VectorStore) -> None:
-    """More excluded ids than go into Chroma's filter: the ones beyond it are dropped from the answer."""
-    exclude = [f"a{i:05d}" for i in range(MAX_FILTERED)] + ["x1", "x2"]  # x1, x2 sort after the filter's share
+    """Excluded ids are dropped from the answer however many there are."""
+    exclude = [f"a{i:05d}" for i in range(1_000)] + ["x1", "x2"]
     assert [h.item_id for h in filled.query(unit(1), 2, exclude=exclude)] == ["x3", "x4"]
     assert [h.item_id for h in filled.query(unit(1), 10, exclude=exclude)] == ["x3", "x4"]
+
+
+def test_a_kind_rare_among_the_nearest_is_still_found(filled: VectorStore) -> None:
+    """The nearest items are of other kinds: the store still answers with the nearest of the kind asked (Chroma
+    filters by kind only then: chatrec/backends/chroma.py)."""
+    assert [h.item_id for h in filled.query(unit(1), 1, kind="unknown")] == ["x4"]
+    assert [h.item_id for h in filled.query(unit(1), 1, kind="movie", exclude=["x1"])] == ["x3"]
+
+
+def test_every_stored_hash_is_read_in_pages(filled: VectorStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chroma, "READ_PAGE", 3)  # four items: two pages (a large store: many)
+    assert filled.stored_hashes() == {"x1": "h1", "x2": "h2", "x3": "h3", "x4": "h4"}
 
 
 def test_upsert_replaces_and_delete_and_clear_remove(filled: VectorStore) -> None:

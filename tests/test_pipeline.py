@@ -9,7 +9,7 @@ import pytest
 from conftest import memory_engine
 
 from chatrec import Engine
-from chatrec.ranking.candidates import Excluded, fits
+from chatrec.ranking.candidates import Columns, Excluded, fits
 from chatrec.ranking.conversation import Utterance, read
 from chatrec.reading.critiques import find_critiques, find_item_language, find_years, wants_family
 from chatrec.reading.understanding import Understanding
@@ -104,6 +104,26 @@ def test_constraints_filter_candidates(mem: Engine) -> None:
     assert not any("horror" in it.genres or "crime" in it.genres for it in mem.items.values() if fits(it, state, None))
     state = InterestState(dim=4, item_language="zh")
     assert all(it.language == "zh" for it in mem.items.values() if fits(it, state, "book"))
+
+
+@pytest.mark.parametrize(
+    "state, kind",
+    [
+        (InterestState(dim=4, year_min=1990, year_max=1999), None),
+        (InterestState(dim=4, year_min=2010), "movie"),
+        (InterestState(dim=4, item_language="zh"), "book"),
+        (InterestState(dim=4, family=True, year_max=2000), "movie"),
+        (InterestState(dim=4, item_language="xx"), None),
+        (InterestState(dim=4), "no such kind"),
+    ],
+)
+def test_the_columns_pass_exactly_the_items_that_fit(mem: Engine, state: InterestState, kind: str | None) -> None:
+    """The vectorised pre-check of `constrained` leaves, in popular order, just the items `fits` accepts."""
+    order = mem.ranker.popular()
+    expected = [i for i in order if fits(mem.items[i], state, kind)]
+    assert [i for i in Columns(mem.items, order).may_fit(state, kind) if fits(mem.items[i], state, kind)] == expected
+    assert list(Columns(mem.items, order).may_fit(state, kind)) == expected  # no facets: the columns say it all
+    assert expected or kind == "no such kind" or state.item_language == "xx"
 
 
 def test_what_a_conversation_rules_out_is_asked_item_by_item(mem: Engine) -> None:

@@ -3,7 +3,7 @@ people with the named ones, and the most popular items; filtered by the conversa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from itertools import islice
 
@@ -55,8 +55,14 @@ def carries(item: Item, genres: AbstractSet[str], people: AbstractSet[str]) -> b
     )
 
 
-def fits(item: Item, state: InterestState, kind: str | None) -> bool:
-    """The item meets the conversation's constraints: kind, years, language, suitable for a family."""
+def bounds_of(state: InterestState) -> tuple[Bound, ...]:
+    """The conversation's facet bounds, read once for the many items a turn tests."""
+    return tuple(Bound.from_dict(bound) for bound in state.facets.values())
+
+
+def fits(item: Item, state: InterestState, kind: str | None, bounds: Sequence[Bound] | None = None) -> bool:
+    """The item meets the conversation's constraints: kind, years, language, facets, suitable for a family
+    (`bounds`: `bounds_of(state)`, when the caller tests many items)."""
     if kind is not None and item.kind != kind:
         return False
     if state.year_min is not None and (item.year is None or item.year < state.year_min):
@@ -65,7 +71,9 @@ def fits(item: Item, state: InterestState, kind: str | None) -> bool:
         return False
     if state.item_language is not None and item.language != state.item_language:
         return False
-    if any(not satisfies(item.facet(name), Bound.from_dict(bound)) for name, bound in state.facets.items()):
+    if bounds is None:
+        bounds = bounds_of(state)
+    if any(not satisfies(item.facet(bound.name), bound) for bound in bounds):
         return False
     return not (state.family and any(canonical_genre(g) in NOT_FOR_FAMILIES for g in item.genres))
 
@@ -97,10 +105,45 @@ def gather(
     return [i for i in dict.fromkeys([*store_hits, *extra]) if allowed(i)]
 
 
-def constrained(items: dict[str, Item], state: InterestState, kind: str | None, popular: Sequence[str]) -> list[str]:
+class Columns:
+    """Each item's kind, year, language and family fitness as numpy columns, rows in a fixed order (the catalog by
+    popularity): the items that may fit a conversation's constraints come from one vectorised mask, and only those
+    are tested item by item (`fits`, which also checks the facets)."""
+
+    def __init__(self, items: Mapping[str, Item], order: Sequence[str]) -> None:
+        self.ids = list(order)
+        rows = [items[i] for i in self.ids]
+        self.kinds = {k: n for n, k in enumerate(dict.fromkeys(it.kind for it in rows))}
+        self.kind = np.array([self.kinds[it.kind] for it in rows], dtype=np.int32)
+        self.year = np.array([np.nan if it.year is None else it.year for it in rows], dtype=np.float64)
+        self.languages = {k: n for n, k in enumerate(dict.fromkeys(it.language for it in rows))}
+        self.language = np.array([self.languages[it.language] for it in rows], dtype=np.int32)
+        self.family = np.array(
+            [not any(canonical_genre(g) in NOT_FOR_FAMILIES for g in it.genres) for it in rows], dtype=bool
+        )
+
+    def may_fit(self, state: InterestState, kind: str | None) -> Iterator[str]:
+        """The ids, in order, that pass every constraint but the facets (the same tests as `fits`)."""
+        mask = np.ones(len(self.ids), dtype=bool)
+        if kind is not None:
+            mask &= self.kind == self.kinds.get(kind, -1)
+        with np.errstate(invalid="ignore"):  # an item without a year fits no year bound (nan compares false)
+            if state.year_min is not None:
+                mask &= self.year >= state.year_min
+            if state.year_max is not None:
+                mask &= self.year <= state.year_max
+        if state.item_language is not None:
+            mask &= self.language == self.languages.get(state.item_language, -1)
+        if state.family:
+            mask &= self.family
+        return (self.ids[row] for row in np.flatnonzero(mask))
+
+
+def constrained(items: Mapping[str, Item], state: InterestState, kind: str | None, columns: Columns) -> list[str]:
     """When the conversation constrains facets, years or language, the items that fit (most popular first, at most
     CONSTRAINED_CANDIDATES): a store query ranks by meaning alone and may return few that fit."""
     if not (state.facets or state.year_min or state.year_max or state.item_language):
         return []
-    fitting = (i for i in popular if i in items and fits(items[i], state, kind))  # stops at the last one needed
+    bounds = bounds_of(state)
+    fitting = (i for i in columns.may_fit(state, kind) if fits(items[i], state, kind, bounds))  # stops when enough
     return list(islice(fitting, CONSTRAINED_CANDIDATES))

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
-from itertools import islice
 from typing import Any
 
 import numpy as np
 
 from chatrec.catalog.items import Item
 from chatrec.config import Settings
-from chatrec.ports import VectorStore
+from chatrec.ports import Hit, VectorStore
 from chatrec.ranking import candidates as cand
 from chatrec.ranking import conversation, terms
 from chatrec.ranking.adapter import Adapter
@@ -154,6 +153,7 @@ class Ranker:
             else dict(zip(self._ids, log_counts(np.array([items[i].popularity or 0.0 for i in self._ids]))))
         )
         self._popular_order: list[str] | None = None
+        self._columns_made: cand.Columns | None = None
         self._directions: dict[str, np.ndarray] = {}
         self._genre_counts, self._alphabetical = genre_counts(items.values())
         vectors.preload(self._ids)
@@ -219,30 +219,22 @@ class Ranker:
         q = self.query(state, view)
         hard = cand.Excluded(self.items, state.rejected, state.avoid_genres, state.avoid_people)
         kind = state.kind
-        # the store skips the rejected ids; items avoided for a genre or person are dropped from its answer, which
-        # asks for half as many again so that as many candidates remain (a filter on the answer, not on the catalog)
-        wanted = s.rank_candidates + (s.rank_candidates // 2 if hard.by_facts else 0)
-        hits = (
-            self.store.query(q, wanted, exclude=sorted(hard.rejected), kind=kind, with_vectors=False)
-            if np.any(q)
-            else []
-        )
-        kept = (h for h in hits if h.item_id in self.items and h.item_id not in hard)
-        text = {h.item_id: h.score for h in islice(kept, s.rank_candidates)}
+        text = {h.item_id: h.score for h in self._nearest(q, hard, kind)}
         seeds = view.seeds
         neighbours = self._neighbours(seeds)
         people, sharing = cand.shared_with(self._people, self._ids, self._row, seeds)
         named = [*view.mentioned, *[i for i in state.liked if i in self.items]]
 
         def gather(within: InterestState, kind: str | None) -> list[str]:
+            bounds = cand.bounds_of(within)
             return cand.gather(
                 text,
                 named,
                 list(neighbours),
                 sharing,
                 self._popular(),
-                lambda i: i in self.items and i not in hard and cand.fits(self.items[i], within, kind),
-                cand.constrained(self.items, within, kind, self.popular()),
+                lambda i: i in self.items and i not in hard and cand.fits(self.items[i], within, kind, bounds),
+                cand.constrained(self.items, within, kind, self._columns()),
             )
 
         said = next((self.read(e.get("text", "")) for e in reversed(state.dialogue) if e["side"] == "seeker"), None)
@@ -270,6 +262,28 @@ class Ranker:
         asked = set(view.people)
         creators = [tuple(c for c in self.items[i].creators if c not in asked) for i in found]
         return RankInput(found, values, view.mentioned, hard, vectors, q, creators, s.per_creator, relaxed)
+
+    def _nearest(self, q: np.ndarray, hard: cand.Excluded, kind: str | None) -> list[Hit]:
+        """The store's `rank_candidates` nearest items to the query that are not excluded (and of the kind).
+
+        The store skips the rejected ids. Items avoided for a genre or person, and items of other kinds, are dropped
+        from its answer here, which asks for more to leave as many (half as many again for the avoided, twice as
+        many for a kind): a filter on the answer, never a scan of the catalog, and no metadata filter in the store,
+        which is slow on a large one (docs/scale.md). Only when the nearest items hold fewer than half as many of
+        the kind is the store asked for that kind."""
+        n = self.settings.rank_candidates
+        if not np.any(q):
+            return []
+        wanted = (2 * n if kind else n) + (n // 2 if hard.by_facts else 0)
+        rejected = sorted(hard.rejected)
+        hits = self.store.query(q, wanted, exclude=rejected, with_vectors=False)
+        kept = [h for h in hits if h.item_id in self.items and h.item_id not in hard]
+        if kind:
+            kept = [h for h in kept if self.items[h.item_id].kind == kind]
+            if len(kept) < max(1, n // 2) and len(hits) == wanted:
+                hits = self.store.query(q, n + (n // 2 if hard.by_facts else 0), rejected, kind, with_vectors=False)
+                kept = [h for h in hits if h.item_id in self.items and h.item_id not in hard]
+        return kept[:n]
 
     def top(self, given: RankInput, weights: dict[str, float], k: int) -> list[str]:
         """The best `k` items in pure order; a conversation that says too little to fill `k` is topped up with
@@ -347,6 +361,12 @@ class Ranker:
         if self._popular_order is None:
             self._popular_order = sorted(self.items, key=lambda i: -self._pop.get(i, 0.0))
         return self._popular_order
+
+    def _columns(self) -> cand.Columns:
+        """The catalog's kind, year, language and family columns in popular order (made at the first use)."""
+        if self._columns_made is None:
+            self._columns_made = cand.Columns(self.items, self.popular())
+        return self._columns_made
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _by_rarity(self, genres: Sequence[str]) -> list[str]:
