@@ -199,3 +199,14 @@ def test_a_full_disk_under_the_profiles_is_a_clear_error_and_no_damage(tmp_path:
     assert profiles.events("u")[-1][2]["text"] == "after"
     assert profiles._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     profiles.close()
+
+
+def test_the_probe_reads_every_page_once_the_last_first() -> None:
+    """A large store is sampled end to end before it is read densely (the probe's budget may stop it early)."""
+    from chatrec.backends.probe import page_order
+
+    assert page_order(0) == []
+    assert page_order(999) == [0]
+    order = page_order(106_583)
+    assert sorted(order) == list(range(0, 106_583, 1000)) and order[0] == 106_000
+    assert set(order[:8]) == {106_000, *range(0, 106_583, 16_000)}
