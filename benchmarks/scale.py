@@ -10,7 +10,8 @@ multi-turn dialogues with the usual filters (kinds, years, "not too long", a nam
 `--chroma-server` the store is a `chroma run` on loopback instead of the embedded one. Everything is written to a
 temporary folder and removed at the end; `--keep` leaves it. `--reuse DIR` works in DIR itself and keeps it: a
 catalog or data folder already there is used as it is (the ingest is then not timed), so the app's figures can be
-measured again after a change without ingesting again.
+measured again after a change without ingesting again; with `--chroma-server` the server serves DIR/chroma, which
+may be a copy of an embedded store's folder (the same files), so that nothing is embedded again.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def one_size(n: int, folder: Path, server: str | None, redial: bool, rounds: int
     env = {**os.environ, **QUIET_ENV, **({"CHATREC_CHROMA_URL": server} if server else {})}
     ingest_s = float("nan")  # not timed: the data folder was there already (--reuse)
     if server or not data.exists():
+        timed = not data.exists()  # a reused folder with a server: the server's store may be a copy, nothing to do
         began = time.perf_counter()
         subprocess.run(
             [str(BIN / "chatrec"), "ingest", str(catalog), "--data-dir", str(data), "--quiet"],
@@ -102,7 +104,7 @@ def one_size(n: int, folder: Path, server: str | None, redial: bool, rounds: int
             env=env,
             stdout=subprocess.DEVNULL,
         )
-        ingest_s = time.perf_counter() - began
+        ingest_s = time.perf_counter() - began if timed else ingest_s
     app = subprocess.run(
         [sys.executable, "-c", APP, str(data), str(catalog), json.dumps(DIALOGUES), str(rounds)],
         check=True,
@@ -144,7 +146,8 @@ def main() -> int:
             if args.chroma_server:
                 with chroma_server(folder / "chroma") as url:
                     row = one_size(n, folder, url, not args.no_redial, args.rounds)
-                shutil.rmtree(folder / "chroma", ignore_errors=True)
+                if not args.reuse:
+                    shutil.rmtree(folder / "chroma", ignore_errors=True)
             else:
                 row = one_size(n, folder, None, not args.no_redial, args.rounds)
             print(json.dumps({"size": n, "store": "server" if args.chroma_server else "embedded", **row}), flush=True)
