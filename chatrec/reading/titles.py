@@ -163,7 +163,8 @@ class TitleIndex:
         """The last word of a title, where people say it alone ("Totoro" for My Neighbor Totoro, "Gump"): a
         capitalised name of 5 letters or more in no other title, no title itself, no common word and no person's
         name."""
-        people = {w for it in self.all_items for p in (*it.creators, *it.cast) for w in norm(p).split()}
+        names = {p for it in self.all_items for p in (*it.creators, *it.cast)}  # each name once
+        people = {w for p in names for w in norm(p).split()}
         ends: dict[str, list[Item]] = {}
         for item in self.all_items:
             words = re.sub(r"\s*\(\d{4}\)$", "", item.title).split()
@@ -316,18 +317,17 @@ class PeopleIndex:
     def __init__(self, items: Iterable[Item]) -> None:
         self.names: dict[str, str] = {}
         self.cjk: dict[str, str] = {}
-        for item in items:
-            for person in (*item.creators, *item.cast):
-                full = norm(person)
-                if not full:
-                    continue
-                if CJK.search(full):
-                    self.cjk.setdefault(full, person)
-                    continue
-                self.names.setdefault(full, person)
-                parts = full.split()
-                if len(parts) > 1 and len(parts[-1]) >= 4 and parts[-1] not in EN_STOPWORDS:
-                    self.names.setdefault(parts[-1], person)
+        for person in dict.fromkeys(p for item in items for p in (*item.creators, *item.cast)):  # once, in order
+            full = norm(person)
+            if not full:
+                continue
+            if CJK.search(full):
+                self.cjk.setdefault(full, person)
+                continue
+            self.names.setdefault(full, person)
+            parts = full.split()
+            if len(parts) > 1 and len(parts[-1]) >= 4 and parts[-1] not in EN_STOPWORDS:
+                self.names.setdefault(parts[-1], person)
         for zh, en in PEOPLE_NAMES:  # the other language's name for a person the catalog has
             if norm(en) in self.names:
                 self.cjk.setdefault(norm(zh), self.names[norm(en)])

@@ -330,20 +330,19 @@ class Vocabulary:
     def __init__(self, items: Iterable[Item], genres: set[str]) -> None:
         items = list(items)
         self.genres = genres
-        self.people = {norm(p) for it in items for p in (*it.creators, *it.cast)}
+        self.people = {norm(p) for p in {p for it in items for p in (*it.creators, *it.cast)}}  # each name once
         self.tags: dict[str, str] = {}
         self.cjk_tags: list[str] = []
-        for item in items:
-            for tag in item.tags:
-                key = norm(tag)
-                if not key or canonical_genre(tag) in genres or key in KIND_TERMS:
-                    continue
-                if CJK.search(key):
-                    if len(key) >= 2:
-                        self.cjk_tags.append(key)
-                        self.tags.setdefault(key, tag)
-                elif len(key) >= 3 and key not in EN_STOPWORDS:
+        for tag in dict.fromkeys(t for item in items for t in item.tags):  # each tag once, in catalog order
+            key = norm(tag)
+            if not key or canonical_genre(tag) in genres or key in KIND_TERMS:
+                continue
+            if CJK.search(key):
+                if len(key) >= 2:
+                    self.cjk_tags.append(key)
                     self.tags.setdefault(key, tag)
+            elif len(key) >= 3 and key not in EN_STOPWORDS:
+                self.tags.setdefault(key, tag)
         self.cjk_tags = sorted(set(self.cjk_tags), key=len, reverse=True)
         self.max_words = max((len(k.split()) for k in self.tags if not CJK.search(k)), default=1)
 
