@@ -55,7 +55,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             store = ChromaStore(settings, embedder.id, embedder.dim)
         try:
             report = sync_catalog(store, catalog, embedder, settings, choice, progress=not args.quiet)
-            write_catalog_file(settings.data_dir, catalog, progress=not args.quiet)  # what app processes read
+            write_catalog_file(settings.data_dir, catalog, embedder.id, progress=not args.quiet)  # what apps read
         finally:
             store.close()
     finally:

@@ -142,10 +142,11 @@ class Engine:
         try:
             if settings.ingest_on_start:
                 report = sync_catalog(store, catalog, embedder, settings, choice, progress=progress)
-                write_catalog_file(settings.data_dir, catalog, progress)  # what the next start reads
+                write_catalog_file(settings.data_dir, catalog, embedder.id, progress)  # what the next start reads
+                catalog_db = open_catalog_file(settings.data_dir, len(catalog), embedder.id)
             else:
-                report = check_current(store, catalog, embedder)
-            catalog_db = open_catalog_file(settings.data_dir, len(catalog))
+                catalog_db = open_catalog_file(settings.data_dir, len(catalog), embedder.id)
+                report = check_current(store, catalog, embedder, synced=catalog_db is not None)
             collaborative = Collaborative.load(settings.collaborative_dir, list(catalog.items))
             profiles = open_profiles(settings)
             engine = cls(

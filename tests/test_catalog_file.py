@@ -4,6 +4,7 @@ not the folder's catalog's. The checks answer alike on the file and on the sets.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -11,9 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import write_jsonl
 
+from chatrec.backends import ingest
+from chatrec.backends.chroma import ChromaStore
 from chatrec.catalog.database import CatalogDB
 from chatrec.config import Settings
 from chatrec.engine import Engine
+from chatrec.errors import ConfigError
 from chatrec.reply.grounding import Grounding
 from chatrec.reply.vocabulary import CATALOG_FILE, WordSets, open_catalog_file
 
@@ -80,19 +84,51 @@ def test_a_worker_never_trusts_a_file_written_for_another_catalog(
     tmp_path: Path, small_catalog: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", catalog=small_catalog, generator="none")
-    with Engine.load(settings):
-        pass
+    with Engine.load(settings) as first:
+        worker_id = first.embedder.id
     path = settings.data_dir / CATALOG_FILE
     with sqlite3.connect(path) as db:  # as if written for another catalog
         db.execute("UPDATE meta SET value = 'another' WHERE key = 'signature'")
     db.close()
     with caplog.at_level(logging.WARNING, "chatrec.vocabulary"):
-        assert open_catalog_file(settings.data_dir, 3) is None
+        assert open_catalog_file(settings.data_dir, 3, worker_id) is None
     assert "not for this catalog" in caplog.text
     with Engine.load(settings.with_(ingest_on_start=False)) as worker:  # a worker reads, never writes
         assert worker.catalog_db is None and isinstance(worker.grounding.vocabulary, WordSets)
         assert worker.grounding.is_plain("gardening")
     path.write_bytes(b"not a database")
-    assert open_catalog_file(settings.data_dir, 3) is None
+    assert open_catalog_file(settings.data_dir, 3, worker_id) is None
     with Engine.load(settings) as engine:  # the one writer writes it again
         assert engine.catalog_db is not None and engine.grounding.is_plain("gardening")
+
+
+def test_a_worker_trusts_a_completed_sync_and_an_interrupted_one_leaves_no_file(
+    tmp_path: Path, small_catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A current catalog file says the last sync completed: a worker then takes a store of the catalog's size as
+    it left it, without reading every stored hash. A sync that changes the store removes the file first, so an
+    interrupted one leaves none, and the worker checks the store item by item (and refuses it, here)."""
+    settings = Settings(data_dir=tmp_path / "data", catalog=small_catalog, generator="none")
+    with Engine.load(settings):
+        pass
+    reads: list[int] = []
+    real = ChromaStore.stored_hashes
+    monkeypatch.setattr(ChromaStore, "stored_hashes", lambda self: reads.append(1) or real(self))
+    worker = settings.with_(ingest_on_start=False)
+    with Engine.load(worker) as engine:
+        assert engine.catalog_db is not None and engine.ingest_report.unchanged == 3
+    assert reads == [], "a completed sync is trusted"
+
+    rows = [*map(json.loads, small_catalog.read_text(encoding="utf-8").splitlines())]
+    write_jsonl(small_catalog, [*rows, {"id": "a4", "title": "Late Bloom", "description": "A tulip farmer's year."}])
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "_embed_and_store", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Engine.load(settings)
+    assert not (settings.data_dir / CATALOG_FILE).exists(), "removed before the store was changed"
+    with pytest.raises(ConfigError, match="not up to date"):
+        Engine.load(worker)
+    assert reads, "without a current file the worker reads the stored hashes"

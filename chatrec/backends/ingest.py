@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chatrec.backends.chroma import ChromaStore, set_aside
+from chatrec.catalog.database import catalog_path
 from chatrec.catalog.items import Catalog, Item, content_hash, item_text
 from chatrec.catalog.remembered import Choice, check_unrecorded, remember
 from chatrec.config import Settings
@@ -59,13 +60,16 @@ def sync(
     embedder: Embedder,
     progress: bool = True,
     check: Callable[[dict[str, str]], None] | None = None,
+    changing: Callable[[], None] | None = None,
 ) -> IngestReport:
     """Idempotent: a second call with the same catalog embeds nothing. `check` sees the stored hashes before any
-    change and may refuse by raising."""
+    change and may refuse by raising; `changing` runs once before the store is changed, if it is."""
     stored = store.stored_hashes()
     if check is not None:
         check(stored)
     new, changed, gone, unchanged = plan(catalog, stored, embedder.id)
+    if (new or changed or gone) and changing is not None:
+        changing()
     _embed_and_store(store, [*new, *changed], embedder, progress)
     store.delete(gone)
     return IngestReport(len(new), len(changed), len(gone), unchanged)
@@ -75,21 +79,30 @@ def sync_catalog(
     store: VectorStore, catalog: Catalog, embedder: Embedder, settings: Settings, choice: Choice, progress: bool = True
 ) -> IngestReport:
     """`sync` to the chosen catalog (catalog/remembered.py's `choose`, then `confirm`), then record it as the data
-    folder's catalog. A folder without a record whose store shares no item with the catalog is refused first."""
+    folder's catalog. A folder without a record whose store shares no item with the catalog is refused first. The
+    folder's catalog file goes before the store is changed (the caller writes it again after): a current file says
+    that the last sync completed, which an interrupted one never leaves."""
     report = sync(
         store,
         catalog,
         embedder,
         progress,
         check=lambda stored: check_unrecorded(settings, choice, stored, catalog.items),
+        changing=lambda: catalog_path(settings.data_dir).unlink(missing_ok=True),
     )
     remember(settings.data_dir, choice, len(catalog))
     return replace(report, replaced=choice.replacing)
 
 
-def check_current(store: VectorStore, catalog: Catalog, embedder: Embedder) -> IngestReport:
+def check_current(store: VectorStore, catalog: Catalog, embedder: Embedder, synced: bool = False) -> IngestReport:
     """For an app process that never writes the store (`ingest_on_start` off: one of several workers): the store
-    must already hold the catalog as `chatrec ingest` left it; `ConfigError` says what is missing otherwise."""
+    must already hold the catalog as `chatrec ingest` left it; `ConfigError` says what is missing otherwise.
+
+    `synced`: the data folder's catalog file is current for this catalog and embedder, which only a completed sync
+    leaves (`sync_catalog`); then a store of the catalog's size is taken as that sync left it, without reading every
+    stored hash and hashing every item (seconds on a large catalog)."""
+    if synced and store.count() == len(catalog):
+        return IngestReport(0, 0, 0, len(catalog))
     new, changed, gone, unchanged = plan(catalog, store.stored_hashes(), embedder.id)
     if new or changed or gone:
         raise ConfigError(

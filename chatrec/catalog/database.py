@@ -20,6 +20,7 @@ from chatrec.catalog.facets import FacetValue
 from chatrec.catalog.items import LIST_FIELDS, Item
 
 SCHEMA = 1
+FILE_NAME = "catalog.sqlite"  # in the data folder
 CACHE_ITEMS = 4096  # items kept decoded, least recently used first out
 CHUNK = 500  # ids per query (SQLite's parameter limit is far above)
 HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -56,6 +57,11 @@ def row_item(text: str) -> Item:
     if "facets" in row:
         row["facets"] = tuple((name, _facet(value)) for name, value in row["facets"])
     return Item(**row)
+
+
+def catalog_path(data_dir: Path) -> Path:
+    """Where a data folder keeps its catalog file."""
+    return Path(data_dir) / FILE_NAME
 
 
 def _facet(value: Any) -> FacetValue:

@@ -15,14 +15,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-from chatrec.catalog.database import SCHEMA, CatalogDB, write_catalog_db
+from chatrec.catalog.database import FILE_NAME, SCHEMA, CatalogDB, catalog_path, write_catalog_db
 from chatrec.catalog.items import Catalog, Item
 from chatrec.catalog.remembered import Record, read_record
 from chatrec.errors import DiskFullError, is_disk_full
 from chatrec.reading.titles import norm
 from chatrec.reply.untrusted import screen
 
-CATALOG_FILE = "catalog.sqlite"
+CATALOG_FILE = FILE_NAME
 VERSION = 1  # of `vocabulary_text`: a change to what counts as the catalog's words writes the file again
 HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 log = logging.getLogger("chatrec.vocabulary")
@@ -63,22 +63,23 @@ def vocabulary_text(item: Item) -> str:
     return norm(" ".join(fields))
 
 
-def catalog_file(data_dir: Path) -> Path:
-    return Path(data_dir) / CATALOG_FILE
+catalog_file = catalog_path
 
 
-def signature(record: Record) -> str:
-    """Names the catalog a file was written for: its bytes and how they were read, and both formats' versions."""
-    return f"{SCHEMA}.{VERSION}:{record.sha256}:{record.fmt}:{int(record.skip_bad)}:{record.items}"
+def signature(record: Record, embedder_id: str) -> str:
+    """Names the catalog a file was written for: its bytes and how they were read, the embedder whose store the
+    sync before it completed, and both formats' versions."""
+    return f"{SCHEMA}.{VERSION}:{record.sha256}:{record.fmt}:{int(record.skip_bad)}:{record.items}:{embedder_id}"
 
 
-def write_catalog_file(data_dir: Path, catalog: Catalog, progress: bool = False) -> bool:
+def write_catalog_file(data_dir: Path, catalog: Catalog, embedder_id: str, progress: bool = False) -> bool:
     """Write the data folder's catalog file for the catalog its record names, unless it is current already. Call it
-    after a sync recorded the catalog (backends/ingest.py). True when it was written."""
+    after a sync recorded the catalog (backends/ingest.py): a sync that changes the store removes the file first,
+    so a current file also says the store holds this catalog as that sync left it. True when it was written."""
     record = read_record(data_dir)
     if record is None:
         return False
-    wanted = signature(record)
+    wanted = signature(record, embedder_id)
     current = _current(catalog_file(data_dir), wanted, len(catalog))
     if current is not None:
         current.close()
@@ -98,12 +99,13 @@ def write_catalog_file(data_dir: Path, catalog: Catalog, progress: bool = False)
     return True
 
 
-def open_catalog_file(data_dir: Path, items: int) -> CatalogDB | None:
-    """The data folder's catalog file, if it was written for the catalog the folder records (of `items` items)."""
+def open_catalog_file(data_dir: Path, items: int, embedder_id: str) -> CatalogDB | None:
+    """The data folder's catalog file, if it was written for the catalog the folder records (of `items` items) after
+    a sync with this embedder."""
     record = read_record(data_dir)
     if record is None:
         return None
-    found = _current(catalog_file(data_dir), signature(record), items)
+    found = _current(catalog_file(data_dir), signature(record, embedder_id), items)
     if found is None and catalog_file(data_dir).exists():
         log.warning("%s is not for this catalog: `chatrec ingest` writes it again", catalog_file(data_dir))
     return found
