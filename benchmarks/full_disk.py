@@ -371,7 +371,7 @@ def step_after(report: Report, data: Path, log: Path, user_headers: dict[str, st
 
 def run(size_mb: int, keep: bool) -> int:
     report = Report()
-    work = Path(tempfile.mkdtemp(prefix="chatrec-full-disk-"))
+    work = Path(tempfile.mkdtemp(prefix="chatrec-fd-"))  # no "disk" or "full" in the paths its checks read
     log = work / "server.log"
     try:
         with tmpfs(work / "data", size_mb) as data:

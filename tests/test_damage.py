@@ -210,3 +210,35 @@ def test_the_probe_reads_every_page_once_the_last_first() -> None:
     order = page_order(106_583)
     assert sorted(order) == list(range(0, 106_583, 1000)) and order[0] == 106_000
     assert set(order[:8]) == {106_000, *range(0, 106_583, 16_000)}
+
+
+def test_a_store_failure_on_a_disk_with_no_room_left_is_a_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma sometimes fails on a full disk without saying why ("Failed to apply logs to the metadata segment",
+    seen by benchmarks/full_disk.py): with almost no room left under the store it is reported as a full disk (free
+    some space), elsewhere as a damaged store (rebuild it)."""
+    from collections import namedtuple
+
+    from chromadb.errors import InternalError
+
+    from chatrec.backends import chroma
+    from chatrec.catalog.items import Item
+    from chatrec.errors import DiskFullError
+
+    store = chroma.ChromaStore(Settings(data_dir=tmp_path), "test-embedder", 2)
+    try:
+
+        def failing(**kwargs: object) -> None:
+            raise InternalError("Error in compaction: Failed to apply logs to the metadata segment")
+
+        monkeypatch.setattr(store._collection, "upsert", failing)
+        item, vectors = [Item(id="a", title="A", description="a")], np.ones((1, 2), np.float32)
+        with pytest.raises(StoreCorruptedError, match="Rebuild"):
+            store.upsert(item, vectors, ["h"])
+        usage = namedtuple("usage", "total used free")
+        monkeypatch.setattr(chroma.shutil, "disk_usage", lambda path: usage(1 << 30, (1 << 30) - 4096, 4096))
+        with pytest.raises(DiskFullError, match="is full"):
+            store.upsert(item, vectors, ["h"])
+    finally:
+        store.close()

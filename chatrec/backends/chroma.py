@@ -39,6 +39,7 @@ from chatrec.ports import Hit
 SCHEMA = 1
 LOCK_NAME = "chatrec-writer.lock"
 READ_PAGE = 5_000  # stored items read at once
+LOW_ROOM = 16 << 20  # bytes: a store failure with less free than this on its disk is reported as a full disk
 REBUILD_HINT = "Rebuild it from the catalog with `chatrec ingest CATALOG --rebuild` (the old folder is kept aside)."
 
 
@@ -185,6 +186,15 @@ class ChromaStore:
             self._lock.release()
             self._lock = None
 
+    def _nearly_full(self) -> bool:
+        """Whether the disk under an embedded store has less than LOW_ROOM bytes free."""
+        if self.settings.chroma_url:
+            return False
+        try:
+            return shutil.disk_usage(self.settings.chroma_dir).free < LOW_ROOM
+        except OSError:
+            return False
+
     @contextmanager
     def _reporting(self, doing: str) -> Iterator[None]:
         """Turn Chroma failing on its data into StoreCorruptedError with the rebuild hint, a Chroma server that
@@ -200,7 +210,9 @@ class ChromaStore:
                 f"({type(exc).__name__}); try again shortly."
             ) from exc
         except BaseException as exc:
-            if is_disk_full(exc):  # a Rust panic too: "No space left on device (os error 28)"
+            # a Rust panic too ("No space left on device (os error 28)"); and a failure that does not say why, on a
+            # disk with almost no room left ("Failed to apply logs to the metadata segment", seen on a full tmpfs)
+            if is_disk_full(exc) or (is_store_failure(exc) and self._nearly_full()):
                 raise disk_full(self.location, doing) from exc
             if not is_store_failure(exc):
                 raise
