@@ -107,11 +107,15 @@ def one_size(n: int, folder: Path, server: str | None, redial: bool, rounds: int
         ingest_s = time.perf_counter() - began if timed else ingest_s
     app = subprocess.run(
         [sys.executable, "-c", APP, str(data), str(catalog), json.dumps(DIALOGUES), str(rounds)],
-        check=True,
         env={**env, "CHATREC_THREADS": "1"},
         capture_output=True,
         text=True,
     )
+    if app.returncode:  # what was measured so far is kept, and why the app failed is shown (its last lines)
+        failed = [line for line in app.stderr.strip().splitlines() if "Loading weights" not in line][-6:]
+        row = {"size": n, "items": items, "ingest_items_per_s": items / ingest_s, "disk_mb": du_mb(data)}
+        print(json.dumps({**row, "app_failed": failed}), flush=True)
+        raise SystemExit(f"the app process failed at {items} items:\n" + "\n".join(failed))
     measured = json.loads(app.stdout.strip().splitlines()[-1])
     ranks = sorted(measured["rank_s"])
     return {
