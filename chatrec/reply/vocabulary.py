@@ -63,9 +63,6 @@ def vocabulary_text(item: Item) -> str:
     return norm(" ".join(fields))
 
 
-catalog_file = catalog_path
-
-
 def signature(record: Record, embedder_id: str) -> str:
     """Names the catalog a file was written for: its bytes and how they were read, the embedder whose store the
     sync before it completed, and both formats' versions."""
@@ -80,7 +77,7 @@ def write_catalog_file(data_dir: Path, catalog: Catalog, embedder_id: str, progr
     if record is None:
         return False
     wanted = signature(record, embedder_id)
-    current = _current(catalog_file(data_dir), wanted, len(catalog))
+    current = _current(catalog_path(data_dir), wanted, len(catalog))
     if current is not None:
         current.close()
         return False
@@ -88,13 +85,14 @@ def write_catalog_file(data_dir: Path, catalog: Catalog, embedder_id: str, progr
 
     items = tqdm(catalog, total=len(catalog), desc="Writing the catalog file", unit="item", disable=not progress)
     try:
-        write_catalog_db(catalog_file(data_dir), items, vocabulary_text, signature=wanted)
+        write_catalog_db(catalog_path(data_dir), items, vocabulary_text, signature=wanted)
     except (OSError, sqlite3.Error) as exc:
         if not is_disk_full(exc):
             raise
         raise DiskFullError(
-            f"The disk holding the data folder {data_dir} is full: the catalog file was not written (the store and "
-            "the old file are as they were). Free some space and run it again."
+            f"The disk holding the data folder {data_dir} is full: the catalog file was not written (the store is "
+            "as the sync left it; app processes gather the catalog's words in memory until the file is there). Free "
+            "some space and run it again."
         ) from exc
     return True
 
@@ -105,9 +103,9 @@ def open_catalog_file(data_dir: Path, items: int, embedder_id: str) -> CatalogDB
     record = read_record(data_dir)
     if record is None:
         return None
-    found = _current(catalog_file(data_dir), signature(record, embedder_id), items)
-    if found is None and catalog_file(data_dir).exists():
-        log.warning("%s is not for this catalog: `chatrec ingest` writes it again", catalog_file(data_dir))
+    found = _current(catalog_path(data_dir), signature(record, embedder_id), items)
+    if found is None and catalog_path(data_dir).exists():
+        log.warning("%s is not for this catalog: `chatrec ingest` writes it again", catalog_path(data_dir))
     return found
 
 
