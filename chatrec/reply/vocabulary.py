@@ -9,13 +9,12 @@ does not grow with the catalog. Both answer alike (tests/test_catalog_database.p
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-from chatrec.catalog.database import FILE_NAME, SCHEMA, CatalogDB, catalog_path, write_catalog_db
+from chatrec.catalog.database import FILE_NAME, HAN_RUN, SCHEMA, CatalogDB, catalog_path, write_catalog_db
 from chatrec.catalog.items import Catalog, Item
 from chatrec.catalog.remembered import Record, read_record
 from chatrec.errors import DiskFullError, is_disk_full
@@ -24,7 +23,6 @@ from chatrec.reply.untrusted import screen
 
 CATALOG_FILE = FILE_NAME
 VERSION = 1  # of `vocabulary_text`: a change to what counts as the catalog's words writes the file again
-HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 log = logging.getLogger("chatrec.vocabulary")
 
 
