@@ -2,10 +2,10 @@
 `Engine.__init__` builds, each timed on its own, with the process's resident memory after each, in a fresh
 process per size. No store, model or generator is opened: this is what grows with the catalog besides them.
 
-The reply checks read the data folder's catalog file as the engine does (reply/vocabulary.py); the file is written
-first, in a process of its own, as `chatrec ingest` writes it, and that time is reported apart
-(`catalog_file_write_s`: ingest's cost, not the start's). `--in-memory` gathers the words in memory instead, as an
-app without the file does.
+The reply checks and the title and people keys read the data folder's catalog file as the engine does
+(reply/vocabulary.py, reading/title_file.py); the file is written first, in a process of its own, as `chatrec ingest`
+writes it, and that time is reported apart (`catalog_file_write_s`: ingest's cost, not the start's). `--in-memory`
+builds them in memory instead, as an app without the file does.
 
     python benchmarks/startup_parts.py --sizes 10000,100000,1000000
 
@@ -45,15 +45,16 @@ def part(name, build):
 from chatrec.catalog.database import CatalogDB
 from chatrec.catalog.files import load_catalog
 from chatrec.reading.understanding import Understander
+from chatrec.reading.title_file import FileTitleSet
 from chatrec.reply.grounding import Grounding
 from chatrec.reply.words import CatalogWords
 from chatrec.users.state import Names
 from chatrec.ranking.pipeline import genre_counts
 catalog = part("load_catalog", lambda: load_catalog(Path(sys.argv[1])))
 row["items"] = len(catalog)
-understander = part("understander", lambda: Understander(list(catalog), catalog.facets))
 db = part("catalog_file_open", lambda: CatalogDB(Path(sys.argv[2])) if sys.argv[2] else None)
-part("grounding", lambda: Grounding(catalog, understander.titles, db))
+understander = part("understander", lambda: Understander(list(catalog), catalog.facets, db))
+part("grounding", lambda: Grounding(catalog, understander.titles, db, FileTitleSet(db) if db else None))
 part("names", lambda: Names(catalog, understander.vocabulary.__contains__))
 part("catalog_words", lambda: CatalogWords.of(catalog, catalog.facets))
 part("genre_counts", lambda: genre_counts(catalog.items.values()))
@@ -66,10 +67,11 @@ import sys, time
 from pathlib import Path
 from chatrec.catalog.database import write_catalog_db
 from chatrec.catalog.files import load_catalog
+from chatrec.reading.title_file import write_name_tables
 from chatrec.reply.vocabulary import vocabulary_text
 catalog = load_catalog(Path(sys.argv[1]))
 began = time.perf_counter()
-write_catalog_db(Path(sys.argv[2]), catalog, vocabulary_text)
+write_catalog_db(Path(sys.argv[2]), catalog, vocabulary_text, extra=lambda db: write_name_tables(db, list(catalog)))
 print(round(time.perf_counter() - began, 2))
 """
 

@@ -34,6 +34,7 @@ from chatrec.ranking.adapter import resolve as resolve_adapter
 from chatrec.ranking.collaborative import Collaborative
 from chatrec.ranking.item_vectors import ItemVectors
 from chatrec.ranking.pipeline import Ranker
+from chatrec.reading.title_file import FileTitleSet
 from chatrec.reading.understanding import Understander, Understanding, core_words
 from chatrec.reply.explain import Explainer, display_term
 from chatrec.reply.frame import Frame
@@ -76,12 +77,13 @@ class Engine:
         self.profiles = profiles
         self.ingest_report = report or IngestReport(0, 0, 0, len(catalog))
         self.items: dict[str, Item] = catalog.items
-        self.understander = Understander(list(catalog), catalog.facets)
+        self.catalog_db = catalog_db  # the data folder's catalog file (reply/vocabulary.py), else built in memory
+        self.understander = Understander(list(catalog), catalog.facets, catalog_db)
         self.reader: Any = self.understander  # `read(message)`; the model reader when `reader` is not "rules"
         self.vectors = ItemVectors(store)
         self.tracker = Tracker(self.embed_texts, self.vectors, settings, self.creators_of)
-        self.catalog_db = catalog_db  # the data folder's catalog file (reply/vocabulary.py), else the sets in memory
-        self.grounding = Grounding(catalog, self.understander.titles, catalog_db)
+        own_titles = FileTitleSet(catalog_db) if catalog_db is not None else None
+        self.grounding = Grounding(catalog, self.understander.titles, catalog_db, own_titles)
         self.names = Names(catalog, self.understander.vocabulary.__contains__)  # the words of the state's view
         self.words = CatalogWords.of(catalog, catalog.facets)  # the catalog's kinds and its words in Chinese
         self.explainer = Explainer(

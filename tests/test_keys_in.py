@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from chatrec.catalog.files import load_catalog
 from chatrec.catalog.resources import knowledge_dir
-from chatrec.reading.titles import KeysIn, PeopleIndex, TitleIndex, Typos
+from chatrec.reading.titles import KeysIn, MemoryTitleKeys, PeopleIndex, TitleIndex, Typos
 from chatrec.reply.grounding import Grounding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_typos_are_matched_as_comparing_every_title_does(catalog: Path, monkeypa
     """The trigram shortcut (used past 5,000 titles) finds the same title as rapidfuzz over every title, for titles
     with up to three typos, and for phrases that are no title."""
     monkeypatch.setattr(Typos, "SCAN_AT_MOST", 0)
-    keys = TitleIndex(list(load_catalog(catalog))).fuzzy_keys
+    keys = MemoryTitleKeys(list(load_catalog(catalog))).fuzzy_keys
     typos = Typos(keys)
     assert typos.postings, "the shortcut is in use"
     rng = random.Random(11)

@@ -12,14 +12,14 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from chatrec.catalog.facets import FacetValue
 from chatrec.catalog.items import LIST_FIELDS, Item
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the title and people keys (reading/title_file.py)
 FILE_NAME = "catalog.sqlite"  # in the data folder
 CACHE_ITEMS = 4096  # items kept decoded, least recently used first out
 CHUNK = 500  # ids per query (SQLite's parameter limit is far above)
@@ -77,13 +77,15 @@ class CatalogDB:
         self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Item] = OrderedDict()
-        meta = dict(self._query("SELECT key, value FROM meta"))
-        if int(meta.get("schema", 0)) != SCHEMA:
-            raise ValueError(f"{self.path} has catalog schema {meta.get('schema')}, not {SCHEMA}: ingest again")
-        self.signature = meta.get("signature", "")
-        self._count = int(meta["count"])
+        self.meta: dict[str, str] = dict(self.query("SELECT key, value FROM meta"))
+        if int(self.meta.get("schema", 0)) != SCHEMA:
+            raise ValueError(f"{self.path} has catalog schema {self.meta.get('schema')}, not {SCHEMA}: ingest again")
+        self.signature = self.meta.get("signature", "")
+        self._count = int(self.meta["count"])
 
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement (the tables other modules write through `write_catalog_db`'s
+        `extra`, such as reading/title_file.py's)."""
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
@@ -91,7 +93,7 @@ class CatalogDB:
         return self._count
 
     def __contains__(self, item_id: object) -> bool:
-        return isinstance(item_id, str) and bool(self._query("SELECT 1 FROM items WHERE id = ?", (item_id,)))
+        return isinstance(item_id, str) and bool(self.query("SELECT 1 FROM items WHERE id = ?", (item_id,)))
 
     def get(self, item_id: str) -> Item | None:
         return self.get_many([item_id]).get(item_id)
@@ -109,7 +111,7 @@ class CatalogDB:
         for start in range(0, len(missing), CHUNK):
             chunk = missing[start : start + CHUNK]
             marks = ",".join("?" * len(chunk))
-            for item_id, text in self._query(f"SELECT id, row FROM items WHERE id IN ({marks})", chunk):
+            for item_id, text in self.query(f"SELECT id, row FROM items WHERE id IN ({marks})", chunk):
                 found[item_id] = row_item(text)
         with self._lock:
             for i in missing:
@@ -123,23 +125,23 @@ class CatalogDB:
         """Every id, in the catalog file's order (read in pages, not held)."""
         last = -1
         while True:
-            page = self._query("SELECT pos, id FROM items WHERE pos > ? ORDER BY pos LIMIT 1000", (last,))
+            page = self.query("SELECT pos, id FROM items WHERE pos > ? ORDER BY pos LIMIT 1000", (last,))
             if not page:
                 return
             yield from (item_id for _, item_id in page)
             last = page[-1][0]
 
     def has_word(self, word: str) -> bool:
-        return bool(self._query("SELECT 1 FROM words WHERE word = ?", (word,)))
+        return bool(self.query("SELECT 1 FROM words WHERE word = ?", (word,)))
 
     def has_han(self, text: str) -> bool:
         """Whether this string of two or more Chinese characters occurs in one of the catalog's texts."""
         if len(text) < 2:
             return False
         if len(text) == 2:
-            return bool(self._query("SELECT 1 FROM han2 WHERE pair = ?", (text,)))
+            return bool(self.query("SELECT 1 FROM han2 WHERE pair = ?", (text,)))
         quoted = '"' + text.replace('"', '""') + '"'
-        return bool(self._query("SELECT 1 FROM han WHERE han MATCH ? LIMIT 1", (quoted,)))
+        return bool(self.query("SELECT 1 FROM han WHERE han MATCH ? LIMIT 1", (quoted,)))
 
     def close(self) -> None:
         with self._lock:
@@ -147,11 +149,16 @@ class CatalogDB:
 
 
 def write_catalog_db(
-    path: Path, items: Iterable[Item], vocabulary_text: Callable[[Item], str], signature: str = ""
+    path: Path,
+    items: Iterable[Item],
+    vocabulary_text: Callable[[Item], str],
+    signature: str = "",
+    extra: Callable[[sqlite3.Connection], Mapping[str, str]] | None = None,
 ) -> int:
     """Build the file for these items next to `path` and move it into place: a reader sees the old file or the whole
     new one, and a failure leaves the old one. `vocabulary_text(item)`: the folded text whose words and Chinese runs
-    count as the catalog's (the reply checks' own). Returns the number of items."""
+    count as the catalog's (the reply checks' own); `extra(db)` writes more tables and returns more meta entries.
+    Returns the number of items."""
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -167,7 +174,7 @@ def write_catalog_db(
             db.executemany("INSERT OR IGNORE INTO han2 VALUES (?)", ((p,) for p in pairs))
             db.executemany("INSERT INTO han VALUES (?)", ((run,) for run in runs if len(run) >= 3))
         count = int(db.execute("SELECT count(*) FROM items").fetchone()[0])
-        meta = {"schema": SCHEMA, "count": count, "signature": signature}
+        meta = {"schema": SCHEMA, "count": count, "signature": signature, **(extra(db) if extra else {})}
         db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
         db.commit()
     except BaseException:

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -83,7 +84,7 @@ class Typos:
         postings: dict[str, list[int]] = {}
         if len(keys) > self.SCAN_AT_MOST:
             for row, key in enumerate(keys):
-                for gram in {key[i : i + 3] for i in range(len(key) - 2)}:
+                for gram in trigrams(key):
                     postings.setdefault(gram, []).append(row)
         self.postings = {gram: np.array(rows, dtype=np.int32) for gram, rows in postings.items()}
 
@@ -97,18 +98,36 @@ class Typos:
 
     def _candidates(self, text: str) -> np.ndarray:
         """Rows of the keys that may reach the cutoff, in key order."""
-        n = len(text)
-        broken, shortest, longest = _most_broken(n, self.CUTOFF)
-        grams = sorted({text[i : i + 3] for i in range(n - 2)}, key=lambda g: len(self.postings.get(g, ())))
-        need = len(grams) - broken
+        grams, shortest, longest = rarest_grams(text, lambda g: len(self.postings.get(g, ())))
         fits = (self.lengths >= shortest) & (self.lengths <= longest)
-        if need >= 1:  # else too short to say: every key of a fitting length
+        if grams is not None:  # else too short to say: every key of a fitting length
             shares = np.zeros(len(self.keys), dtype=bool)
-            for gram in grams[: len(grams) - need + 1]:
+            for gram in grams:
                 if gram in self.postings:
                     shares[self.postings[gram]] = True
             fits &= shares
         return np.flatnonzero(fits)
+
+
+def rarest_grams(text: str, size_of: Callable[[str], int]) -> tuple[list[str] | None, int, int]:
+    """For `Typos`: the trigrams of `text` (rarest first by `size_of`, a posting's length) one of which every key
+    within the cutoff holds, or None when any key may (a text too short to say); and the lengths such a key has."""
+    broken, shortest, longest = _most_broken(len(text), Typos.CUTOFF)
+    grams = sorted({text[i : i + 3] for i in range(len(text) - 2)}, key=size_of)
+    need = len(grams) - broken
+    return (grams[: len(grams) - need + 1] if need >= 1 else None), shortest, longest
+
+
+def shared_needed(text: str) -> tuple[int, int, int]:
+    """For `Typos`: how many of the distinct trigrams of `text` every key within the cutoff holds (0 or less: no
+    bound), and the shortest and longest such key."""
+    broken, shortest, longest = _most_broken(len(text), Typos.CUTOFF)
+    return len(trigrams(text)) - broken, shortest, longest
+
+
+def trigrams(key: str) -> set[str]:
+    """The distinct three-character pieces of a key (what `Typos` posts it under)."""
+    return {key[i : i + 3] for i in range(len(key) - 2)}
 
 
 @lru_cache(maxsize=256)
@@ -121,8 +140,65 @@ def _most_broken(n: int, cutoff: int) -> tuple[int, int, int]:
     return max(2 * i + 3 * d for i, d in pairs), n - max(d for _, d in pairs), n + max(i for i, _ in pairs)
 
 
-class TitleIndex:
-    """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos."""
+@dataclass(frozen=True)
+class TitleEntry:
+    """What one title key names: `best`, the item meant when no year is said (the most popular, the first of
+    equals); `tail`: the key is a title's last word, said alone ("Totoro"); `bracket_only`: a short Chinese title
+    that is also an everyday word (家, 宇宙), named only in 《》."""
+
+    best: str
+    tail: bool = False
+    bracket_only: bool = False
+
+
+class TitleKeys(Protocol):
+    """The catalog's title keys: built in memory from the items (`MemoryTitleKeys`), or read from the catalog file
+    that ingest wrote (reading/title_file.py); `TitleIndex` finds titles in a message through either, alike."""
+
+    max_words: int  # the most words a key has
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, TitleEntry]: ...  # the keys that are titles
+
+    def dated(self, key: str, year: int) -> str | None: ...  # the first item of this year the key names
+
+    def ids_titled(self, keys: Iterable[str]) -> list[str]: ...  # every item the keys name, key by key, once each
+
+    def cjk_in(self, text: str) -> list[str]: ...  # the keys with Chinese characters in `text`, longest first
+
+    def typo_of(self, text: str) -> str | None: ...  # the key `text` (8+ characters) is a small typo of
+
+
+class CatalogTitles(Protocol):
+    """The catalog's titles and aliases as written (folded), without the keys `TitleIndex` adds for messages (heads,
+    last words): what the reply checks count as naming an item. In memory (`TitleSet`) or on the catalog file."""
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def cjk_in(self, text: str) -> set[str]: ...  # those of 3+ characters with Chinese characters that `text` holds
+
+
+class TitleSet:
+    """Every title and alias of the items at hand, folded."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.keys = {key for item in items for title in (item.title, *item.aliases) if (key := norm(title))}
+        self._cjk_in = KeysIn(k for k in self.keys if CJK.search(k) and len(k) >= 3)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def cjk_in(self, text: str) -> set[str]:
+        return self._cjk_in(text)
+
+
+def most_popular(items: Sequence[Item]) -> Item:
+    """The item a title names when no year is said: the most popular, the first of equals."""
+    return max(items, key=lambda it: it.popularity or 0.0)
+
+
+class MemoryTitleKeys:
+    """Title keys built from the items at hand: exact titles and aliases, a title's head before a colon, the last
+    word of a title where people say it alone, and Chinese titles typed without their space."""
 
     def __init__(self, items: Iterable[Item]) -> None:
         self.all_items = list(items)
@@ -133,6 +209,7 @@ class TitleIndex:
                 key = norm(title)
                 if key:
                     self.by_title.setdefault(key, []).append(item)
+        self.own = set(self.by_title)  # the titles and aliases as written; the keys below are added for messages
         for item in self.all_items:  # "Caverna" names "Caverna: The Cave Farmers" when no title is just that
             head = item.title.split(":")[0]
             if head != item.title and len(norm(head)) >= 4 and norm(head) not in self.by_title:
@@ -147,7 +224,7 @@ class TitleIndex:
         self.max_words = max((len(k.split()) for k in self.by_title), default=1)
         self.cjk_titles = sorted((k for k in self.by_title if CJK.search(k)), key=len, reverse=True)
         self._cjk_in = KeysIn(self.cjk_titles)  # the Chinese titles a message holds, longest first
-        self._cjk_rank = {k: i for i, k in enumerate(self.cjk_titles)}
+        self.cjk_rank = {k: i for i, k in enumerate(self.cjk_titles)}
         # Short Chinese titles that are also everyday words (家, 宇宙, 功夫) count only inside 《》 or quotes: one
         # character, a genre word, or two characters that other items' descriptions use as a plain word.
         genre_words = {w for words in GENRE_WORDS.values() for w in words}
@@ -157,7 +234,27 @@ class TitleIndex:
         }
         self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
         self._typos = Typos(self.fuzzy_keys)
-        self.plain_words = {norm(w) for words in (*GENRE_WORDS.values(), *KIND_WORDS.values()) for w in words}
+
+    def entry(self, key: str) -> TitleEntry | None:
+        named = self.by_title.get(key)
+        if not named:
+            return None
+        return TitleEntry(most_popular(named).id, key in self.tails, key in self.bracket_only)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, TitleEntry]:
+        return {key: entry for key in dict.fromkeys(keys) if (entry := self.entry(key)) is not None}
+
+    def dated(self, key: str, year: int) -> str | None:
+        return next((it.id for it in self.by_title.get(key, ()) if it.year == year), None)
+
+    def ids_titled(self, keys: Iterable[str]) -> list[str]:
+        return list(dict.fromkeys(it.id for key in dict.fromkeys(keys) for it in self.by_title.get(key, ())))
+
+    def cjk_in(self, text: str) -> list[str]:
+        return sorted(self._cjk_in(text), key=self.cjk_rank.__getitem__)
+
+    def typo_of(self, text: str) -> str | None:
+        return self._typos.best(text)
 
     def _tails(self) -> dict[str, Item]:
         """The last word of a title, where people say it alone ("Totoro" for My Neighbor Totoro, "Gump"): a
@@ -186,13 +283,6 @@ class TitleIndex:
             and key not in {norm(w) for words in GENRE_WORDS.values() for w in words}
         }
 
-    @staticmethod
-    def _tail_said(text: str, start: int, inside: bool) -> bool:
-        """A title's last word stands for it only capitalised, in a list of titles ("seen Spirited Away, Totoro and
-        Toy Story"), never at a sentence's start ("Mexico" in "set in Mexico" is no title)."""
-        listed = inside or bool(re.search(r",\s*$", text[:start]))
-        return text[start].isupper() and listed and not SENTENCE_START.search(text[:start])
-
     def _used_as_words(self, keys: set[str]) -> Counter[str]:
         """For each two-character key, how many descriptions of items not titled with it contain it: one pass over
         the descriptions, whatever the number of keys."""
@@ -207,6 +297,26 @@ class TitleIndex:
                 counts.update(key for key in present if key not in titled)
         return counts
 
+
+class TitleIndex:
+    """Finds catalog titles in text: exact (case-insensitive, optional year), CJK substrings, and small typos, over
+    the title keys of the items given or of the catalog file (`keys`)."""
+
+    def __init__(self, items: Iterable[Item] = (), keys: TitleKeys | None = None) -> None:
+        self.keys: TitleKeys = keys if keys is not None else MemoryTitleKeys(items)
+        self.plain_words = {norm(w) for words in (*GENRE_WORDS.values(), *KIND_WORDS.values()) for w in words}
+
+    def ids_titled(self, titles: Iterable[str]) -> list[str]:
+        """Every item a title (or alias) of these names, once each: the book and the film of The Martian."""
+        return self.keys.ids_titled(norm(t) for t in titles)
+
+    @staticmethod
+    def _tail_said(text: str, start: int, inside: bool) -> bool:
+        """A title's last word stands for it only capitalised, in a list of titles ("seen Spirited Away, Totoro and
+        Toy Story"), never at a sentence's start ("Mexico" in "set in Mexico" is no title)."""
+        listed = inside or bool(re.search(r",\s*$", text[:start]))
+        return text[start].isupper() and listed and not SENTENCE_START.search(text[:start])
+
     def find(self, text: str, fuzzy: bool = True) -> list[str]:
         """Item ids mentioned in `text`, in order of appearance, each once."""
         return list(dict.fromkeys(s.item_id for s in self.spans(text, fuzzy)))
@@ -219,14 +329,11 @@ class TitleIndex:
             spans += self._fuzzy(text, spans)
         return sorted(spans, key=lambda s: s.start)
 
-    def _pick(self, key: str, year: int | None) -> Item | None:
-        items = self.by_title.get(key, [])
-        if year is not None:
-            same = [it for it in items if it.year == year]
-            return same[0] if same else None
-        if not items:
+    def _pick(self, key: str, entry: TitleEntry | None, year: int | None) -> str | None:
+        """The item a key names: the first of the year said with it, else (no year said) the most popular."""
+        if entry is None:
             return None
-        return max(items, key=lambda it: it.popularity or 0.0)
+        return entry.best if year is None else self.keys.dated(key, year)
 
     def _words(self, text: str) -> list[re.Match[str]]:
         """The words of `text` not in Chinese script ("我很喜欢Blade Runner" has "Blade" and "Runner")."""
@@ -234,24 +341,33 @@ class TitleIndex:
 
     def _exact(self, text: str) -> list[Span]:
         words = self._words(text)
+        longest = self.keys.max_words
+        said = {  # every run of up to `longest` words, folded, looked up at once
+            (i, n): norm(text[words[i].start() : words[i + n - 1].end()])
+            for i in range(len(words))
+            for n in range(1, min(longest, len(words) - i) + 1)
+        }
+        entries = self.keys.get_many(said.values())
         spans: list[Span] = []
         i = 0
         while i < len(words):
-            for n in range(min(self.max_words, len(words) - i), 0, -1):
+            for n in range(min(longest, len(words) - i), 0, -1):
                 start, end = words[i].start(), words[i + n - 1].end()
-                key = norm(text[start:end])
+                entry = entries.get(said[i, n])
+                if entry is None:
+                    continue
                 year_match = YEAR_AFTER.match(text[end:])
                 year = int(year_match.group(1)) if year_match else None
                 inside = bool(LISTED_BEFORE.search(text[:start]))
                 if inside and n == 1 and not LISTED_AFTER.match(text[end:]):
                     inside = False
-                if key not in self.by_title or not self._plausible(text[start:end], n, year, inside):
+                if not self._plausible(text[start:end], n, year, inside):
                     continue
-                if key in self.tails and not self._tail_said(text, start, inside):
+                if entry.tail and not self._tail_said(text, start, inside):
                     continue
-                item = self._pick(key, year) or (self._pick(key, None) if year else None)
-                if item:
-                    spans.append(Span(start, end, item.id))
+                item_id = self._pick(said[i, n], entry, year) or (entry.best if year else None)
+                if item_id:
+                    spans.append(Span(start, end, item_id))
                     i += n - 1
                     break
             i += 1
@@ -276,23 +392,26 @@ class TitleIndex:
         lowered = unicodedata.normalize("NFKC", text).lower()
         if not CJK.search(lowered):
             return spans
-        for key in sorted(self._cjk_in(lowered), key=self._cjk_rank.__getitem__):
+        found = self.keys.cjk_in(lowered)
+        entries = self.keys.get_many(found)
+        for key in found:
             at = lowered.find(key)
-            if key in self.bracket_only:
+            if entries[key].bracket_only:
                 at = next((m.start() + 1 for m in re.finditer(rf"[《“「『\"]{re.escape(key)}[》”」』\"]", lowered)), -1)
             if at < 0 or any(s.start <= at < s.end for s in [*taken, *spans]):
                 continue
             year_match = YEAR_AFTER.match(lowered[at + len(key) :])
-            item = self._pick(key, int(year_match.group(1)) if year_match else None) or self._pick(key, None)
-            if item:
-                spans.append(Span(at, at + len(key), item.id))
+            year = int(year_match.group(1)) if year_match else None
+            item_id = self._pick(key, entries[key], year) or entries[key].best
+            if item_id:
+                spans.append(Span(at, at + len(key), item_id))
         return spans
 
     def _fuzzy(self, text: str, taken: list[Span]) -> list[Span]:
         words = self._words(text)
         free = [w for w in words if not any(s.start <= w.start() < s.end for s in taken)]
         spans: list[Span] = []
-        for n in range(min(self.max_words, 6), 0, -1):
+        for n in range(min(self.keys.max_words, 6), 0, -1):
             for i in range(len(free) - n + 1):
                 chunk = free[i : i + n]
                 if chunk[-1].start() - chunk[0].end() > 40 * n:
@@ -303,16 +422,24 @@ class TitleIndex:
                 key = norm(text[start:end])
                 if len(key) < 8:
                     continue
-                found = self._typos.best(key)
+                found = self.keys.typo_of(key)
                 if found:
-                    item = self._pick(found, None)
-                    if item:
-                        spans.append(Span(start, end, item.id))
+                    item_id = self._pick(found, self.keys.get_many([found]).get(found), None)
+                    if item_id:
+                        spans.append(Span(start, end, item_id))
         return spans
 
 
-class PeopleIndex:
-    """Creators and cast by full name and, when unambiguous enough, by surname ('Nolan')."""
+class PeopleKeys(Protocol):
+    """The catalog's people by name key: built in memory (`MemoryPeopleKeys`) or read from the catalog file."""
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, str]: ...  # name key -> the person, as the catalog spells
+
+    def cjk_in(self, text: str) -> list[str]: ...  # the people whose Chinese names `text` holds, in catalog order
+
+
+class MemoryPeopleKeys:
+    """Every creator and cast member by full name and, when unambiguous enough, by surname; Chinese names apart."""
 
     def __init__(self, items: Iterable[Item]) -> None:
         self.names: dict[str, str] = {}
@@ -334,24 +461,40 @@ class PeopleIndex:
             elif norm(zh) in self.cjk:
                 self.names.setdefault(norm(en), self.cjk[norm(zh)])
         self._cjk_in = KeysIn(self.cjk)
-        self._cjk_rank = {name: i for i, name in enumerate(self.cjk)}
+        self.cjk_rank = {name: i for i, name in enumerate(self.cjk)}
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
+        return {key: self.names[key] for key in dict.fromkeys(keys) if key in self.names}
+
+    def cjk_in(self, text: str) -> list[str]:
+        return [self.cjk[name] for name in sorted(self._cjk_in(text), key=self.cjk_rank.__getitem__)]
+
+
+class PeopleIndex:
+    """Creators and cast by full name and, when unambiguous enough, by surname ('Nolan'), over the people of the
+    items given or of the catalog file (`keys`)."""
+
+    def __init__(self, items: Iterable[Item] = (), keys: PeopleKeys | None = None) -> None:
+        self.keys: PeopleKeys = keys if keys is not None else MemoryPeopleKeys(items)
 
     def find(self, text: str, full_names_only: bool = False) -> list[str]:
         """People named in `text` (their catalog spelling), looked up by word n-grams, longest first."""
         text = re.sub(r"(?<=[A-Za-z])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z])", " ", text)  # "Cathala的"
         key = norm(re.sub(r"['’]s\b", "", text))  # "Spielberg's films"
         words = key.split()
+        sizes = (4, 3, 2) if full_names_only else (4, 3, 2, 1)
+        names = self.keys.get_many(" ".join(words[i : i + n]) for n in sizes for i in range(len(words) - n + 1))
         found: list[str] = []
         used = [False] * len(words)
-        for n in (4, 3, 2) if full_names_only else (4, 3, 2, 1):
+        for n in sizes:
             for i in range(len(words) - n + 1):
                 if any(used[i : i + n]):
                     continue
-                person = self.names.get(" ".join(words[i : i + n]))
+                person = names.get(" ".join(words[i : i + n]))
                 if person is not None:
                     found.append(person)
                     used[i : i + n] = [True] * n
-        found += [self.cjk[name] for name in sorted(self._cjk_in(key), key=self._cjk_rank.__getitem__)]
+        found += self.keys.cjk_in(key)
         return list(dict.fromkeys(found))
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from chatrec.catalog.database import CatalogDB
 from chatrec.catalog.facets import Bound, FacetSpec
 from chatrec.catalog.items import Item
 from chatrec.reading.critiques import ATTRIBUTES, find_critiques, find_item_language, find_years, wants_family
@@ -20,6 +21,7 @@ from chatrec.reading.lexicon import (
     ZH_FILLERS,
     canonical_genre,
 )
+from chatrec.reading.title_file import FilePeopleKeys, FileTitleKeys
 from chatrec.reading.titles import NOT_TITLES, PeopleIndex, Span, TitleIndex, norm, unknown_titles
 
 RECENT_YEARS = 20  # "something newer", with no title to compare with, means from the last 20 years
@@ -416,11 +418,16 @@ def _gaps(spans: list[Span], length: int) -> list[tuple[int, int]]:
 class Understander:
     """Reads messages against one catalog; deterministic and fast (no generative model)."""
 
-    def __init__(self, items: list[Item], facets: dict[str, FacetSpec] | None = None) -> None:
+    def __init__(
+        self, items: list[Item], facets: dict[str, FacetSpec] | None = None, catalog_db: CatalogDB | None = None
+    ) -> None:
         self.items = {it.id: it for it in items}
         self.facets = _with_values(facets or {}, items)
-        self.titles = TitleIndex(items)
-        self.people = PeopleIndex(items)
+        if catalog_db is not None:  # the keys ingest wrote into the data folder's catalog file, looked up per message
+            self.titles = TitleIndex(keys=FileTitleKeys(catalog_db))
+            self.people = PeopleIndex(keys=FilePeopleKeys(catalog_db))
+        else:
+            self.titles, self.people = TitleIndex(items), PeopleIndex(items)
         self.genres = {canonical_genre(g) for it in items for g in it.genres}  # what find_genres can name
         self.genre_words = catalog_genre_words(items)
         self.kinds = {it.kind for it in items if it.kind}
@@ -608,6 +615,5 @@ class Understander:
             item = self.items.get(item_id)
             if item is None:
                 continue
-            for title in (item.title, *item.aliases):
-                out += [it.id for it in self.titles.by_title.get(norm(title), [])]
+            out += self.titles.ids_titled((item.title, *item.aliases))
         return list(dict.fromkeys(out))

@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 from chatrec.catalog.items import Item
 from chatrec.reading.language import CJK, detect_language
 from chatrec.reading.lexicon import EN_STOPWORDS, GENRE_WORDS, KIND_WORDS
-from chatrec.reading.titles import KeysIn, TitleIndex, norm
+from chatrec.reading.titles import CatalogTitles, TitleIndex, TitleSet, norm
 from chatrec.reply.untrusted import links, screen
 from chatrec.reply.vocabulary import Vocabulary, WordSets
 
@@ -78,16 +78,15 @@ class Grounding:
     """Knows every catalog title, so it can tell a recommended title from any other one."""
 
     def __init__(
-        self, items: Iterable[Item], title_index: TitleIndex | None = None, vocabulary: Vocabulary | None = None
+        self,
+        items: Iterable[Item],
+        title_index: TitleIndex | None = None,
+        vocabulary: Vocabulary | None = None,
+        titles: CatalogTitles | None = None,
     ) -> None:
         items_list = list(items)
-        self.titles: dict[str, str] = {}
-        for item in items_list:
-            for title in (item.title, *item.aliases):
-                key = norm(title)
-                if key:
-                    self.titles.setdefault(key, item.id)
-        self.cjk_titles = KeysIn(k for k in self.titles if CJK.search(k) and len(k) >= 3)
+        # the titles and aliases as written: the catalog file's (the engine's), else gathered here in memory
+        self.titles: CatalogTitles = titles if titles is not None else TitleSet(items_list)
         # the matcher that reads users' messages, as a last pass (the engine shares its own: built once)
         self.title_index = title_index or TitleIndex(items_list)
         self.base_vocabulary = _base_vocabulary()
@@ -262,7 +261,7 @@ class Grounding:
         if not CJK.search(text):
             return OK
         folded = norm(text)
-        for key in sorted(self.cjk_titles(folded)):
+        for key in sorted(self.titles.cjk_in(folded)):
             if not self._is_chosen(key, allowed):
                 return Verdict(False, f"names {key}, which was not recommended")
         return OK

@@ -3,7 +3,8 @@
 A reply may show back an interest term only when its words occur somewhere in the catalog (`Grounding.is_plain`).
 For a catalog of a few thousand items the words and Chinese strings are gathered in memory (`WordSets`); an app over
 the data folder of `chatrec ingest` reads them from the catalog file instead (catalog/database.py), so that a start
-does not grow with the catalog. Both answer alike (tests/test_catalog_database.py).
+does not grow with the catalog. Both answer alike (tests/test_catalog_database.py). The same file holds the title
+and people keys the message reader looks up (reading/title_file.py), written here with it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +20,7 @@ from chatrec.catalog.database import FILE_NAME, HAN_RUN, SCHEMA, CatalogDB, cata
 from chatrec.catalog.items import Catalog, Item
 from chatrec.catalog.remembered import Record, read_record
 from chatrec.errors import DiskFullError, is_disk_full
+from chatrec.reading.title_file import write_name_tables
 from chatrec.reading.titles import norm
 from chatrec.reply.untrusted import screen
 
@@ -83,7 +86,9 @@ def write_catalog_file(data_dir: Path, catalog: Catalog, embedder_id: str, progr
 
     items = tqdm(catalog, total=len(catalog), desc="Writing the catalog file", unit="item", disable=not progress)
     try:
-        write_catalog_db(catalog_path(data_dir), items, vocabulary_text, signature=wanted)
+        every = list(catalog)
+        extra = partial(write_name_tables, items=every)  # the title and people keys, looked up per message
+        write_catalog_db(catalog_path(data_dir), items, vocabulary_text, signature=wanted, extra=extra)
     except (OSError, sqlite3.Error) as exc:
         if not is_disk_full(exc):
             raise
