@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -87,8 +86,13 @@ def write_catalog_file(data_dir: Path, catalog: Catalog, embedder_id: str, progr
     items = tqdm(catalog, total=len(catalog), desc="Writing the catalog file", unit="item", disable=not progress)
     try:
         every = list(catalog)
-        extra = partial(write_name_tables, items=every)  # the title and people keys, looked up per message
-        write_catalog_db(catalog_path(data_dir), items, vocabulary_text, signature=wanted, extra=extra)
+
+        def names(db: sqlite3.Connection) -> dict[str, str]:  # the title and people keys, looked up per message
+            if progress:  # about a tenth of the file's time, after its bar
+                tqdm.write(f"Writing the title and people keys of {len(every)} items")
+            return write_name_tables(db, every)
+
+        write_catalog_db(catalog_path(data_dir), items, vocabulary_text, signature=wanted, extra=names)
     except (OSError, sqlite3.Error) as exc:
         if not is_disk_full(exc):
             raise
