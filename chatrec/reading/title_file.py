@@ -27,6 +27,7 @@ from chatrec.reading.titles import (
     Typos,
     most_popular,
     shared_needed,
+    trigram_postings,
     trigrams,
 )
 
@@ -72,13 +73,10 @@ def write_name_tables(db: sqlite3.Connection, items: Sequence[Item]) -> dict[str
     db.executemany("INSERT INTO typo_keys VALUES (?, ?)", enumerate(keys))
     lengths = np.array([min(len(key), 65535) for key in keys], dtype="<u2")  # read whole: 2 bytes a key
     db.execute("INSERT INTO typo_lengths VALUES (?)", (lengths.tobytes(),))
-    postings: dict[str, list[int]] = {}
-    for row, key in enumerate(keys):
-        for gram in trigrams(key):
-            postings.setdefault(gram, []).append(row)
+    postings = titles.typos.postings or trigram_postings(keys)  # built already past `Typos.SCAN_AT_MOST` keys
     db.executemany(
         "INSERT INTO typo_grams VALUES (?, ?)",
-        ((gram, np.array(rows, dtype="<i4").tobytes()) for gram, rows in postings.items()),
+        ((gram, rows.astype("<i4").tobytes()) for gram, rows in postings.items()),
     )
     db.executemany("INSERT INTO people_keys VALUES (?, ?, NULL)", people.names.items())
     db.executemany(

@@ -81,12 +81,7 @@ class Typos:
         self.keys = keys
         self.lengths = np.array([len(k) for k in keys], dtype=np.int32)
         self._key_array = np.array(keys, dtype=object)
-        postings: dict[str, list[int]] = {}
-        if len(keys) > self.SCAN_AT_MOST:
-            for row, key in enumerate(keys):
-                for gram in trigrams(key):
-                    postings.setdefault(gram, []).append(row)
-        self.postings = {gram: np.array(rows, dtype=np.int32) for gram, rows in postings.items()}
+        self.postings = trigram_postings(keys) if len(keys) > self.SCAN_AT_MOST else {}
 
     def best(self, text: str) -> str | None:
         """The closest key at or above the cutoff (the first of equals in key order), or None."""
@@ -113,7 +108,7 @@ def rarest_grams(text: str, size_of: Callable[[str], int]) -> tuple[list[str] | 
     """For `Typos`: the trigrams of `text` (rarest first by `size_of`, a posting's length) one of which every key
     within the cutoff holds, or None when any key may (a text too short to say); and the lengths such a key has."""
     broken, shortest, longest = _most_broken(len(text), Typos.CUTOFF)
-    grams = sorted({text[i : i + 3] for i in range(len(text) - 2)}, key=size_of)
+    grams = sorted(trigrams(text), key=size_of)
     need = len(grams) - broken
     return (grams[: len(grams) - need + 1] if need >= 1 else None), shortest, longest
 
@@ -128,6 +123,15 @@ def shared_needed(text: str) -> tuple[int, int, int]:
 def trigrams(key: str) -> set[str]:
     """The distinct three-character pieces of a key (what `Typos` posts it under)."""
     return {key[i : i + 3] for i in range(len(key) - 2)}
+
+
+def trigram_postings(keys: Sequence[str]) -> dict[str, np.ndarray]:
+    """For each trigram, the rows of the keys that hold it, in order."""
+    postings: dict[str, list[int]] = {}
+    for row, key in enumerate(keys):
+        for gram in trigrams(key):
+            postings.setdefault(gram, []).append(row)
+    return {gram: np.array(rows, dtype=np.int32) for gram, rows in postings.items()}
 
 
 @lru_cache(maxsize=256)
@@ -233,7 +237,7 @@ class MemoryTitleKeys:
             k for k in self.cjk_titles if len(k) == 1 or k in genre_words or (len(k) == 2 and used[k] >= 2)
         }
         self.fuzzy_keys = [k for k in self.by_title if len(k) >= 8 and not CJK.search(k)]
-        self._typos = Typos(self.fuzzy_keys)
+        self.typos = Typos(self.fuzzy_keys)
 
     def entry(self, key: str) -> TitleEntry | None:
         named = self.by_title.get(key)
@@ -254,7 +258,7 @@ class MemoryTitleKeys:
         return sorted(self._cjk_in(text), key=self.cjk_rank.__getitem__)
 
     def typo_of(self, text: str) -> str | None:
-        return self._typos.best(text)
+        return self.typos.best(text)
 
     def _tails(self) -> dict[str, Item]:
         """The last word of a title, where people say it alone ("Totoro" for My Neighbor Totoro, "Gump"): a
